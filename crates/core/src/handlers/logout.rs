@@ -1,0 +1,56 @@
+use http::Method;
+use lambda_http::{Body, Request, Response};
+
+use super::refresh::presented_token;
+use super::{App, respond};
+use crate::domain::UserId;
+use crate::error::ApiError;
+use crate::http::cookie::cleared_refresh_cookie;
+use crate::http::request::{bearer_token, require_method};
+use crate::http::response::{no_content, with_cookie};
+use crate::token::{RefreshToken, Rejection};
+
+/// Serves `POST /auth/logout` and `POST /auth/logout-all` (chosen by the path's last segment).
+pub async fn logout(app: &App, request: Request) -> Response<Body> {
+    if request
+        .uri()
+        .path()
+        .trim_end_matches('/')
+        .ends_with("/logout-all")
+    {
+        respond("logout-all", logout_everywhere(app, request).await)
+    } else {
+        respond("logout", logout_session(app, request).await)
+    }
+}
+
+/// Revokes the session behind the refresh token and clears the cookie. Idempotent: no token,
+/// an unknown one or an expired one still answers 204.
+async fn logout_session(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    require_method(&request, Method::POST)?;
+    if let Some(token) =
+        presented_token(&request)?.and_then(|presented| RefreshToken::parse(&presented.raw))
+    {
+        let revoked = app
+            .store
+            .delete_session_holding(&token.user_id, &token.session_id, &token.digest())
+            .await?;
+        tracing::info!(revoked, session_id = %token.session_id, "logout");
+    }
+    Ok(with_cookie(no_content(), &cleared_refresh_cookie()))
+}
+
+/// Revokes every session of the user named by a valid access token ("lock a user out").
+async fn logout_everywhere(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    require_method(&request, Method::POST)?;
+    let token = bearer_token(request.headers()).ok_or(ApiError::MissingAccessToken)?;
+    let claims = app
+        .access
+        .verify(token, app.clock.now())
+        .map_err(ApiError::InvalidAccessToken)?;
+    let user =
+        UserId::parse(&claims.sub).ok_or(ApiError::InvalidAccessToken(Rejection::InvalidClaims))?;
+    let revoked = app.store.delete_all_sessions(&user).await?;
+    tracing::info!(user_id = %user, revoked, "logout everywhere");
+    Ok(with_cookie(no_content(), &cleared_refresh_cookie()))
+}

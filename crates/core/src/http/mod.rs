@@ -1,0 +1,5 @@
+//! The HTTP edge: reading requests defensively and writing JSON responses and cookies.
+
+pub mod cookie;
+pub mod request;
+pub mod response;

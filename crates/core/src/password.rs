@@ -1,0 +1,246 @@
+//! Password hashing with argon2id (PHC strings), run off the async executor.
+//!
+//! Unknown users are verified against a dummy hash built with the same parameters, so a login
+//! for an unknown email costs the same as a wrong password and takes the same code path.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::{ConfigError, Env, number_or};
+
+/// Argon2id cost parameters (`ARGON2_MEMORY_KIB`, `ARGON2_ITERATIONS`, `ARGON2_PARALLELISM`).
+/// Defaults are OWASP's: 19 MiB, 2 iterations, 1 lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+impl PasswordPolicy {
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let policy = Self {
+            memory_kib: number_or(env, "ARGON2_MEMORY_KIB", defaults.memory_kib)?,
+            iterations: number_or(env, "ARGON2_ITERATIONS", defaults.iterations)?,
+            parallelism: number_or(env, "ARGON2_PARALLELISM", defaults.parallelism)?,
+        };
+        policy.params().map_err(|error| ConfigError::Invalid {
+            name: "ARGON2_MEMORY_KIB",
+            reason: format!("argon2 refuses these parameters: {error}"),
+        })?;
+        Ok(policy)
+    }
+
+    fn params(&self) -> Result<Params, argon2::Error> {
+        Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("password hashing failed")]
+    Hashing(#[source] argon2::password_hash::Error),
+    #[error("the stored password hash is not a valid PHC string")]
+    CorruptHash(#[source] argon2::password_hash::Error),
+    #[error("the hashing task did not complete")]
+    TaskFailed(#[source] tokio::task::JoinError),
+}
+
+/// Outcome of checking a password against a stored hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    Mismatch,
+    /// The password is right; `needs_rehash` says the stored parameters differ from the policy.
+    Match {
+        needs_rehash: bool,
+    },
+}
+
+/// Hashes and verifies passwords under one policy.
+#[derive(Clone)]
+pub struct Passwords {
+    argon2: Argon2<'static>,
+    policy: PasswordPolicy,
+    dummy_hash: String,
+}
+
+impl std::fmt::Debug for Passwords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Passwords")
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
+impl Passwords {
+    pub fn new(policy: PasswordPolicy) -> Result<Self, ConfigError> {
+        let params = policy.params().map_err(|error| ConfigError::Invalid {
+            name: "ARGON2_MEMORY_KIB",
+            reason: format!("argon2 refuses these parameters: {error}"),
+        })?;
+        Ok(Self {
+            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            dummy_hash: dummy_hash(&policy),
+            policy,
+        })
+    }
+
+    pub fn policy(&self) -> PasswordPolicy {
+        self.policy
+    }
+
+    /// Hashes with a fresh random salt, on the blocking pool.
+    pub async fn hash(&self, password: SecretString) -> Result<String, PasswordError> {
+        let argon2 = self.argon2.clone();
+        tokio::task::spawn_blocking(move || {
+            let salt = SaltString::encode_b64(&crate::random::bytes::<16>())
+                .map_err(PasswordError::Hashing)?;
+            argon2
+                .hash_password(password.expose_secret().as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+                .map_err(PasswordError::Hashing)
+        })
+        .await
+        .map_err(PasswordError::TaskFailed)?
+    }
+
+    /// Verifies `password` against `stored`, or, when there is no stored hash (unknown user),
+    /// against the dummy hash so the work done is the same; the answer is then always `Mismatch`.
+    pub async fn verify(
+        &self,
+        password: SecretString,
+        stored: Option<String>,
+    ) -> Result<Verification, PasswordError> {
+        let user_exists = stored.is_some();
+        let stored = stored.unwrap_or_else(|| self.dummy_hash.clone());
+        let argon2 = self.argon2.clone();
+        let policy = self.policy;
+        tokio::task::spawn_blocking(move || {
+            let parsed = PasswordHash::new(&stored).map_err(PasswordError::CorruptHash)?;
+            let matches = argon2
+                .verify_password(password.expose_secret().as_bytes(), &parsed)
+                .is_ok();
+            Ok(if matches && user_exists {
+                Verification::Match {
+                    needs_rehash: !hash_uses_policy(&parsed, &policy),
+                }
+            } else {
+                Verification::Mismatch
+            })
+        })
+        .await
+        .map_err(PasswordError::TaskFailed)?
+    }
+}
+
+fn hash_uses_policy(hash: &PasswordHash<'_>, policy: &PasswordPolicy) -> bool {
+    let Ok(params) = Params::try_from(hash) else {
+        return false;
+    };
+    hash.algorithm == Algorithm::Argon2id.ident()
+        && hash.version == Some(Version::V0x13.into())
+        && params.m_cost() == policy.memory_kib
+        && params.t_cost() == policy.iterations
+        && params.p_cost() == policy.parallelism
+}
+
+/// A well-formed PHC string with the policy's parameters. Verifying against it costs one full
+/// argon2 run and never succeeds; building it costs nothing at cold start.
+fn dummy_hash(policy: &PasswordPolicy) -> String {
+    let encode = |bytes: &[u8]| base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes);
+    format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        policy.memory_kib,
+        policy.iterations,
+        policy.parallelism,
+        encode(b"dummy-salt-16byt"),
+        encode(&[0u8; 32]),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(text: &str) -> SecretString {
+        SecretString::from(text.to_owned())
+    }
+
+    #[tokio::test]
+    async fn a_hashed_password_verifies_and_a_wrong_one_does_not() {
+        let passwords = Passwords::new(PasswordPolicy::default()).expect("valid policy");
+        let hash = passwords
+            .hash(secret("correct horse battery"))
+            .await
+            .expect("hash");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert_eq!(
+            passwords
+                .verify(secret("correct horse battery"), Some(hash.clone()))
+                .await
+                .expect("verify"),
+            Verification::Match {
+                needs_rehash: false
+            }
+        );
+        assert_eq!(
+            passwords
+                .verify(secret("wrong horse battery"), Some(hash))
+                .await
+                .expect("verify"),
+            Verification::Mismatch
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_user_is_checked_against_the_dummy_hash_and_never_matches() {
+        let passwords = Passwords::new(PasswordPolicy::default()).expect("valid policy");
+        assert!(
+            PasswordHash::new(&passwords.dummy_hash).is_ok(),
+            "dummy hash must parse"
+        );
+        let outcome = passwords
+            .verify(secret("anything at all"), None)
+            .await
+            .expect("verify");
+        assert_eq!(outcome, Verification::Mismatch);
+    }
+
+    #[tokio::test]
+    async fn a_hash_made_with_other_parameters_asks_for_a_rehash() {
+        let old = Passwords::new(PasswordPolicy {
+            memory_kib: 8 * 1024,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .expect("policy");
+        let hash = old
+            .hash(secret("correct horse battery"))
+            .await
+            .expect("hash");
+        let current = Passwords::new(PasswordPolicy::default()).expect("policy");
+        assert_eq!(
+            current
+                .verify(secret("correct horse battery"), Some(hash))
+                .await
+                .expect("verify"),
+            Verification::Match { needs_rehash: true }
+        );
+    }
+}

@@ -1,0 +1,66 @@
+//! Reading typed values out of DynamoDB items without indexing or unwrapping.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::StoreError;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn string<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Ok(value),
+        _ => Err(StoreError::Corrupt(format!(
+            "attribute {name} is missing or not a string"
+        ))),
+    }
+}
+
+pub fn optional_string<'a>(item: &'a Item, name: &str) -> Result<Option<&'a str>, StoreError> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::S(value)) => Ok(Some(value)),
+        Some(_) => Err(StoreError::Corrupt(format!(
+            "attribute {name} is not a string"
+        ))),
+    }
+}
+
+pub fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
+    optional_number(item, name)?
+        .ok_or_else(|| StoreError::Corrupt(format!("attribute {name} is missing")))
+}
+
+pub fn optional_number<T: std::str::FromStr>(
+    item: &Item,
+    name: &str,
+) -> Result<Option<T>, StoreError> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::N(value)) => value
+            .parse()
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt(format!("attribute {name} is not a valid number"))),
+        Some(_) => Err(StoreError::Corrupt(format!(
+            "attribute {name} is not a number"
+        ))),
+    }
+}
+
+pub fn parsed<T>(
+    item: &Item,
+    name: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, StoreError> {
+    parse(string(item, name)?)
+        .ok_or_else(|| StoreError::Corrupt(format!("attribute {name} has an invalid value")))
+}
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}

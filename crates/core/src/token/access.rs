@@ -1,0 +1,303 @@
+//! Issuing and verifying access tokens (JWS compact, `typ: at+jwt`, `kid` required).
+
+use std::time::Duration;
+
+use jsonwebtoken::{Header, Validation};
+
+use super::claims::{AccessClaims, Audience, ClaimsPolicy, Rejection, TOKEN_TYPE};
+use super::keys::KeySet;
+use crate::config::{ConfigError, Env, MAX_LEEWAY, duration_or};
+use crate::domain::{Role, SessionId, UserId};
+
+/// Tokens longer than this are refused before any decoding (API Gateway headers cap near 10 KiB).
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Header parameters that would let a token choose its own verification key.
+const FORBIDDEN_HEADER_KEYS: [&str; 5] = ["jwk", "jku", "x5u", "x5c", "crit"];
+
+/// Access-token settings: `JWT_ISSUER`, `JWT_AUDIENCE`, `ACCESS_TOKEN_TTL` (default 15m),
+/// `JWT_LEEWAY` (default 5s, at most 30s) and the keys.
+#[derive(Debug)]
+pub struct AccessTokenConfig {
+    pub policy: ClaimsPolicy,
+    pub ttl: Duration,
+    pub keys: KeySet,
+}
+
+impl AccessTokenConfig {
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let leeway = duration_or(env, "JWT_LEEWAY", Duration::from_secs(5))?;
+        if leeway > MAX_LEEWAY {
+            return Err(ConfigError::Invalid {
+                name: "JWT_LEEWAY",
+                reason: "must be at most 30s".into(),
+            });
+        }
+        let ttl = duration_or(env, "ACCESS_TOKEN_TTL", Duration::from_secs(15 * 60))?;
+        if ttl.is_zero() || ttl > Duration::from_secs(24 * 3600) {
+            return Err(ConfigError::Invalid {
+                name: "ACCESS_TOKEN_TTL",
+                reason:
+                    "must be between 1s and 24h; access tokens cannot be revoked, keep them short"
+                        .into(),
+            });
+        }
+        Ok(Self {
+            policy: ClaimsPolicy {
+                issuer: env
+                    .get("JWT_ISSUER")
+                    .unwrap_or_else(|| "jwt-auth".to_owned()),
+                audience: env.get("JWT_AUDIENCE").unwrap_or_else(|| "api".to_owned()),
+                leeway_seconds: leeway.as_secs() as i64,
+            },
+            ttl,
+            keys: KeySet::from_env(env)?,
+        })
+    }
+
+    pub fn uses_secret(&self, candidate: &[u8]) -> bool {
+        self.keys.uses_secret(candidate)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("this function holds no signing key")]
+    NoSigningKey,
+    #[error("signing the access token failed")]
+    Signing(#[source] jsonwebtoken::errors::Error),
+}
+
+/// A freshly signed access token.
+#[derive(Debug, Clone)]
+pub struct IssuedAccessToken {
+    pub token: String,
+    pub expires_in: u64,
+    pub claims: AccessClaims,
+}
+
+/// Issues and verifies access tokens under one configuration.
+#[derive(Debug)]
+pub struct AccessTokens {
+    config: AccessTokenConfig,
+}
+
+impl AccessTokens {
+    pub fn new(config: AccessTokenConfig) -> Self {
+        Self { config }
+    }
+
+    pub fn config(&self) -> &AccessTokenConfig {
+        &self.config
+    }
+
+    pub fn issue(
+        &self,
+        user: &UserId,
+        role: &Role,
+        session: &SessionId,
+        now: i64,
+    ) -> Result<IssuedAccessToken, TokenError> {
+        let signing = self
+            .config
+            .keys
+            .signing
+            .as_ref()
+            .ok_or(TokenError::NoSigningKey)?;
+        let ttl = self.config.ttl.as_secs();
+        let claims = AccessClaims {
+            sub: user.to_string(),
+            role: role.as_str().to_owned(),
+            sid: session.to_string(),
+            iss: self.config.policy.issuer.clone(),
+            aud: Audience::One(self.config.policy.audience.clone()),
+            iat: now,
+            nbf: now,
+            exp: now + ttl as i64,
+            jti: Some(crate::random::hex_id()),
+        };
+        let mut header = Header::new(signing.algorithm);
+        header.typ = Some(TOKEN_TYPE.to_owned());
+        header.kid = Some(signing.kid.clone());
+        let token =
+            jsonwebtoken::encode(&header, &claims, &signing.key).map_err(TokenError::Signing)?;
+        Ok(IssuedAccessToken {
+            token,
+            expires_in: ttl,
+            claims,
+        })
+    }
+
+    /// Verifies a token: size cap, shape, header (`typ`, `kid`, no embedded keys), the signature
+    /// with the key's pinned algorithm, then the claims against `now`.
+    pub fn verify(&self, token: &str, now: i64) -> Result<AccessClaims, Rejection> {
+        if token.is_empty() {
+            return Err(Rejection::Missing);
+        }
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(Rejection::TooLong);
+        }
+        if token.bytes().filter(|&b| b == b'.').count() != 2
+            || !token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return Err(Rejection::Malformed);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
+        if header.jwk.is_some()
+            || header.jku.is_some()
+            || header.x5u.is_some()
+            || header.x5c.is_some()
+            || header.crit.is_some()
+            || FORBIDDEN_HEADER_KEYS
+                .iter()
+                .any(|key| header.extras.inner().contains_key(*key))
+        {
+            return Err(Rejection::ForbiddenHeader);
+        }
+        let typ_ok = header.typ.as_deref().is_some_and(|typ| {
+            typ.eq_ignore_ascii_case(TOKEN_TYPE) || typ.eq_ignore_ascii_case("application/at+jwt")
+        });
+        if !typ_ok {
+            return Err(Rejection::WrongType);
+        }
+        let kid = header.kid.as_deref().ok_or(Rejection::UnknownKey)?;
+        let key = self
+            .config
+            .keys
+            .verifying_key(kid)
+            .ok_or(Rejection::UnknownKey)?;
+        if header.alg != key.algorithm {
+            return Err(Rejection::AlgorithmMismatch);
+        }
+        let claims =
+            jsonwebtoken::decode::<AccessClaims>(token, &key.key, &signature_only(key.algorithm))
+                .map_err(|error| match error.kind() {
+                    jsonwebtoken::errors::ErrorKind::InvalidSignature => Rejection::BadSignature,
+                    jsonwebtoken::errors::ErrorKind::Json(_) => Rejection::InvalidClaims,
+                    _ => Rejection::Malformed,
+                })?
+                .claims;
+        self.config.policy.check(&claims, now)?;
+        Ok(claims)
+    }
+}
+
+/// jsonwebtoken checks only the signature and algorithm; time and audience are checked by
+/// [`ClaimsPolicy::check`], which takes "now" as an argument.
+fn signature_only(algorithm: jsonwebtoken::Algorithm) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    validation.leeway = 0;
+    validation
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn tokens(pairs: &[(&str, &str)]) -> AccessTokens {
+        AccessTokens::new(AccessTokenConfig::from_env(&env(pairs)).expect("valid config"))
+    }
+
+    const SECRET: &str = "an-access-secret-of-at-least-32-bytes!!";
+    const OLD_SECRET: &str = "the-previous-access-secret-32-bytes-long";
+
+    #[test]
+    fn the_chosen_crypto_backend_signs_and_verifies_hs256() {
+        let tokens = tokens(&[("JWT_ACCESS_SECRET", SECRET)]);
+        let issued = tokens
+            .issue(
+                &UserId::generate(),
+                &Role::user(),
+                &SessionId::generate(),
+                NOW,
+            )
+            .expect("issue");
+        let claims = tokens.verify(&issued.token, NOW + 1).expect("verify");
+        assert_eq!(claims, issued.claims);
+        assert_eq!(claims.exp - claims.iat, 900);
+        let header = jsonwebtoken::decode_header(&issued.token).expect("header");
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        assert!(header.kid.is_some_and(|kid| kid.starts_with("hs256-")));
+    }
+
+    #[test]
+    fn tokens_signed_with_the_previous_secret_verify_during_rotation() {
+        let old = tokens(&[("JWT_ACCESS_SECRET", OLD_SECRET)]);
+        let issued = old
+            .issue(
+                &UserId::generate(),
+                &Role::user(),
+                &SessionId::generate(),
+                NOW,
+            )
+            .expect("issue");
+        let rotated = tokens(&[
+            ("JWT_ACCESS_SECRET", SECRET),
+            ("JWT_ACCESS_SECRET_PREVIOUS", OLD_SECRET),
+        ]);
+        assert!(rotated.verify(&issued.token, NOW).is_ok());
+        let retired = tokens(&[("JWT_ACCESS_SECRET", SECRET)]);
+        assert_eq!(
+            retired.verify(&issued.token, NOW),
+            Err(Rejection::UnknownKey)
+        );
+    }
+
+    #[test]
+    fn expired_tokens_are_rejected_after_the_leeway() {
+        let tokens = tokens(&[
+            ("JWT_ACCESS_SECRET", SECRET),
+            ("ACCESS_TOKEN_TTL", "1m"),
+            ("JWT_LEEWAY", "5s"),
+        ]);
+        let issued = tokens
+            .issue(
+                &UserId::generate(),
+                &Role::user(),
+                &SessionId::generate(),
+                NOW,
+            )
+            .expect("issue");
+        assert!(tokens.verify(&issued.token, NOW + 64).is_ok());
+        assert_eq!(
+            tokens.verify(&issued.token, NOW + 65),
+            Err(Rejection::Expired)
+        );
+    }
+
+    #[test]
+    fn configuration_refuses_short_secrets_and_long_leeway_naming_the_variable() {
+        let short = AccessTokenConfig::from_env(&env(&[("JWT_ACCESS_SECRET", "too-short")]))
+            .expect_err("short");
+        assert!(short.to_string().contains("JWT_ACCESS_SECRET"), "{short}");
+        assert!(
+            !short.to_string().contains("too-short"),
+            "the secret must not be echoed"
+        );
+        let leeway = AccessTokenConfig::from_env(&env(&[
+            ("JWT_ACCESS_SECRET", SECRET),
+            ("JWT_LEEWAY", "31s"),
+        ]))
+        .expect_err("leeway");
+        assert!(leeway.to_string().contains("JWT_LEEWAY"));
+        let missing = AccessTokenConfig::from_env(&env(&[])).expect_err("missing");
+        assert!(missing.to_string().contains("JWT_ACCESS_SECRET"));
+    }
+}
