@@ -1,1 +1,343 @@
+//! Test harness: a fresh table in DynamoDB Local per test, the real handlers, and requests built
+//! from API Gateway event JSON exactly as Lambda delivers them.
 
+pub mod events;
+pub mod proxy;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::App;
+use auth_core::clock::AdjustableClock;
+use auth_core::config::AuthConfig;
+use auth_core::handlers;
+use auth_core::store::{RoundTripCounter, schema};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::types::AttributeValue;
+use http::HeaderMap;
+use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+
+pub use events::{http_api_event, rest_api_event};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// DynamoDB Local's address, exported by `scripts/test`.
+pub fn dynamodb_endpoint() -> String {
+    std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
+        panic!("DYNAMODB_ENDPOINT is not set: run the suite with scripts/test, which starts DynamoDB Local")
+    })
+}
+
+/// A DynamoDB client for `endpoint` that counts its round trips.
+pub async fn client(endpoint: &str, round_trips: &RoundTripCounter) -> Client {
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
+        .endpoint_url(endpoint)
+        .load()
+        .await;
+    let config = auth_core::store::client_config(&shared, Duration::from_secs(2))
+        .interceptor(round_trips.clone())
+        .build();
+    Client::from_conf(config)
+}
+
+fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", auth_core::random::hex_id())
+}
+
+/// Test settings: random secrets and a fresh table name, overridable per test.
+pub fn settings(table: &str, overrides: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::from([
+        ("TABLE_NAME".to_owned(), table.to_owned()),
+        (
+            "JWT_ACCESS_SECRET".to_owned(),
+            format!("access-{}", auth_core::random::hex_id()),
+        ),
+        (
+            "JWT_REFRESH_SECRET".to_owned(),
+            format!("refresh-{}", auth_core::random::hex_id()),
+        ),
+        ("JWT_ISSUER".to_owned(), "https://auth.test".to_owned()),
+        ("JWT_AUDIENCE".to_owned(), "test-api".to_owned()),
+    ]);
+    for (key, value) in overrides {
+        env.insert((*key).to_owned(), (*value).to_owned());
+    }
+    env
+}
+
+/// One isolated instance of the service: its own table, clock and round-trip counter.
+pub struct TestApp {
+    pub app: App,
+    pub clock: AdjustableClock,
+    pub round_trips: RoundTripCounter,
+    pub client: Client,
+    pub table: String,
+    pub settings: BTreeMap<String, String>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
+        let table = unique_name("auth");
+        let settings = settings(&table, overrides);
+        let round_trips = RoundTripCounter::default();
+        let client = client(&dynamodb_endpoint(), &round_trips).await;
+        schema::create_table(&client, &table)
+            .await
+            .expect("create the test table in DynamoDB Local");
+        Self::with_client(settings, client, round_trips)
+    }
+
+    /// An app over an existing table (e.g. reached through a proxy, or with other settings).
+    pub fn with_client(
+        settings: BTreeMap<String, String>,
+        client: Client,
+        round_trips: RoundTripCounter,
+    ) -> Self {
+        let clock = AdjustableClock::default();
+        let config = AuthConfig::from_env(&settings).expect("valid test configuration");
+        let table = config.table_name.clone();
+        let app = App::new(config, client.clone(), Arc::new(clock.clone())).expect("app");
+        round_trips.take();
+        Self {
+            app,
+            clock,
+            round_trips,
+            client,
+            table,
+            settings,
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        use auth_core::clock::Clock as _;
+        self.clock.now()
+    }
+
+    pub async fn register(&self, name: &str, email: &str, password: &str) -> TestResponse {
+        let body =
+            serde_json::json!({ "name": name, "email": email, "password": password }).to_string();
+        self.call(handlers::register, json_post("/auth/register", &body))
+            .await
+    }
+
+    /// Registers a user with a unique email; returns the email and the response.
+    pub async fn registered_user(&self) -> (String, TestResponse) {
+        let email = format!("{}@example.com", unique_name("user"));
+        let response = self.register("Ada Lovelace", &email, PASSWORD).await;
+        assert_eq!(
+            response.status, 201,
+            "registration failed: {}",
+            response.text
+        );
+        (email, response)
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> TestResponse {
+        let body = serde_json::json!({ "email": email, "password": password }).to_string();
+        self.call(handlers::login, json_post("/auth/login", &body))
+            .await
+    }
+
+    /// Refresh with the token in the `refreshToken` cookie, as a browser does.
+    pub async fn refresh(&self, refresh_token: &str) -> TestResponse {
+        let request = http_api_event(
+            "POST",
+            "/auth/refresh",
+            &[],
+            &[format!("refreshToken={refresh_token}")],
+            None,
+        );
+        self.call(handlers::refresh, request).await
+    }
+
+    pub async fn logout(&self, refresh_token: Option<&str>) -> TestResponse {
+        let cookies: Vec<String> = refresh_token
+            .map(|token| format!("refreshToken={token}"))
+            .into_iter()
+            .collect();
+        self.call(
+            handlers::logout,
+            http_api_event("POST", "/auth/logout", &[], &cookies, None),
+        )
+        .await
+    }
+
+    pub async fn logout_all(&self, access_token: Option<&str>) -> TestResponse {
+        let authorization = access_token.map(|token| format!("Bearer {token}"));
+        let headers: Vec<(&str, &str)> = authorization
+            .iter()
+            .map(|value| ("authorization", value.as_str()))
+            .collect();
+        self.call(
+            handlers::logout,
+            http_api_event("POST", "/auth/logout-all", &headers, &[], None),
+        )
+        .await
+    }
+
+    pub async fn call<'a, F, Fut>(&'a self, handler: F, request: Request) -> TestResponse
+    where
+        F: FnOnce(&'a App, Request) -> Fut,
+        Fut: std::future::Future<Output = Response<Body>>,
+    {
+        TestResponse::from(handler(&self.app, request).await)
+    }
+
+    /// The raw session item, or `None` once deleted.
+    pub async fn session_item(
+        &self,
+        user_id: &str,
+        session_id: &str,
+    ) -> Option<std::collections::HashMap<String, AttributeValue>> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .key(schema::PK, AttributeValue::S(format!("USER#{user_id}")))
+            .key(
+                schema::SK,
+                AttributeValue::S(format!("SESSION#{session_id}")),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("read the session item")
+            .item
+    }
+
+    /// Every item in the table (for "nothing half-written" checks).
+    pub async fn all_items(&self) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+        self.client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("scan the table")
+            .items
+            .unwrap_or_default()
+    }
+}
+
+pub fn json_post(path: &str, body: &str) -> Request {
+    http_api_event(
+        "POST",
+        path,
+        &[("content-type", "application/json")],
+        &[],
+        Some(body),
+    )
+}
+
+/// A handler's response, decoded for assertions.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl From<Response<Body>> for TestResponse {
+    fn from(response: Response<Body>) -> Self {
+        let (parts, body) = response.into_parts();
+        let text = match body {
+            Body::Empty => String::new(),
+            Body::Text(text) => text,
+            Body::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            _ => String::new(),
+        };
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Self {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            text,
+            json,
+        }
+    }
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// The `Set-Cookie` line for the refresh cookie.
+    pub fn refresh_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find(|cookie| cookie.starts_with("refreshToken="))
+            .map(str::to_owned)
+    }
+
+    pub fn refresh_token(&self) -> String {
+        let cookie = self
+            .refresh_cookie()
+            .unwrap_or_else(|| panic!("no refresh cookie in {self:?}"));
+        cookie["refreshToken=".len()..]
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub fn access_token(&self) -> String {
+        self.json["accessToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access token in {}", self.text))
+            .to_owned()
+    }
+
+    /// Asserts the response is the JSON error `code` with `status`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        assert_eq!(
+            self.json["code"], code,
+            "unexpected error code; body: {}",
+            self.text
+        );
+        assert!(
+            self.json["error"]
+                .as_str()
+                .is_some_and(|message| !message.is_empty()),
+            "{}",
+            self.text
+        );
+        assert_eq!(self.header("content-type"), Some("application/json"));
+    }
+}
+
+/// The claims of an access token, decoded without verification (for assertions only).
+pub fn claims(access_token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = access_token.split('.').nth(1).expect("a JWT has a payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+pub fn attribute_number(
+    item: &std::collections::HashMap<String, AttributeValue>,
+    name: &str,
+) -> i64 {
+    match item.get(name) {
+        Some(AttributeValue::N(value)) => value.parse().expect("a number"),
+        other => panic!("attribute {name} is not a number: {other:?}"),
+    }
+}

@@ -3,6 +3,9 @@
 //! Unknown users are verified against a dummy hash built with the same parameters, so a login
 //! for an unknown email costs the same as a wrong password and takes the same code path.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine as _;
@@ -75,6 +78,8 @@ pub struct Passwords {
     argon2: Argon2<'static>,
     policy: PasswordPolicy,
     dummy_hash: String,
+    /// argon2 verifications run, the dummy ones included (shows unknown users cost the same).
+    verifications: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Passwords {
@@ -95,7 +100,12 @@ impl Passwords {
             argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
             dummy_hash: dummy_hash(&policy),
             policy,
+            verifications: Arc::default(),
         })
+    }
+
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 
     pub fn policy(&self) -> PasswordPolicy {
@@ -128,7 +138,9 @@ impl Passwords {
         let stored = stored.unwrap_or_else(|| self.dummy_hash.clone());
         let argon2 = self.argon2.clone();
         let policy = self.policy;
+        let verifications = Arc::clone(&self.verifications);
         tokio::task::spawn_blocking(move || {
+            verifications.fetch_add(1, Ordering::Relaxed);
             let parsed = PasswordHash::new(&stored).map_err(PasswordError::CorruptHash)?;
             let matches = argon2
                 .verify_password(password.expose_secret().as_bytes(), &parsed)

@@ -1,0 +1,140 @@
+//! Every file in `events/` goes through its handler, so `cargo lambda invoke --data-file` and
+//! the tests use the same bytes.
+
+use std::collections::BTreeSet;
+
+use auth_core::App;
+use auth_core::handlers;
+use e2e::{TestApp, TestResponse};
+use lambda_http::Request;
+
+const EVENTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
+
+#[derive(Clone, Copy)]
+enum Function {
+    Register,
+    Login,
+    Refresh,
+    Logout,
+}
+
+/// (file, function, expected status, expected error code)
+const CASES: &[(&str, Function, u16, Option<&str>)] = &[
+    ("register.json", Function::Register, 201, None),
+    ("register-rest-v1.json", Function::Register, 201, None),
+    (
+        "register-invalid-json.json",
+        Function::Register,
+        400,
+        Some("INVALID_JSON"),
+    ),
+    (
+        "register-missing-password.json",
+        Function::Register,
+        400,
+        Some("VALIDATION_ERROR"),
+    ),
+    (
+        "register-short-password.json",
+        Function::Register,
+        400,
+        Some("VALIDATION_ERROR"),
+    ),
+    (
+        "register-wrong-content-type.json",
+        Function::Register,
+        415,
+        Some("UNSUPPORTED_MEDIA_TYPE"),
+    ),
+    (
+        "register-wrong-method.json",
+        Function::Register,
+        405,
+        Some("METHOD_NOT_ALLOWED"),
+    ),
+    ("login.json", Function::Login, 200, None),
+    (
+        "login-wrong-password.json",
+        Function::Login,
+        401,
+        Some("INVALID_CREDENTIALS"),
+    ),
+    (
+        "login-unknown-email.json",
+        Function::Login,
+        401,
+        Some("INVALID_CREDENTIALS"),
+    ),
+    (
+        "refresh-no-token.json",
+        Function::Refresh,
+        401,
+        Some("MISSING_REFRESH_TOKEN"),
+    ),
+    (
+        "refresh-unknown-token.json",
+        Function::Refresh,
+        401,
+        Some("INVALID_REFRESH_TOKEN"),
+    ),
+    (
+        "refresh-malformed-token.json",
+        Function::Refresh,
+        401,
+        Some("INVALID_REFRESH_TOKEN"),
+    ),
+    ("logout.json", Function::Logout, 204, None),
+    ("logout-no-cookie.json", Function::Logout, 204, None),
+    (
+        "logout-all-no-token.json",
+        Function::Logout,
+        401,
+        Some("MISSING_TOKEN"),
+    ),
+    (
+        "logout-all-invalid-token.json",
+        Function::Logout,
+        401,
+        Some("INVALID_TOKEN"),
+    ),
+];
+
+fn load(file: &str) -> Request {
+    let text = std::fs::read_to_string(format!("{EVENTS_DIR}/{file}"))
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+    lambda_http::request::from_str(&text)
+        .unwrap_or_else(|e| panic!("{file} is not an API Gateway event: {e}"))
+}
+
+async fn run(app: &App, function: Function, request: Request) -> TestResponse {
+    TestResponse::from(match function {
+        Function::Register => handlers::register(app, request).await,
+        Function::Login => handlers::login(app, request).await,
+        Function::Refresh => handlers::refresh(app, request).await,
+        Function::Logout => handlers::logout(app, request).await,
+    })
+}
+
+#[tokio::test]
+async fn every_sample_event_gets_its_documented_response() {
+    let app = TestApp::spawn().await;
+    // login.json logs in the user that register.json creates, so register runs first.
+    for (file, function, status, code) in CASES {
+        let response = run(&app.app, *function, load(file)).await;
+        match code {
+            Some(code) => response.assert_error(*status, code),
+            None => assert_eq!(response.status, *status, "{file}: {}", response.text),
+        }
+    }
+}
+
+#[test]
+fn every_file_in_events_has_a_case() {
+    let on_disk: BTreeSet<String> = std::fs::read_dir(EVENTS_DIR)
+        .expect("events/")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    let covered: BTreeSet<String> = CASES.iter().map(|(file, ..)| (*file).to_owned()).collect();
+    assert_eq!(on_disk, covered);
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: every flow through the real handlers against DynamoDB Local over HTTP.
+//! Run with `scripts/test`, which starts DynamoDB Local and sets `DYNAMODB_ENDPOINT`.
+
+mod events;
+mod login;
+mod logout;
+mod outage;
+mod refresh;
+mod register;
+mod table;

@@ -1,0 +1,277 @@
+use auth_core::handlers;
+use e2e::{PASSWORD, TestApp, claims, http_api_event, json_post, rest_api_event};
+
+#[tokio::test]
+async fn registration_returns_201_with_an_access_token_the_user_and_a_refresh_cookie() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .register("  Ada Lovelace ", "  Ada@Example.COM ", PASSWORD)
+        .await;
+
+    assert_eq!(response.status, 201, "{}", response.text);
+    assert_eq!(response.json["tokenType"], "Bearer");
+    assert_eq!(response.json["expiresIn"], 900);
+    let user = &response.json["user"];
+    assert_eq!(user["name"], "Ada Lovelace");
+    assert_eq!(
+        user["email"], "ada@example.com",
+        "email is trimmed and lowercased"
+    );
+    assert_eq!(user["role"], "user");
+    assert_eq!(user["id"].as_str().map(str::len), Some(32));
+    assert!(user.get("password").is_none() && user.get("passwordHash").is_none());
+    assert_eq!(response.header("cache-control"), Some("no-store"));
+
+    let token_claims = claims(&response.access_token());
+    assert_eq!(token_claims["sub"], user["id"]);
+    assert_eq!(token_claims["role"], "user");
+    assert_eq!(token_claims["iss"], "https://auth.test");
+    assert_eq!(token_claims["aud"], "test-api");
+    assert!(
+        app.app
+            .access
+            .verify(&response.access_token(), app.now())
+            .is_ok()
+    );
+
+    let cookie = response.refresh_cookie().expect("refresh cookie");
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("Secure")
+            && cookie.contains("SameSite=Strict")
+    );
+    assert!(
+        cookie.contains("Path=/auth") && cookie.ends_with("Max-Age=604800"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn registration_is_one_round_trip_and_writes_credentials_profile_and_session() {
+    let app = TestApp::spawn().await;
+    app.registered_user().await;
+    assert_eq!(app.round_trips.take(), 1, "one TransactWriteItems");
+    let kinds: Vec<String> = app
+        .all_items()
+        .await
+        .iter()
+        .map(|item| {
+            item["sk"]
+                .as_s()
+                .expect("sk")
+                .split('#')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    for kind in ["CREDENTIALS", "PROFILE", "SESSION"] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "{kind} missing from {kinds:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_stored_password_is_an_argon2id_hash_never_the_password() {
+    let app = TestApp::spawn().await;
+    app.registered_user().await;
+    let items = app.all_items().await;
+    let text = format!("{items:?}");
+    assert!(!text.contains(PASSWORD));
+    let hash = items
+        .iter()
+        .find_map(|item| item.get("password_hash"))
+        .and_then(|v| v.as_s().ok())
+        .expect("hash");
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_registration_of_an_email_in_any_case_is_409_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    app.register("Ada", "ada@example.com", PASSWORD).await;
+    let before = app.all_items().await.len();
+    let response = app
+        .register("Impostor", " ADA@example.com", "another password")
+        .await;
+    response.assert_error(409, "EMAIL_TAKEN");
+    assert_eq!(app.all_items().await.len(), before, "nothing half-written");
+    assert_eq!(
+        app.login("ada@example.com", PASSWORD).await.status,
+        200,
+        "the first account still works"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_registrations_of_one_email_give_exactly_one_201() {
+    let app = TestApp::spawn().await;
+    let attempts = (0..8).map(|i| {
+        app.register(
+            "Racer",
+            "race@example.com",
+            if i % 2 == 0 {
+                PASSWORD
+            } else {
+                "other password"
+            },
+        )
+    });
+    let statuses: Vec<u16> = futures::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 409).count(),
+        7,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        app.all_items().await.len(),
+        3,
+        "one user, one profile, one session"
+    );
+}
+
+#[tokio::test]
+async fn invalid_fields_are_400_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let long_password = "p".repeat(257);
+    let cases = [
+        (
+            r#"{"email":"a@example.com","password":"long enough"}"#.to_owned(),
+            "name",
+        ),
+        (
+            r#"{"name":"A","password":"long enough"}"#.to_owned(),
+            "email",
+        ),
+        (
+            r#"{"name":"A","email":"a@example.com"}"#.to_owned(),
+            "password",
+        ),
+        (
+            r#"{"name":"A","email":"not-an-email","password":"long enough"}"#.to_owned(),
+            "email",
+        ),
+        (
+            r#"{"name":"A","email":"a@example.com","password":"short"}"#.to_owned(),
+            "password",
+        ),
+        (
+            format!(r#"{{"name":"A","email":"a@example.com","password":"{long_password}"}}"#),
+            "password",
+        ),
+        (
+            r#"{"name":42,"email":"a@example.com","password":"long enough"}"#.to_owned(),
+            "name",
+        ),
+        (
+            r#"{"name":"   ","email":"a@example.com","password":"long enough"}"#.to_owned(),
+            "name",
+        ),
+        (
+            r#"{"name":"A","email":null,"password":"long enough"}"#.to_owned(),
+            "email",
+        ),
+    ];
+    for (body, field) in cases {
+        let response = app
+            .call(handlers::register, json_post("/auth/register", &body))
+            .await;
+        response.assert_error(400, "VALIDATION_ERROR");
+        assert_eq!(response.json["field"], field, "{body}");
+    }
+    assert!(
+        app.all_items().await.is_empty(),
+        "no invalid registration wrote anything"
+    );
+}
+
+#[tokio::test]
+async fn malformed_bodies_get_clear_errors_and_never_a_5xx() {
+    let app = TestApp::spawn().await;
+    for body in [
+        "{",
+        "not json",
+        "[]",
+        "\"string\"",
+        "null",
+        "{\"name\":",
+        "\u{0}",
+    ] {
+        let response = app
+            .call(handlers::register, json_post("/auth/register", body))
+            .await;
+        response.assert_error(400, "INVALID_JSON");
+    }
+    let empty = app
+        .call(handlers::register, json_post("/auth/register", ""))
+        .await;
+    empty.assert_error(400, "INVALID_JSON");
+
+    let oversized = format!(
+        r#"{{"name":"{}","email":"a@example.com","password":"long enough"}}"#,
+        "n".repeat(17 * 1024)
+    );
+    app.call(handlers::register, json_post("/auth/register", &oversized))
+        .await
+        .assert_error(413, "PAYLOAD_TOO_LARGE");
+
+    let form = http_api_event(
+        "POST",
+        "/auth/register",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        &[],
+        Some("name=a"),
+    );
+    app.call(handlers::register, form)
+        .await
+        .assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
+
+    let get = http_api_event("GET", "/auth/register", &[], &[], None);
+    let response = app.call(handlers::register, get).await;
+    response.assert_error(405, "METHOD_NOT_ALLOWED");
+    assert_eq!(response.header("allow"), Some("POST"));
+}
+
+#[tokio::test]
+async fn a_json_content_type_with_charset_is_accepted() {
+    let app = TestApp::spawn().await;
+    let body = r#"{"name":"Ada","email":"charset@example.com","password":"long enough"}"#;
+    let request = http_api_event(
+        "POST",
+        "/auth/register",
+        &[("content-type", "Application/JSON; charset=utf-8")],
+        &[],
+        Some(body),
+    );
+    assert_eq!(app.call(handlers::register, request).await.status, 201);
+}
+
+#[tokio::test]
+async fn rest_api_v1_proxy_events_work_too() {
+    let app = TestApp::spawn().await;
+    let body = r#"{"name":"Ada","email":"rest@example.com","password":"long enough"}"#;
+    let request = rest_api_event(
+        "POST",
+        "/auth/register",
+        &[("Content-Type", "application/json")],
+        Some(body),
+    );
+    let response = app.call(handlers::register, request).await;
+    assert_eq!(response.status, 201, "{}", response.text);
+    assert!(response.refresh_cookie().is_some());
+}
