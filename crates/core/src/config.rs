@@ -3,10 +3,14 @@
 
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+#[cfg(feature = "service")]
+use secrecy::ExposeSecret;
+use secrecy::SecretString;
 
 use crate::duration::parse_duration;
+#[cfg(feature = "service")]
 use crate::password::PasswordPolicy;
+#[cfg(feature = "service")]
 use crate::token::AccessTokenConfig;
 
 /// Shortest secret accepted, in bytes (256 bits, the HS256 key size).
@@ -70,6 +74,7 @@ pub(crate) fn duration_or(
     }
 }
 
+#[cfg(feature = "service")]
 pub(crate) fn number_or<T: std::str::FromStr>(
     env: &dyn Env,
     name: &'static str,
@@ -157,6 +162,7 @@ impl SessionPolicy {
 }
 
 /// Everything the register/login/refresh/logout functions need.
+#[cfg(feature = "service")]
 pub struct AuthConfig {
     pub table_name: String,
     pub access: AccessTokenConfig,
@@ -167,6 +173,7 @@ pub struct AuthConfig {
     pub dynamodb_timeout: Duration,
 }
 
+#[cfg(feature = "service")]
 impl std::fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthConfig")
@@ -178,6 +185,7 @@ impl std::fmt::Debug for AuthConfig {
     }
 }
 
+#[cfg(feature = "service")]
 impl AuthConfig {
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
         let access = AccessTokenConfig::from_env(env)?;

@@ -4,6 +4,7 @@
 use http::StatusCode;
 
 use crate::domain::InvalidField;
+#[cfg(feature = "service")]
 use crate::store::StoreError;
 use crate::token::Rejection;
 
@@ -27,6 +28,8 @@ pub enum ApiError {
     InvalidRefreshToken,
     #[error("Refresh token was already used; the session has been revoked")]
     RefreshTokenReused,
+    #[error("Not allowed")]
+    Forbidden,
     #[error("Email is already registered")]
     EmailTaken,
     #[error("Not found")]
@@ -43,6 +46,7 @@ pub enum ApiError {
     Internal(#[source] BoxError),
 }
 
+#[cfg(feature = "service")]
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
@@ -66,6 +70,7 @@ impl ApiError {
             | Self::MissingRefreshToken
             | Self::InvalidRefreshToken
             | Self::RefreshTokenReused => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::EmailTaken => StatusCode::CONFLICT,
@@ -87,6 +92,7 @@ impl ApiError {
             Self::InvalidRefreshToken => "INVALID_REFRESH_TOKEN",
             Self::RefreshTokenReused => "REFRESH_TOKEN_REUSED",
             Self::EmailTaken => "EMAIL_TAKEN",
+            Self::Forbidden => "FORBIDDEN",
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",

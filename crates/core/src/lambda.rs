@@ -5,28 +5,43 @@ use std::future::Future;
 
 use lambda_http::{Body, Request, Response, service_fn};
 
+use crate::config::ConfigError;
 use crate::handlers::App;
 
-/// Initialises logging and the [`App`] (config, DynamoDB client), then runs `handler` for
-/// every request. A configuration error stops the init phase with a message naming the variable.
+/// Serves an auth function over the full [`App`] (config, keys, DynamoDB client).
 pub async fn serve<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
 where
     F: Fn(&'static App, Request) -> Fut,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
+    serve_with(App::from_env(), handler).await
+}
+
+/// Initialises logging, then the function's state (the Lambda init phase), then runs `handler`
+/// for every request. A configuration error stops the init phase with a message naming the
+/// variable.
+pub async fn serve_with<S, F, Fut>(
+    init: impl Future<Output = Result<S, ConfigError>>,
+    handler: F,
+) -> Result<(), lambda_http::Error>
+where
+    S: Sync + 'static,
+    F: Fn(&'static S, Request) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
     crate::telemetry::init();
-    let app = match App::from_env().await {
-        Ok(app) => app,
+    let state = match init.await {
+        Ok(state) => state,
         Err(error) => {
             tracing::error!(%error, "configuration error; the function cannot start");
             return Err(error.into());
         }
     };
-    // The app lives as long as the execution environment; leaking it gives handlers a plain
+    // The state lives as long as the execution environment; leaking it gives handlers a plain
     // `&'static` reference without reference counting on every request.
-    let app: &'static App = Box::leak(Box::new(app));
+    let state: &'static S = Box::leak(Box::new(state));
     lambda_http::run(service_fn(move |request| {
-        let response = handler(app, request);
+        let response = handler(state, request);
         async move { Ok::<_, Infallible>(response.await) }
     }))
     .await

@@ -1,11 +1,11 @@
-use http::{Method, StatusCode};
+use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 use super::{App, respond};
 use crate::domain::{Email, Password};
 use crate::error::ApiError;
 use crate::http::cookie::refresh_cookie;
-use crate::http::request::{require_method, required_json_object, string_field};
+use crate::http::request::{require_post, required_json_object, string_field};
 use crate::http::response::{TokenResponse, json, with_cookie};
 use crate::password::Verification;
 
@@ -17,7 +17,7 @@ pub async fn login(app: &App, request: Request) -> Response<Body> {
 }
 
 async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
-    require_method(&request, Method::POST)?;
+    require_post(&request)?;
     let body = required_json_object(&request)?;
     let email = Email::parse(&string_field(&body, "email")?)?;
     let password = Password::parse_existing(string_field(&body, "password")?)?;

@@ -1,4 +1,3 @@
-use http::Method;
 use lambda_http::{Body, Request, Response};
 
 use super::refresh::presented_token;
@@ -6,7 +5,7 @@ use super::{App, respond};
 use crate::domain::UserId;
 use crate::error::ApiError;
 use crate::http::cookie::cleared_refresh_cookie;
-use crate::http::request::{bearer_token, require_method};
+use crate::http::request::{bearer_token, require_post};
 use crate::http::response::{no_content, with_cookie};
 use crate::token::{RefreshToken, Rejection};
 
@@ -27,7 +26,7 @@ pub async fn logout(app: &App, request: Request) -> Response<Body> {
 /// Revokes the session behind the refresh token and clears the cookie. Idempotent: no token,
 /// an unknown one or an expired one still answers 204.
 async fn logout_session(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
-    require_method(&request, Method::POST)?;
+    require_post(&request)?;
     if let Some(token) =
         presented_token(&request)?.and_then(|presented| RefreshToken::parse(&presented.raw))
     {
@@ -42,7 +41,7 @@ async fn logout_session(app: &App, request: Request) -> Result<Response<Body>, A
 
 /// Revokes every session of the user named by a valid access token ("lock a user out").
 async fn logout_everywhere(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
-    require_method(&request, Method::POST)?;
+    require_post(&request)?;
     let token = bearer_token(request.headers()).ok_or(ApiError::MissingAccessToken)?;
     let claims = app
         .access

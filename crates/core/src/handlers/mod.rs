@@ -2,14 +2,18 @@
 //! Each returns a response, never an error, so nothing a client sends can fail an invocation.
 
 mod app;
+mod jwks;
 mod login;
 mod logout;
+mod me;
 mod refresh;
 mod register;
 
 pub use app::App;
+pub use jwks::{Jwks, jwks};
 pub use login::login;
 pub use logout::logout;
+pub use me::{Profiles, me};
 pub use refresh::refresh;
 pub use register::register;
 

@@ -1,10 +1,10 @@
-use http::{Method, StatusCode};
+use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 use super::{App, respond};
 use crate::error::ApiError;
 use crate::http::cookie::{REFRESH_COOKIE, refresh_cookie};
-use crate::http::request::{cookie, json_object, optional_string_field, require_method};
+use crate::http::request::{cookie, json_object, optional_string_field, require_post};
 use crate::http::response::{TokenResponse, json, with_cookie};
 use crate::store::{Rotation, SessionRecord};
 use crate::token::RefreshToken;
@@ -77,7 +77,7 @@ fn classify(
 }
 
 async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
-    require_method(&request, Method::POST)?;
+    require_post(&request)?;
     let presented = presented_token(&request)?.ok_or(ApiError::MissingRefreshToken)?;
     let token = RefreshToken::parse(&presented.raw).ok_or(ApiError::InvalidRefreshToken)?;
     let now = app.clock.now();

@@ -1,11 +1,11 @@
-use http::{Method, StatusCode};
+use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 use super::{App, respond};
 use crate::domain::{DisplayName, Email, Password, Role, UserId, UserProfile};
 use crate::error::ApiError;
 use crate::http::cookie::refresh_cookie;
-use crate::http::request::{require_method, required_json_object, string_field};
+use crate::http::request::{require_post, required_json_object, string_field};
 use crate::http::response::{TokenResponse, json, with_cookie};
 use crate::store::{NewUser, Registration};
 
@@ -15,7 +15,7 @@ pub async fn register(app: &App, request: Request) -> Response<Body> {
 }
 
 async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
-    require_method(&request, Method::POST)?;
+    require_post(&request)?;
     let body = required_json_object(&request)?;
     let name = DisplayName::parse(&string_field(&body, "name")?)?;
     let email = Email::parse(&string_field(&body, "email")?)?;

@@ -22,17 +22,6 @@ pub fn cleared_refresh_cookie() -> String {
     )
 }
 
-/// The value of cookie `name` in `Cookie` header values (`a=1; b=2`), first occurrence wins.
-pub fn find_cookie<'a>(headers: impl IntoIterator<Item = &'a str>, name: &str) -> Option<&'a str> {
-    headers
-        .into_iter()
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| key.trim() == name)
-        .map(|(_, value)| value.trim().trim_matches('"'))
-        .filter(|value| !value.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,18 +46,5 @@ mod tests {
     #[test]
     fn a_negative_lifetime_becomes_zero() {
         assert!(refresh_cookie("x", -5).ends_with("Max-Age=0"));
-    }
-
-    #[test]
-    fn cookies_are_found_across_headers_and_pairs() {
-        let headers = ["theme=dark; refreshToken=tok.en ", "other=1"];
-        assert_eq!(find_cookie(headers, "refreshToken"), Some("tok.en"));
-        assert_eq!(
-            find_cookie(["refreshTokenX=1; refreshToken=2"], "refreshToken"),
-            Some("2")
-        );
-        assert_eq!(find_cookie(["a=1"], "refreshToken"), None);
-        assert_eq!(find_cookie(["refreshToken="], "refreshToken"), None);
-        assert_eq!(find_cookie(["garbage;;=;"], "refreshToken"), None);
     }
 }

@@ -5,15 +5,16 @@ use http::{HeaderMap, Method, header};
 use lambda_http::{Body, Request};
 use serde_json::{Map, Value};
 
-use super::cookie::find_cookie;
 use crate::domain::InvalidField;
 use crate::error::ApiError;
+use crate::header_values::{find_cookie, parse_bearer};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-pub fn require_method(request: &Request, allowed: Method) -> Result<(), ApiError> {
-    if request.method() == allowed {
+/// Only POST is served by the auth endpoints.
+pub fn require_post(request: &Request) -> Result<(), ApiError> {
+    if request.method() == Method::POST {
         Ok(())
     } else {
         Err(ApiError::MethodNotAllowed { allow: "POST" })
@@ -101,28 +102,4 @@ pub fn cookie<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     parse_bearer(value)
-}
-
-pub fn parse_bearer(value: &str) -> Option<&str> {
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
-        .then_some(token)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bearer_tokens_are_read_leniently_but_not_sloppily() {
-        assert_eq!(parse_bearer("Bearer abc"), Some("abc"));
-        assert_eq!(parse_bearer("bearer abc"), Some("abc"));
-        assert_eq!(parse_bearer("  BEARER   abc  "), Some("abc"));
-        assert_eq!(parse_bearer("Basic abc"), None);
-        assert_eq!(parse_bearer("Bearer"), None);
-        assert_eq!(parse_bearer("Bearer "), None);
-        assert_eq!(parse_bearer("Bearer a b"), None);
-        assert_eq!(parse_bearer("abc"), None);
-    }
 }

@@ -291,3 +291,29 @@ impl Store {
         Ok(keys.len())
     }
 }
+
+/// Strict-mode authorizers ask whether a token's session still exists and is live.
+impl crate::authorizer::SessionCheck for Store {
+    fn is_live<'a>(
+        &'a self,
+        user_id: &'a str,
+        session_id: &'a str,
+        now: i64,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<bool, Box<dyn std::error::Error + Send + Sync>>>
+                + Send
+                + 'a,
+        >,
+    > {
+        Box::pin(async move {
+            let (Some(user), Some(session)) =
+                (UserId::parse(user_id), SessionId::parse(session_id))
+            else {
+                return Ok(false);
+            };
+            let record = self.session(&user, &session).await?;
+            Ok(record.is_some_and(|record| record.is_live(now)))
+        })
+    }
+}

@@ -1,0 +1,53 @@
+//! The context the authorizer hands to protected functions: flat (strings and numbers only, as
+//! API Gateway requires), typed so nothing nested can slip in.
+
+use serde::{Deserialize, Serialize};
+
+use crate::token::AccessClaims;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizerContext {
+    pub user_id: String,
+    pub role: String,
+    pub session_id: String,
+    /// The access token's `exp`, epoch seconds.
+    pub expires_at: i64,
+}
+
+/// The context field of a response: present for authenticated callers, `{}` otherwise.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Context {
+    Present(AuthorizerContext),
+    #[default]
+    #[serde(with = "empty_object")]
+    Empty,
+}
+
+impl From<&AccessClaims> for Context {
+    fn from(claims: &AccessClaims) -> Self {
+        Self::Present(AuthorizerContext {
+            user_id: claims.sub.clone(),
+            role: claims.role.clone(),
+            session_id: claims.sid.clone(),
+            expires_at: claims.exp,
+        })
+    }
+}
+
+mod empty_object {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Empty {}
+
+    pub fn serialize<S: Serializer>(serializer: S) -> Result<S::Ok, S::Error> {
+        Empty {}.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<(), D::Error> {
+        Empty::deserialize(deserializer).map(|_| ())
+    }
+}
