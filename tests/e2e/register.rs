@@ -275,3 +275,35 @@ async fn rest_api_v1_proxy_events_work_too() {
     assert_eq!(response.status, 201, "{}", response.text);
     assert!(response.refresh_cookie().is_some());
 }
+
+#[tokio::test]
+async fn the_cookie_path_follows_the_configuration_on_every_response() {
+    let app = TestApp::spawn_with(&[("REFRESH_COOKIE_PATH", "/api/auth")]).await;
+    let (_, registered) = app.registered_user().await;
+    assert!(
+        registered
+            .refresh_cookie()
+            .is_some_and(|cookie| cookie.contains("; Path=/api/auth;"))
+    );
+    let refreshed = app.refresh(&registered.refresh_token()).await;
+    assert!(
+        refreshed
+            .refresh_cookie()
+            .is_some_and(|cookie| cookie.contains("; Path=/api/auth;"))
+    );
+    let logout = app.logout(Some(&refreshed.refresh_token())).await;
+    assert_eq!(
+        logout.refresh_cookie().as_deref(),
+        Some("refreshToken=; HttpOnly; Secure; SameSite=Strict; Path=/api/auth; Max-Age=0")
+    );
+}
+
+#[test]
+fn a_cookie_path_that_could_break_the_header_stops_start_up() {
+    let settings = e2e::settings(
+        "t",
+        &[("REFRESH_COOKIE_PATH", "/auth; Domain=evil.example")],
+    );
+    let error = auth_core::config::AuthConfig::from_env(&settings).expect_err("invalid path");
+    assert!(error.to_string().contains("REFRESH_COOKIE_PATH"), "{error}");
+}

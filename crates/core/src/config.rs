@@ -171,6 +171,9 @@ pub struct AuthConfig {
     pub passwords: PasswordPolicy,
     /// Upper bound on one DynamoDB call including retries (`DYNAMODB_TIMEOUT`, default 3s).
     pub dynamodb_timeout: Duration,
+    /// `Path` of the refresh cookie (`REFRESH_COOKIE_PATH`, default `/auth`): must cover both
+    /// the refresh and the logout routes.
+    pub cookie_path: String,
 }
 
 #[cfg(feature = "service")]
@@ -203,6 +206,22 @@ impl AuthConfig {
             sessions: SessionPolicy::from_env(env)?,
             passwords: PasswordPolicy::from_env(env)?,
             dynamodb_timeout: duration_or(env, "DYNAMODB_TIMEOUT", Duration::from_secs(3))?,
+            cookie_path: cookie_path(env)?,
         })
     }
+}
+
+#[cfg(feature = "service")]
+fn cookie_path(env: &dyn Env) -> Result<String, ConfigError> {
+    use crate::http::cookie::{DEFAULT_REFRESH_COOKIE_PATH, is_valid_cookie_path};
+    let path = env
+        .get("REFRESH_COOKIE_PATH")
+        .unwrap_or_else(|| DEFAULT_REFRESH_COOKIE_PATH.to_owned());
+    if !is_valid_cookie_path(&path) {
+        return Err(ConfigError::Invalid {
+            name: "REFRESH_COOKIE_PATH",
+            reason: "must start with '/' and contain no spaces, ';' or ','".into(),
+        });
+    }
+    Ok(path)
 }

@@ -17,6 +17,7 @@ pub struct App {
     pub refresh: RefreshTokens,
     pub passwords: Passwords,
     pub sessions: SessionPolicy,
+    pub cookie_path: String,
     pub clock: SharedClock,
 }
 
@@ -38,6 +39,7 @@ impl App {
             refresh: RefreshTokens::new(config.refresh_secret),
             passwords: Passwords::new(config.passwords)?,
             sessions: config.sessions,
+            cookie_path: config.cookie_path,
             clock,
         })
     }
@@ -47,6 +49,14 @@ impl App {
         let config = AuthConfig::from_env(&ProcessEnv)?;
         let client = crate::store::load_client(config.dynamodb_timeout).await;
         Self::new(config, client, Arc::new(SystemClock))
+    }
+
+    pub(crate) fn refresh_cookie(&self, token: &RefreshToken, max_age_seconds: i64) -> String {
+        crate::http::cookie::refresh_cookie(&token.encode(), max_age_seconds, &self.cookie_path)
+    }
+
+    pub(crate) fn cleared_refresh_cookie(&self) -> String {
+        crate::http::cookie::cleared_refresh_cookie(&self.cookie_path)
     }
 
     /// A new session (token family) for a user, and its first refresh token.

@@ -4,7 +4,6 @@ use lambda_http::{Body, Request, Response};
 use super::{App, respond};
 use crate::domain::{Email, Password};
 use crate::error::ApiError;
-use crate::http::cookie::refresh_cookie;
 use crate::http::request::{require_post, required_json_object, string_field};
 use crate::http::response::{TokenResponse, json, with_cookie};
 use crate::password::Verification;
@@ -60,7 +59,7 @@ async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError>
         refresh_token: None,
         user: Some(&profile),
     };
-    let cookie = refresh_cookie(&refresh_token.encode(), session.expires_at - now);
+    let cookie = app.refresh_cookie(&refresh_token, session.expires_at - now);
     Ok(with_cookie(json(StatusCode::OK, &body), &cookie))
 }
 

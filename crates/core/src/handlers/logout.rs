@@ -4,7 +4,6 @@ use super::refresh::presented_token;
 use super::{App, respond};
 use crate::domain::UserId;
 use crate::error::ApiError;
-use crate::http::cookie::cleared_refresh_cookie;
 use crate::http::request::{bearer_token, require_post};
 use crate::http::response::{no_content, with_cookie};
 use crate::token::{RefreshToken, Rejection};
@@ -36,7 +35,7 @@ async fn logout_session(app: &App, request: Request) -> Result<Response<Body>, A
             .await?;
         tracing::info!(revoked, session_id = %token.session_id, "logout");
     }
-    Ok(with_cookie(no_content(), &cleared_refresh_cookie()))
+    Ok(with_cookie(no_content(), &app.cleared_refresh_cookie()))
 }
 
 /// Revokes every session of the user named by a valid access token ("lock a user out").
@@ -51,5 +50,5 @@ async fn logout_everywhere(app: &App, request: Request) -> Result<Response<Body>
         UserId::parse(&claims.sub).ok_or(ApiError::InvalidAccessToken(Rejection::InvalidClaims))?;
     let revoked = app.store.delete_all_sessions(&user).await?;
     tracing::info!(user_id = %user, revoked, "logout everywhere");
-    Ok(with_cookie(no_content(), &cleared_refresh_cookie()))
+    Ok(with_cookie(no_content(), &app.cleared_refresh_cookie()))
 }

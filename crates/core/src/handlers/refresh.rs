@@ -3,7 +3,7 @@ use lambda_http::{Body, Request, Response};
 
 use super::{App, respond};
 use crate::error::ApiError;
-use crate::http::cookie::{REFRESH_COOKIE, refresh_cookie};
+use crate::http::cookie::REFRESH_COOKIE;
 use crate::http::request::{cookie, json_object, optional_string_field, require_post};
 use crate::http::response::{TokenResponse, json, with_cookie};
 use crate::store::{Rotation, SessionRecord};
@@ -136,6 +136,7 @@ async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError>
         .issue(&session.user_id, &session.role, &session.session_id, now)
         .map_err(ApiError::internal)?;
     let new_refresh_token = successor.encode();
+    let cookie = app.refresh_cookie(&successor, session.expires_at - now);
     let body = TokenResponse {
         access_token: &access.token,
         token_type: "Bearer",
@@ -143,7 +144,6 @@ async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError>
         refresh_token: presented.from_body.then_some(new_refresh_token.as_str()),
         user: None,
     };
-    let cookie = refresh_cookie(&new_refresh_token, session.expires_at - now);
     Ok(with_cookie(json(StatusCode::OK, &body), &cookie))
 }
 

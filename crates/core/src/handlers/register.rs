@@ -4,7 +4,6 @@ use lambda_http::{Body, Request, Response};
 use super::{App, respond};
 use crate::domain::{DisplayName, Email, Password, Role, UserId, UserProfile};
 use crate::error::ApiError;
-use crate::http::cookie::refresh_cookie;
 use crate::http::request::{require_post, required_json_object, string_field};
 use crate::http::response::{TokenResponse, json, with_cookie};
 use crate::store::{NewUser, Registration};
@@ -59,6 +58,6 @@ async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError>
         refresh_token: None,
         user: Some(&user.profile),
     };
-    let cookie = refresh_cookie(&refresh_token.encode(), session.expires_at - now);
+    let cookie = app.refresh_cookie(&refresh_token, session.expires_at - now);
     Ok(with_cookie(json(StatusCode::CREATED, &body), &cookie))
 }

@@ -232,9 +232,9 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes every session of `user` (log out everywhere); returns how many there were.
-    /// The query is strongly consistent, so a session created just before is included.
-    pub async fn delete_all_sessions(&self, user: &UserId) -> Result<usize, StoreError> {
+    /// The sort keys of every session of `user`, read strongly consistently (so a session
+    /// created just before is included).
+    pub(super) async fn session_keys(&self, user: &UserId) -> Result<Vec<String>, StoreError> {
         let mut keys = Vec::new();
         let mut pages = self
             .client
@@ -245,14 +245,25 @@ impl Store {
             .expression_attribute_names("#sk", SK)
             .expression_attribute_values(":pk", s(user_pk(user)))
             .expression_attribute_values(":prefix", s(SESSION_SK_PREFIX))
-            .projection_expression("#pk, #sk")
+            .projection_expression("#sk")
             .consistent_read(true)
             .into_paginator()
             .items()
             .send();
         while let Some(item) = pages.next().await {
-            keys.push(item?);
+            keys.push(item::string(&item?, SK)?.to_owned());
         }
+        Ok(keys)
+    }
+
+    /// Deletes every session of `user` (log out everywhere); returns how many there were.
+    pub async fn delete_all_sessions(&self, user: &UserId) -> Result<usize, StoreError> {
+        let keys: Vec<Item> = self
+            .session_keys(user)
+            .await?
+            .into_iter()
+            .map(|sk| Item::from([(PK.to_owned(), s(user_pk(user))), (SK.to_owned(), s(sk))]))
+            .collect();
         for chunk in keys.chunks(25) {
             let mut pending: Vec<WriteRequest> = chunk
                 .iter()

@@ -181,3 +181,54 @@ fn first_reason_is_condition_failure(
         _ => false,
     }
 }
+
+impl Store {
+    /// Changes a user's role on their credentials, profile and live sessions, so it shows in the
+    /// next access token (at the next refresh, within one access-token lifetime).
+    /// Returns `false` when no user has this email.
+    pub async fn set_role(&self, email: &Email, role: &Role) -> Result<bool, StoreError> {
+        let Some(credentials) = self.credentials_by_email(email).await? else {
+            return Ok(false);
+        };
+        let keys = [
+            (email_pk(email), CREDENTIALS_SK.to_owned()),
+            (user_pk(&credentials.profile.id), PROFILE_SK.to_owned()),
+        ];
+        for (pk, sk) in keys {
+            self.update_role(pk, sk, role).await?;
+        }
+        for session_sk in self.session_keys(&credentials.profile.id).await? {
+            self.update_role(user_pk(&credentials.profile.id), session_sk, role)
+                .await?;
+        }
+        Ok(true)
+    }
+
+    async fn update_role(&self, pk: String, sk: String, role: &Role) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .update_expression("SET #role = :role")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#role", ROLE)
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":role", s(role.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The item vanished meanwhile (a session logged out): nothing to update.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+}
