@@ -5,6 +5,7 @@
 //! rotation with a grace period; only the current key signs.
 
 use base64::Engine as _;
+use hmac::{Hmac, Mac};
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use secrecy::{ExposeSecret, SecretString};
@@ -56,6 +57,8 @@ pub(crate) struct VerifyingKey {
     pub key: DecodingKey,
     /// The public JWK, for asymmetric keys only (a shared secret is never published).
     pub public_jwk: Option<Jwk>,
+    /// For HS256: an HMAC already keyed with the secret, cloned per verification.
+    pub hmac: Option<Hmac<Sha256>>,
 }
 
 /// The keys one function holds: verification keys always, a signing key when it issues tokens.
@@ -136,6 +139,7 @@ impl KeySet {
                 algorithm: Algorithm::HS256,
                 key: DecodingKey::from_secret(bytes),
                 public_jwk: None,
+                hmac: Some(keyed_hmac(bytes)),
             });
             keys.hmac_secret_digests.push(Sha256::digest(bytes).into());
         }
@@ -235,6 +239,12 @@ impl KeySet {
     }
 }
 
+fn keyed_hmac(secret: &[u8]) -> Hmac<Sha256> {
+    // HMAC accepts keys of any length, so this cannot fail.
+    #[allow(clippy::expect_used)]
+    Hmac::new_from_slice(secret).expect("HMAC takes any key length")
+}
+
 /// A key id that names an HMAC secret without revealing it: a truncated digest of the secret.
 fn hmac_kid(secret: &[u8]) -> String {
     let mut hasher = Sha256::new();
@@ -285,5 +295,6 @@ fn verifying_key(mut jwk: Jwk, algorithm: Algorithm) -> Result<VerifyingKey, Str
         algorithm,
         key,
         public_jwk: Some(jwk),
+        hmac: None,
     })
 }
