@@ -225,3 +225,77 @@ fn cookie_path(env: &dyn Env) -> Result<String, ConfigError> {
     }
     Ok(path)
 }
+
+#[cfg(all(test, feature = "service"))]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    const ACCESS: &str = "an-access-secret-of-at-least-32-bytes!!";
+    const REFRESH: &str = "a-refresh-secret-of-at-least-32-bytes!!";
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::from([
+            ("TABLE_NAME".to_owned(), "auth".to_owned()),
+            ("JWT_ACCESS_SECRET".to_owned(), ACCESS.to_owned()),
+            ("JWT_REFRESH_SECRET".to_owned(), REFRESH.to_owned()),
+        ]);
+        for (key, value) in pairs {
+            env.insert((*key).to_owned(), (*value).to_owned());
+        }
+        env
+    }
+
+    fn error(pairs: &[(&str, &str)]) -> String {
+        AuthConfig::from_env(&env(pairs))
+            .expect_err("invalid configuration")
+            .to_string()
+    }
+
+    #[test]
+    fn defaults_follow_the_documented_values() {
+        let config = AuthConfig::from_env(&env(&[])).expect("valid");
+        assert_eq!(config.sessions, SessionPolicy::default());
+        assert_eq!(config.access.ttl, Duration::from_secs(900));
+        assert_eq!(config.cookie_path, "/auth");
+        assert_eq!(config.passwords, PasswordPolicy::default());
+    }
+
+    #[test]
+    fn each_bad_value_is_refused_naming_its_variable_and_never_echoing_a_secret() {
+        let cases = [
+            (vec![("TABLE_NAME", "")], "TABLE_NAME"),
+            (vec![("JWT_REFRESH_SECRET", "")], "JWT_REFRESH_SECRET"),
+            (vec![("JWT_REFRESH_SECRET", "short")], "JWT_REFRESH_SECRET"),
+            (vec![("JWT_REFRESH_SECRET", ACCESS)], "JWT_REFRESH_SECRET"),
+            (
+                vec![("JWT_ACCESS_SECRET_PREVIOUS", REFRESH)],
+                "JWT_REFRESH_SECRET",
+            ),
+            (vec![("REFRESH_TOKEN_TTL", "forever")], "REFRESH_TOKEN_TTL"),
+            (vec![("REFRESH_TOKEN_TTL", "0")], "REFRESH_TOKEN_TTL"),
+            (vec![("SESSION_MAX_AGE", "1d")], "SESSION_MAX_AGE"),
+            (vec![("REFRESH_REUSE_GRACE", "1h")], "REFRESH_REUSE_GRACE"),
+            (vec![("ACCESS_TOKEN_TTL", "2d")], "ACCESS_TOKEN_TTL"),
+            (vec![("ARGON2_ITERATIONS", "two")], "ARGON2_ITERATIONS"),
+            (vec![("ARGON2_MEMORY_KIB", "1")], "ARGON2_MEMORY_KIB"),
+            (vec![("JWT_ALGORITHM", "none")], "JWT_ALGORITHM"),
+            (vec![("DYNAMODB_TIMEOUT", "soon")], "DYNAMODB_TIMEOUT"),
+        ];
+        for (pairs, variable) in cases {
+            let message = error(&pairs);
+            assert!(message.contains(variable), "{pairs:?}: {message}");
+            assert!(
+                !message.contains(ACCESS) && !message.contains(REFRESH),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn grace_may_be_disabled() {
+        let config = AuthConfig::from_env(&env(&[("REFRESH_REUSE_GRACE", "0")])).expect("valid");
+        assert_eq!(config.sessions.reuse_grace, Duration::ZERO);
+    }
+}
