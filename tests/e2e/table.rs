@@ -34,41 +34,18 @@ fn the_sam_template_declares_the_same_table_as_the_local_bootstrap() {
     let properties = &tables[0]["Properties"];
     let definition = table_definition();
 
-    let attributes: Vec<(String, String)> = properties["AttributeDefinitions"]
-        .as_sequence()
-        .expect("AttributeDefinitions")
-        .iter()
-        .map(|a| {
-            (
-                a["AttributeName"].as_str().unwrap_or_default().to_owned(),
-                a["AttributeType"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    let expected: Vec<(String, String)> = definition
-        .attributes
-        .iter()
-        .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
-        .collect();
-    assert_eq!(attributes, expected);
-
-    let keys: Vec<(String, String)> = properties["KeySchema"]
-        .as_sequence()
-        .expect("KeySchema")
-        .iter()
-        .map(|k| {
-            (
-                k["AttributeName"].as_str().unwrap_or_default().to_owned(),
-                k["KeyType"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    let expected: Vec<(String, String)> = definition
-        .key_schema
-        .iter()
-        .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
-        .collect();
-    assert_eq!(keys, expected);
+    assert_eq!(
+        pairs(
+            &properties["AttributeDefinitions"],
+            "AttributeName",
+            "AttributeType"
+        ),
+        owned(&definition.attributes)
+    );
+    assert_eq!(
+        pairs(&properties["KeySchema"], "AttributeName", "KeyType"),
+        owned(&definition.key_schema)
+    );
 
     let ttl = &properties["TimeToLiveSpecification"];
     assert_eq!(
@@ -77,4 +54,23 @@ fn the_sam_template_declares_the_same_table_as_the_local_bootstrap() {
     );
     assert_eq!(ttl["Enabled"].as_bool(), Some(true));
     assert_eq!(properties["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+}
+
+/// `[{name_key: a, value_key: b}, ...]` as `[(a, b), ...]`.
+fn pairs(sequence: &serde_yaml::Value, name_key: &str, value_key: &str) -> Vec<(String, String)> {
+    let text =
+        |entry: &serde_yaml::Value, key: &str| entry[key].as_str().unwrap_or_default().to_owned();
+    sequence
+        .as_sequence()
+        .unwrap_or_else(|| panic!("a list of {name_key}/{value_key}"))
+        .iter()
+        .map(|entry| (text(entry, name_key), text(entry, value_key)))
+        .collect()
+}
+
+fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
 }

@@ -12,10 +12,7 @@ pub fn http_api_event(
     cookies: &[String],
     body: Option<&str>,
 ) -> Request {
-    let headers: Map<String, Value> = headers
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
-        .collect();
+    let headers = header_map(headers);
     let mut event = json!({
         "version": "2.0",
         "routeKey": format!("{method} {path}"),
@@ -52,10 +49,7 @@ pub fn rest_api_event(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Request {
-    let headers: Map<String, Value> = headers
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
-        .collect();
+    let headers = header_map(headers);
     let multi: Map<String, Value> = headers
         .iter()
         .map(|(k, v)| (k.clone(), json!([v])))
@@ -87,4 +81,11 @@ pub fn rest_api_event(
         "isBase64Encoded": false
     });
     lambda_http::request::from_str(&event.to_string()).expect("a valid REST API event")
+}
+
+fn header_map(headers: &[(&str, &str)]) -> Map<String, Value> {
+    headers
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), Value::from(*value)))
+        .collect()
 }
