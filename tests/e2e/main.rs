@@ -9,3 +9,4 @@ mod outage;
 mod refresh;
 mod register;
 mod table;
+mod template;
