@@ -5,5 +5,8 @@ use serde_json::value::RawValue;
 
 /// Answers every event with itself.
 pub async fn run_echo() -> Result<(), Error> {
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Box<RawValue>>| async move { Ok::<_, Error>(event.payload) })).await
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Box<RawValue>>| async move {
+        Ok::<_, Error>(event.payload)
+    }))
+    .await
 }
