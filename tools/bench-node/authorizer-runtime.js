@@ -19,8 +19,8 @@ function request(method, path, body) {
       res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks).toString() }));
     });
     req.on('error', reject);
-    if (body) req.write(body);
-    req.end();
+    // One write for headers and body: separate writes meet delayed ACKs and add ~40 ms.
+    req.end(body);
   });
 }
 
