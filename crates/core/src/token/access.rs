@@ -84,11 +84,24 @@ pub struct IssuedAccessToken {
 #[derive(Debug)]
 pub struct AccessTokens {
     config: AccessTokenConfig,
+    /// The exact encoded header we put on tokens for each verifying key. A token whose header
+    /// segment equals one of these needs no header decoding: it is byte for byte one we accept.
+    known_headers: Vec<(String, usize)>,
 }
 
 impl AccessTokens {
     pub fn new(config: AccessTokenConfig) -> Self {
-        Self { config }
+        let known_headers = config
+            .keys
+            .verifying
+            .iter()
+            .enumerate()
+            .filter_map(|(index, key)| Some((encoded_header(key.algorithm, &key.kid)?, index)))
+            .collect();
+        Self {
+            config,
+            known_headers,
+        }
     }
 
     pub fn config(&self) -> &AccessTokenConfig {
@@ -151,6 +164,30 @@ impl AccessTokens {
         else {
             return Err(Rejection::Malformed);
         };
+        let key = match self
+            .known_headers
+            .iter()
+            .find(|(known, _)| known == header_b64)
+        {
+            Some((_, index)) => &self.config.keys.verifying[*index],
+            None => self.key_for_header(header_b64)?,
+        };
+        let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
+        verify_signature(key, signing_input, signature_b64)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .map_err(|_| Rejection::Malformed)?;
+        let claims: AccessClaims =
+            serde_json::from_slice(&payload).map_err(|_| Rejection::InvalidClaims)?;
+        self.config.policy.check(&claims, now)?;
+        Ok(claims)
+    }
+}
+
+impl AccessTokens {
+    /// Decodes and checks a header that is not byte for byte one of ours (other issuers,
+    /// attacks): `typ`, no key-carrying parameters, a known `kid` whose algorithm matches.
+    fn key_for_header(&self, header_b64: &str) -> Result<&VerifyingKey, Rejection> {
         let header_json = URL_SAFE_NO_PAD
             .decode(header_b64)
             .map_err(|_| Rejection::Malformed)?;
@@ -174,16 +211,18 @@ impl AccessTokens {
         if header.alg != algorithm_name(key.algorithm) {
             return Err(Rejection::AlgorithmMismatch);
         }
-        let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
-        verify_signature(key, signing_input, signature_b64)?;
-        let payload = URL_SAFE_NO_PAD
-            .decode(payload_b64)
-            .map_err(|_| Rejection::Malformed)?;
-        let claims: AccessClaims =
-            serde_json::from_slice(&payload).map_err(|_| Rejection::InvalidClaims)?;
-        self.config.policy.check(&claims, now)?;
-        Ok(claims)
+        Ok(key)
     }
+}
+
+/// The header segment `issue` produces for a key, base64url-encoded.
+fn encoded_header(algorithm: Algorithm, kid: &str) -> Option<String> {
+    let mut header = Header::new(algorithm);
+    header.typ = Some(TOKEN_TYPE.to_owned());
+    header.kid = Some(kid.to_owned());
+    serde_json::to_vec(&header)
+        .ok()
+        .map(|json| URL_SAFE_NO_PAD.encode(json))
 }
 
 /// The JOSE header fields we read; the key-carrying ones are captured only to refuse them.
@@ -308,6 +347,37 @@ mod tests {
         let header = jsonwebtoken::decode_header(&issued.token).expect("header");
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         assert!(header.kid.is_some_and(|kid| kid.starts_with("hs256-")));
+    }
+
+    #[test]
+    fn our_own_headers_take_the_fast_path_and_others_are_still_checked() {
+        let tokens = tokens(&[("JWT_ACCESS_SECRET", SECRET)]);
+        let issued = tokens
+            .issue(
+                &UserId::generate(),
+                &Role::user(),
+                &SessionId::generate(),
+                NOW,
+            )
+            .expect("issue");
+        let header = issued.token.split('.').next().expect("header");
+        assert!(
+            tokens
+                .known_headers
+                .iter()
+                .any(|(known, _)| known == header),
+            "issue and verify agree on the header bytes"
+        );
+        // The same header with another key order is not byte-equal, so it is decoded and checked.
+        let kid = tokens.config.keys.verifying[0].kid.clone();
+        let reordered =
+            URL_SAFE_NO_PAD.encode(format!(r#"{{"kid":"{kid}","alg":"HS256","typ":"at+jwt"}}"#));
+        assert!(tokens.key_for_header(&reordered).is_ok());
+        let unknown = URL_SAFE_NO_PAD.encode(r#"{"kid":"nope","alg":"HS256","typ":"at+jwt"}"#);
+        assert_eq!(
+            tokens.key_for_header(&unknown).err(),
+            Some(Rejection::UnknownKey)
+        );
     }
 
     #[test]
