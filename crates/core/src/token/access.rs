@@ -327,20 +327,24 @@ mod tests {
         AccessTokens::new(AccessTokenConfig::from_env(&env(pairs)).expect("valid config"))
     }
 
-    const SECRET: &str = "an-access-secret-of-at-least-32-bytes!!";
-    const OLD_SECRET: &str = "the-previous-access-secret-32-bytes-long";
-
-    #[test]
-    fn the_chosen_crypto_backend_signs_and_verifies_hs256() {
-        let tokens = tokens(&[("JWT_ACCESS_SECRET", SECRET)]);
-        let issued = tokens
+    fn issue(tokens: &AccessTokens) -> IssuedAccessToken {
+        tokens
             .issue(
                 &UserId::generate(),
                 &Role::user(),
                 &SessionId::generate(),
                 NOW,
             )
-            .expect("issue");
+            .expect("issue")
+    }
+
+    const SECRET: &str = "an-access-secret-of-at-least-32-bytes!!";
+    const OLD_SECRET: &str = "the-previous-access-secret-32-bytes-long";
+
+    #[test]
+    fn the_chosen_crypto_backend_signs_and_verifies_hs256() {
+        let tokens = tokens(&[("JWT_ACCESS_SECRET", SECRET)]);
+        let issued = issue(&tokens);
         let claims = tokens.verify(&issued.token, NOW + 1).expect("verify");
         assert_eq!(claims, issued.claims);
         assert_eq!(claims.exp - claims.iat, 900);
@@ -352,14 +356,7 @@ mod tests {
     #[test]
     fn our_own_headers_take_the_fast_path_and_others_are_still_checked() {
         let tokens = tokens(&[("JWT_ACCESS_SECRET", SECRET)]);
-        let issued = tokens
-            .issue(
-                &UserId::generate(),
-                &Role::user(),
-                &SessionId::generate(),
-                NOW,
-            )
-            .expect("issue");
+        let issued = issue(&tokens);
         let header = issued.token.split('.').next().expect("header");
         assert!(
             tokens
@@ -410,14 +407,7 @@ mod tests {
             ("ACCESS_TOKEN_TTL", "1m"),
             ("JWT_LEEWAY", "5s"),
         ]);
-        let issued = tokens
-            .issue(
-                &UserId::generate(),
-                &Role::user(),
-                &SessionId::generate(),
-                NOW,
-            )
-            .expect("issue");
+        let issued = issue(&tokens);
         assert!(tokens.verify(&issued.token, NOW + 64).is_ok());
         assert_eq!(
             tokens.verify(&issued.token, NOW + 65),
