@@ -265,6 +265,14 @@ mod tests {
         SecretString::from(text.to_owned())
     }
 
+    async fn check(
+        passwords: &Passwords,
+        password: SecretString,
+        hash: Option<String>,
+    ) -> Verification {
+        passwords.verify(password, hash).await.expect("verify")
+    }
+
     #[tokio::test]
     async fn a_hashed_password_verifies_and_a_wrong_one_does_not() {
         let passwords = Passwords::new(PasswordPolicy::default()).expect("valid policy");
@@ -277,19 +285,18 @@ mod tests {
             "{hash}"
         );
         assert_eq!(
-            passwords
-                .verify(secret("correct horse battery"), Some(hash.clone()))
-                .await
-                .expect("verify"),
+            check(
+                &passwords,
+                secret("correct horse battery"),
+                Some(hash.clone())
+            )
+            .await,
             Verification::Match {
                 needs_rehash: false
             }
         );
         assert_eq!(
-            passwords
-                .verify(secret("wrong horse battery"), Some(hash))
-                .await
-                .expect("verify"),
+            check(&passwords, secret("wrong horse battery"), Some(hash)).await,
             Verification::Mismatch
         );
     }
@@ -353,19 +360,18 @@ mod tests {
             .expect("stock hash")
             .to_string();
         assert_eq!(
-            passwords
-                .verify(secret("correct horse battery"), Some(theirs.clone()))
-                .await
-                .expect("verify"),
+            check(
+                &passwords,
+                secret("correct horse battery"),
+                Some(theirs.clone())
+            )
+            .await,
             Verification::Match {
                 needs_rehash: false
             }
         );
         assert_eq!(
-            passwords
-                .verify(secret("wrong"), Some(theirs))
-                .await
-                .expect("verify"),
+            check(&passwords, secret("wrong"), Some(theirs)).await,
             Verification::Mismatch
         );
     }
