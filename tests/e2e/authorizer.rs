@@ -6,15 +6,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use auth_core::authorizer::{Authorizer, AuthorizerConfig, AuthorizerError};
+use auth_core::authorizer::{Authorizer, AuthorizerConfig, AuthorizerError, SessionCheck};
 use auth_core::clock::{Clock, SystemClock};
 use auth_core::domain::{Role, SessionId, UserId};
 use auth_core::handlers::{Profiles, me};
-use auth_core::token::{AccessTokenConfig, AccessTokens, KeySet};
+use auth_core::token::{AccessTokenConfig, AccessTokens, KeySet, Rejection};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use e2e::{TestApp, TestResponse, claims};
 use hmac::{Hmac, Mac};
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
+    ApiGatewayV2CustomAuthorizerV2Request,
+};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -24,6 +28,9 @@ const AUDIENCE: &str = "test-api";
 const ROUTE_ROLES: &str = "GET /admin/*=admin;DELETE /users/*=admin|support";
 const EVENTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
 const METHOD_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:api1234567/prod/GET/me";
+/// The stages of the REST (`prod`) and HTTP API (`$default`) sample events.
+const REST_STAGE: &str = "arn:aws:execute-api:us-east-1:123456789012:api1234567/prod";
+const HTTP_STAGE: &str = "arn:aws:execute-api:us-east-1:123456789012:api1234567/$default";
 
 /// The authorizer and `me` event files this module runs (events.rs checks every file is covered).
 pub const EVENT_FILES: &[&str] = &[
@@ -144,64 +151,158 @@ fn policy_allows(policy: &Value, resource: &str) -> bool {
 }
 
 fn route(method: &str, path: &str) -> String {
-    format!("arn:aws:execute-api:us-east-1:123456789012:api1234567/prod/{method}{path}")
+    format!("{REST_STAGE}/{method}{path}")
+}
+
+/// The policy every valid token gets for `ROUTE_ROLES` and role `user` on `stage`: the whole
+/// stage allowed, then an explicit Deny for each rule the role fails.
+fn user_policy(stage: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            { "Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": [format!("{stage}/*/*")] },
+            { "Action": ["execute-api:Invoke"], "Effect": "Deny", "Resource": [
+                format!("{stage}/GET/admin/*"),
+                format!("{stage}/DELETE/users/*"),
+            ] },
+        ]
+    })
 }
 
 // ---------------------------------------------------------------- event shapes
+
+#[test]
+fn every_authorizer_event_file_deserializes_into_its_aws_lambda_events_type() {
+    // So an `Unauthorized` below is about the token, never about an event we cannot read.
+    let token = "header.payload.signature";
+    for file in EVENT_FILES
+        .iter()
+        .filter(|file| file.starts_with("authorizer-"))
+    {
+        let text = load_event(file, token);
+        let has_token = !file.contains("missing") && !file.contains("no-token");
+        if file.starts_with("authorizer-rest-token") {
+            let event: ApiGatewayCustomAuthorizerRequest =
+                serde_json::from_str(&text).unwrap_or_else(|error| panic!("{file}: {error}"));
+            assert_eq!(event.type_.as_deref(), Some("TOKEN"), "{file}");
+            assert_eq!(event.method_arn.as_deref(), Some(METHOD_ARN), "{file}");
+            assert_eq!(event.authorization_token.is_some(), has_token, "{file}");
+        } else if file.starts_with("authorizer-rest-request") {
+            let event: ApiGatewayCustomAuthorizerRequestTypeRequest =
+                serde_json::from_str(&text).unwrap_or_else(|error| panic!("{file}: {error}"));
+            assert_eq!(event.type_.as_deref(), Some("REQUEST"), "{file}");
+            assert_eq!(event.method_arn.as_deref(), Some(METHOD_ARN), "{file}");
+            assert_eq!(event.http_method, Some(http::Method::GET), "{file}");
+            let carried = event
+                .headers
+                .iter()
+                .any(|(_, value)| value.to_str().is_ok_and(|value| value.contains(token)));
+            assert!(carried, "{file}: the token is in a header");
+        } else {
+            let event: ApiGatewayV2CustomAuthorizerV2Request =
+                serde_json::from_str(&text).unwrap_or_else(|error| panic!("{file}: {error}"));
+            assert_eq!(event.version.as_deref(), Some("2.0"), "{file}");
+            assert!(
+                event
+                    .route_arn
+                    .as_deref()
+                    .is_some_and(|arn| arn.starts_with(HTTP_STAGE)),
+                "{file}"
+            );
+            assert_eq!(event.request_context.stage.as_deref(), Some("$default"));
+            let carried = event
+                .headers
+                .get("authorization")
+                .is_some_and(|value| value == format!("Bearer {token}").as_str())
+                || event
+                    .cookies
+                    .iter()
+                    .any(|cookie| cookie == &format!("accessToken={token}"));
+            assert_eq!(carried, has_token, "{file}");
+            let sources = event.identity_source.unwrap_or_default();
+            assert_eq!(
+                sources.iter().any(|source| source.contains(token)),
+                has_token,
+                "{file}: identitySource"
+            );
+        }
+    }
+}
 
 #[tokio::test]
 async fn every_authorizer_event_file_gets_the_answer_for_its_shape() {
     let authorizer = authorizer(&[]);
     let user_token = issue("user");
+    let admin_token = issue("admin");
+    let user_sub = claims(&user_token)["sub"].clone();
+    let unauthorized = |file: &str, outcome: Result<Value, AuthorizerError>| {
+        let error = outcome.expect_err(file);
+        assert_eq!(error, AuthorizerError::Unauthorized, "{file}");
+        assert_eq!(
+            error.to_string(),
+            "Unauthorized",
+            "API Gateway maps exactly this message to 401"
+        );
+    };
     for file in EVENT_FILES
         .iter()
         .filter(|file| file.starts_with("authorizer-"))
     {
         let outcome = run(&authorizer, &load_event(file, &user_token)).await;
+        let as_admin = run(&authorizer, &load_event(file, &admin_token)).await;
         match *file {
             "authorizer-rest-token.json"
             | "authorizer-rest-request-header.json"
             | "authorizer-rest-request-cookie.json" => {
                 let response = outcome.unwrap_or_else(|error| panic!("{file}: {error}"));
+                assert_eq!(response["principalId"], user_sub, "{file}");
+                assert_eq!(
+                    response["policyDocument"],
+                    user_policy(REST_STAGE),
+                    "{file}: stage-wide Allow plus the role's Deny statements"
+                );
                 assert!(
                     policy_allows(&response["policyDocument"], &route("GET", "/me")),
-                    "{file}: {response}"
+                    "{file}"
                 );
                 assert!(
                     !policy_allows(&response["policyDocument"], &route("GET", "/admin/users")),
                     "{file}"
                 );
                 assert_eq!(response["context"]["role"], "user", "{file}");
+
+                let admin = as_admin.unwrap_or_else(|error| panic!("{file}: {error}"));
+                assert_eq!(
+                    admin["policyDocument"]["Statement"],
+                    json!([{ "Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": [format!("{REST_STAGE}/*/*")] }]),
+                    "{file}: an admin fails no rule, so nothing is denied"
+                );
             }
             "authorizer-rest-token-missing.json" | "authorizer-rest-token-malformed.json" => {
-                let error = outcome.expect_err(file);
-                assert_eq!(error, AuthorizerError::Unauthorized);
-                assert_eq!(
-                    error.to_string(),
-                    "Unauthorized",
-                    "API Gateway maps exactly this message to 401"
-                );
+                unauthorized(file, outcome);
+                unauthorized(file, as_admin);
             }
             "authorizer-http-api.json" | "authorizer-http-api-cookie.json" => {
                 let response = outcome.unwrap_or_else(|error| panic!("{file}: {error}"));
                 assert_eq!(response["isAuthorized"], true, "{file}: {response}");
                 assert_eq!(response["context"]["role"], "user");
+                assert_eq!(response["context"]["userId"], user_sub);
+                assert!(
+                    response.get("principalId").is_none(),
+                    "simple responses have no principal"
+                );
+                assert_eq!(as_admin.expect("admin")["isAuthorized"], true, "{file}");
             }
             "authorizer-http-api-admin-route.json" => {
                 let response = outcome.expect("a valid token is answered");
                 assert_eq!(
-                    response["isAuthorized"], false,
-                    "a user may not call an admin route"
+                    response,
+                    json!({ "isAuthorized": false, "context": {} }),
+                    "a user may not call an admin route, and a denied call gets no context"
                 );
-                assert_eq!(
-                    response["context"],
-                    json!({}),
-                    "no context for a denied call"
-                );
-                let admin = run(&authorizer, &load_event(file, &issue("admin")))
-                    .await
-                    .expect("admin");
+                let admin = as_admin.expect("admin");
                 assert_eq!(admin["isAuthorized"], true);
+                assert_eq!(admin["context"]["role"], "admin");
             }
             "authorizer-http-api-no-token.json" => {
                 let response = outcome.expect("HTTP API simple responses say false, not an error");
@@ -215,63 +316,110 @@ async fn every_authorizer_event_file_gets_the_answer_for_its_shape() {
 #[tokio::test]
 async fn http_api_events_can_be_answered_with_iam_policies() {
     let authorizer = authorizer(&[("AUTHORIZER_RESPONSE", "iam")]);
-    let stage = "arn:aws:execute-api:us-east-1:123456789012:api1234567/$default";
-    let response = run(
-        &authorizer,
-        &load_event("authorizer-http-api.json", &issue("user")),
-    )
-    .await
-    .expect("policy");
-    assert!(policy_allows(
-        &response["policyDocument"],
-        &format!("{stage}/GET/me")
-    ));
-    assert!(!policy_allows(
-        &response["policyDocument"],
-        &format!("{stage}/GET/admin/users")
-    ));
-    assert_eq!(response["context"]["role"], "user");
+    let user_token = issue("user");
+    let admin_token = issue("admin");
+    let admin_route = format!("{HTTP_STAGE}/GET/admin/users/0123456789abcdef0123456789abcdef");
+    for file in EVENT_FILES
+        .iter()
+        .filter(|file| file.starts_with("authorizer-http-api"))
+    {
+        let response = run(&authorizer, &load_event(file, &user_token))
+            .await
+            .unwrap_or_else(|error| panic!("{file}: IAM mode answers with a policy: {error}"));
+        let document = &response["policyDocument"];
+        if *file == "authorizer-http-api-no-token.json" {
+            assert_eq!(response["principalId"], "anonymous", "{file}");
+            assert_eq!(
+                document["Statement"],
+                json!([{ "Action": ["execute-api:Invoke"], "Effect": "Deny", "Resource": [format!("{HTTP_STAGE}/*/*")] }]),
+                "{file}: the whole stage is denied"
+            );
+            assert_eq!(response["context"], json!({}), "{file}");
+            continue;
+        }
+        assert_eq!(
+            response["principalId"],
+            claims(&user_token)["sub"],
+            "{file}"
+        );
+        assert_eq!(document, &user_policy(HTTP_STAGE), "{file}");
+        assert!(
+            policy_allows(document, &format!("{HTTP_STAGE}/GET/me")),
+            "{file}"
+        );
+        assert!(!policy_allows(document, &admin_route), "{file}");
+        assert_eq!(response["context"]["role"], "user", "{file}");
 
-    let denied = run(
+        let admin = run(&authorizer, &load_event(file, &admin_token))
+            .await
+            .expect("admin");
+        assert!(
+            policy_allows(&admin["policyDocument"], &admin_route),
+            "{file}"
+        );
+    }
+
+    let forged = run(
         &authorizer,
         &load_event("authorizer-http-api.json", "forged"),
     )
     .await
     .expect("deny policy");
     assert!(!policy_allows(
-        &denied["policyDocument"],
-        &format!("{stage}/GET/me")
+        &forged["policyDocument"],
+        &format!("{HTTP_STAGE}/GET/me")
     ));
-    assert_eq!(denied["principalId"], "anonymous");
+    assert_eq!(forged["principalId"], "anonymous");
 }
 
 #[tokio::test]
 async fn one_cached_policy_answers_every_route_correctly() {
     let authorizer = authorizer(&[]);
     let token = issue("user");
+    let authorization = format!("Bearer {token}");
     // API Gateway authorizes the first route, caches the document per token, and reuses it.
-    let cached = run(&authorizer, &rest_token_event(&format!("Bearer {token}")))
+    let cached = run(&authorizer, &rest_token_event(&authorization))
         .await
         .expect("policy");
     let document = &cached["policyDocument"];
     assert!(policy_allows(document, &route("GET", "/me")));
     assert!(
-        policy_allows(document, &route("POST", "/orders/7")),
-        "routes without a rule stay open to a valid token"
-    );
-    assert!(
         !policy_allows(document, &route("GET", "/admin/users")),
         "the admin route is denied by the same document"
     );
-    assert!(!policy_allows(
-        document,
-        &route("GET", "/admin/users/42/roles")
-    ));
-    assert!(!policy_allows(document, &route("DELETE", "/users/42")));
+
+    // A second request, for an admin route, with the same token: API Gateway does not call the
+    // authorizer again but evaluates the cached document against the new route's ARN.
+    let admin_route = route("GET", "/admin/users/0123456789abcdef0123456789abcdef");
     assert!(
-        policy_allows(document, &route("GET", "/users/42")),
-        "the DELETE rule does not touch GET"
+        !policy_allows(document, &admin_route),
+        "the cached document denies the admin route"
     );
+    // Had the cache been empty, the answer would be the same document: the policy does not
+    // depend on which route was authorized first, so the cache cannot change any answer.
+    let fresh = run(
+        &authorizer,
+        &json!({ "type": "TOKEN", "authorizationToken": authorization, "methodArn": admin_route })
+            .to_string(),
+    )
+    .await
+    .expect("a valid token gets a policy even on a route it may not call");
+    assert_eq!(&fresh["policyDocument"], document);
+
+    for (method, path, allowed) in [
+        ("POST", "/orders/7", true),
+        ("GET", "/users/42", true),
+        ("GET", "/admin/users/42/roles", false),
+        ("GET", "/admin/", false),
+        ("DELETE", "/users/42", false),
+        ("GET", "/administrator", true),
+    ] {
+        assert_eq!(
+            policy_allows(document, &route(method, path)),
+            allowed,
+            "{method} {path}"
+        );
+    }
 
     let admin = run(
         &authorizer,
@@ -287,31 +435,62 @@ async fn one_cached_policy_answers_every_route_correctly() {
         &admin["policyDocument"],
         &route("DELETE", "/users/42")
     ));
+
+    // The matcher itself, so the assertions above mean what they say.
+    assert!(wildcard_matches(b"a/*/*", b"a/GET/x/y"));
+    assert!(wildcard_matches(b"a/?ET/*", b"a/GET/"));
+    assert!(!wildcard_matches(b"a/GET/admin/*", b"a/GET/admin"));
+    assert!(!wildcard_matches(b"a/GET/*", b"a/POST/x"));
 }
 
 #[tokio::test]
 async fn the_context_is_flat_and_the_principal_is_the_subject() {
-    let authorizer = authorizer(&[]);
+    let simple = authorizer(&[]);
+    let iam = authorizer(&[("AUTHORIZER_RESPONSE", "iam")]);
     let token = issue("user");
     let token_claims = claims(&token);
-    for event in [
-        rest_token_event(&format!("Bearer {token}")),
-        load_event("authorizer-http-api.json", &token),
-    ] {
-        let response = run(&authorizer, &event).await.expect("authorized");
+    let cases = [
+        (&simple, rest_token_event(&format!("Bearer {token}")), true),
+        (
+            &simple,
+            load_event("authorizer-rest-request-header.json", &token),
+            true,
+        ),
+        (
+            &simple,
+            load_event("authorizer-rest-request-cookie.json", &token),
+            true,
+        ),
+        (
+            &simple,
+            load_event("authorizer-http-api.json", &token),
+            false,
+        ),
+        (
+            &simple,
+            load_event("authorizer-http-api-cookie.json", &token),
+            false,
+        ),
+        (&iam, load_event("authorizer-http-api.json", &token), true),
+    ];
+    for (authorizer, event, has_principal) in cases {
+        let response = run(authorizer, &event).await.expect("authorized");
         let context = response["context"].as_object().expect("context object");
-        for value in context.values() {
+        for (key, value) in context {
             assert!(
                 value.is_string() || value.is_number() || value.is_boolean(),
-                "not flat: {value}"
+                "context value {key} is not flat: {value}"
             );
         }
+        let mut keys: Vec<&str> = context.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["expiresAt", "role", "sessionId", "userId"]);
         assert_eq!(context["userId"], token_claims["sub"]);
         assert_eq!(context["sessionId"], token_claims["sid"]);
         assert_eq!(context["role"], "user");
         assert_eq!(context["expiresAt"], token_claims["exp"]);
-        if let Some(principal) = response.get("principalId") {
-            assert_eq!(principal, &token_claims["sub"]);
+        if has_principal {
+            assert_eq!(response["principalId"], token_claims["sub"], "{response}");
         }
     }
 }
@@ -448,8 +627,28 @@ enum Verifier {
     Es256,
 }
 
+/// One forged or broken token, the authorizer it is presented to, and why it must be refused.
+struct Attack {
+    name: &'static str,
+    verifier: Verifier,
+    token: String,
+    reason: Rejection,
+}
+
+fn attack(name: &'static str, verifier: Verifier, token: String, reason: Rejection) -> Attack {
+    Attack {
+        name,
+        verifier,
+        token,
+        reason,
+    }
+}
+
 #[tokio::test]
 async fn the_attack_suite_is_unauthorized_every_time() {
+    use Rejection::*;
+    use Verifier::{Es256, Hs256, Rs256};
+
     let secret = SECRET.as_bytes();
     let valid = issue("user");
     let kid = kid_of(&valid);
@@ -459,16 +658,22 @@ async fn the_attack_suite_is_unauthorized_every_time() {
 
     let (rsa_private, rsa_public) = key_pair("RS256");
     let (ec_private, ec_public) = key_pair("ES256");
-    let rs_authorizer = authorizer(&[
+    let rs_env = [
         ("JWT_ALGORITHM", "RS256"),
-        ("JWT_PUBLIC_KEY", &rsa_public),
+        ("JWT_PUBLIC_KEY", rsa_public.as_str()),
         ("JWT_ACCESS_SECRET", ""),
-    ]);
-    let es_authorizer = authorizer(&[
+    ];
+    let es_env = [
         ("JWT_ALGORITHM", "ES256"),
-        ("JWT_PUBLIC_KEY", &ec_public),
+        ("JWT_PUBLIC_KEY", ec_public.as_str()),
         ("JWT_ACCESS_SECRET", ""),
-    ]);
+    ];
+    // Verifiers hold public keys only, as a deployed authorizer does.
+    let targets = [
+        (authorizer(&[]), issuer(&[])),
+        (authorizer(&rs_env), issuer(&rs_env)),
+        (authorizer(&es_env), issuer(&es_env)),
+    ];
     let rs_kid = kid_of(&issue_with(
         &issuer(&[
             ("JWT_ALGORITHM", "RS256"),
@@ -485,7 +690,17 @@ async fn the_attack_suite_is_unauthorized_every_time() {
         ]),
         "user",
     ));
-    let hs_authorizer = authorizer(&[]);
+    // An attacker's own RSA key, used to sign under the real key's kid.
+    let (attacker_rsa_private, _) = key_pair("RS256");
+    let forged_rs256 = {
+        let mut forged_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        forged_header.typ = Some("at+jwt".to_owned());
+        forged_header.kid = Some(rs_kid.clone());
+        let claims: Value = serde_json::from_str(&good_claims).expect("claims");
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(attacker_rsa_private.as_bytes())
+            .expect("attacker key");
+        jsonwebtoken::encode(&forged_header, &claims, &key).expect("sign")
+    };
 
     let app = TestApp::spawn().await;
     let (_, registered) = app.registered_user().await;
@@ -499,483 +714,548 @@ async fn the_attack_suite_is_unauthorized_every_time() {
         b'A'
     };
     let flipped_signature = String::from_utf8(flipped_signature).expect("ascii");
-    let header_json = |value: Value| value.to_string();
+    let with_header = |header: Value| signed(&header.to_string(), &good_claims, secret);
+    let with_claims = |edit: fn(&mut serde_json::Map<String, Value>)| {
+        signed(&header(&kid), &claims_with(edit), secret)
+    };
 
-    let cases: Vec<(&str, Verifier, String)> = vec![
-        (
+    let cases = vec![
+        attack(
             "alg none without signature",
-            Verifier::Hs256,
+            Hs256,
             format!(
                 "{}.{}.",
-                b64(header_json(json!({"alg":"none","typ":"at+jwt","kid":kid}))),
+                b64(json!({"alg":"none","typ":"at+jwt","kid":kid}).to_string()),
                 b64(&good_claims)
             ),
+            AlgorithmMismatch,
         ),
-        (
+        attack(
             "alg none with a signature",
-            Verifier::Hs256,
-            signed(
-                &header_json(json!({"alg":"none","typ":"at+jwt","kid":kid})),
-                &good_claims,
-                secret,
-            ),
+            Hs256,
+            with_header(json!({"alg":"none","typ":"at+jwt","kid":kid})),
+            AlgorithmMismatch,
         ),
-        (
+        attack(
             "alg NONE upper case",
-            Verifier::Hs256,
-            signed(
-                &header_json(json!({"alg":"NONE","typ":"at+jwt","kid":kid})),
-                &good_claims,
-                secret,
-            ),
+            Hs256,
+            with_header(json!({"alg":"NONE","typ":"at+jwt","kid":kid})),
+            AlgorithmMismatch,
         ),
-        (
-            "alg confusion: HS256 keyed with the RSA public key",
-            Verifier::Rs256,
+        attack(
+            "alg confusion: HS256 keyed with the RSA public key PEM",
+            Rs256,
             signed(
-                &header_json(json!({"alg":"HS256","typ":"at+jwt","kid":rs_kid})),
+                &json!({"alg":"HS256","typ":"at+jwt","kid":rs_kid}).to_string(),
                 &good_claims,
                 rsa_public.as_bytes(),
             ),
+            AlgorithmMismatch,
         ),
-        (
-            "alg confusion: HS256 keyed with the EC public key",
-            Verifier::Es256,
+        attack(
+            "alg confusion: HS256 keyed with the EC public key PEM",
+            Es256,
             signed(
-                &header_json(json!({"alg":"HS256","typ":"at+jwt","kid":es_kid})),
+                &json!({"alg":"HS256","typ":"at+jwt","kid":es_kid}).to_string(),
                 &good_claims,
                 ec_public.as_bytes(),
             ),
+            AlgorithmMismatch,
         ),
-        (
+        attack(
             "HS384 with the right secret",
-            Verifier::Hs256,
-            signed(
-                &header_json(json!({"alg":"HS384","typ":"at+jwt","kid":kid})),
-                &good_claims,
-                secret,
-            ),
+            Hs256,
+            with_header(json!({"alg":"HS384","typ":"at+jwt","kid":kid})),
+            AlgorithmMismatch,
         ),
-        (
+        attack(
+            "RS256 named in the header of the HS256 key",
+            Hs256,
+            with_header(json!({"alg":"RS256","typ":"at+jwt","kid":kid})),
+            AlgorithmMismatch,
+        ),
+        attack(
+            "a valid HS256 token shown to an RS256 authorizer",
+            Rs256,
+            valid.clone(),
+            UnknownKey,
+        ),
+        attack(
+            "RS256 signed by another key under the real kid",
+            Rs256,
+            forged_rs256,
+            BadSignature,
+        ),
+        attack(
             "wrong secret",
-            Verifier::Hs256,
+            Hs256,
             signed(
                 &header(&kid),
                 &good_claims,
                 b"another-secret-of-at-least-32-bytes-long",
             ),
+            BadSignature,
         ),
-        (
+        attack(
             "expired",
-            Verifier::Hs256,
-            signed(
-                &header(&kid),
-                &claims_with(|c| {
-                    c.insert("exp".into(), json!(now() - 120));
-                }),
-                secret,
-            ),
+            Hs256,
+            with_claims(|c| {
+                c.insert("exp".into(), json!(now() - 120));
+            }),
+            Expired,
         ),
-        (
+        attack(
+            "expired just past the 5s leeway",
+            Hs256,
+            with_claims(|c| {
+                c.insert("exp".into(), json!(now() - 6));
+            }),
+            Expired,
+        ),
+        attack(
             "nbf in the future",
-            Verifier::Hs256,
-            signed(
-                &header(&kid),
-                &claims_with(|c| {
-                    c.insert("nbf".into(), json!(now() + 600));
-                }),
-                secret,
-            ),
+            Hs256,
+            with_claims(|c| {
+                c.insert("nbf".into(), json!(now() + 600));
+            }),
+            NotYetValid,
         ),
-        (
+        attack(
             "missing exp",
-            Verifier::Hs256,
-            signed(
-                &header(&kid),
-                &claims_with(|c| {
-                    c.remove("exp");
-                }),
-                secret,
-            ),
+            Hs256,
+            with_claims(|c| {
+                c.remove("exp");
+            }),
+            InvalidClaims,
         ),
-        (
+        attack(
             "missing nbf",
-            Verifier::Hs256,
-            signed(
-                &header(&kid),
-                &claims_with(|c| {
-                    c.remove("nbf");
-                }),
-                secret,
-            ),
+            Hs256,
+            with_claims(|c| {
+                c.remove("nbf");
+            }),
+            InvalidClaims,
         ),
-        (
+        attack(
             "missing iss",
-            Verifier::Hs256,
-            signed(
-                &header(&kid),
-                &claims_with(|c| {
-                    c.remove("iss");
-                }),
-                secret,
-            ),
+            Hs256,
+            with_claims(|c| {
+                c.remove("iss");
+            }),
+            InvalidClaims,
         ),
-        (
+        attack(
             "missing aud",
-            Verifier::Hs256,
-            signed(
-                &header(&kid),
-                &claims_with(|c| {
-                    c.remove("aud");
-                }),
-                secret,
-            ),
+            Hs256,
+            with_claims(|c| {
+                c.remove("aud");
+            }),
+            InvalidClaims,
         ),
-        (
+        attack(
             "missing sub",
-            Verifier::Hs256,
-            signed(
-                &header(&kid),
-                &claims_with(|c| {
-                    c.remove("sub");
-                }),
-                secret,
-            ),
+            Hs256,
+            with_claims(|c| {
+                c.remove("sub");
+            }),
+            InvalidClaims,
         ),
-        (
+        attack(
+            "empty sub",
+            Hs256,
+            with_claims(|c| {
+                c.insert("sub".into(), json!(""));
+            }),
+            InvalidClaims,
+        ),
+        attack(
+            "missing role",
+            Hs256,
+            with_claims(|c| {
+                c.remove("role");
+            }),
+            InvalidClaims,
+        ),
+        attack(
             "wrong iss",
-            Verifier::Hs256,
-            signed(
-                &header(&kid),
-                &claims_with(|c| {
-                    c.insert("iss".into(), json!("https://evil.example"));
-                }),
-                secret,
-            ),
+            Hs256,
+            with_claims(|c| {
+                c.insert("iss".into(), json!("https://evil.example"));
+            }),
+            WrongIssuer,
         ),
-        (
+        attack(
             "wrong aud",
-            Verifier::Hs256,
-            signed(
-                &header(&kid),
-                &claims_with(|c| {
-                    c.insert("aud".into(), json!("other-api"));
-                }),
-                secret,
-            ),
+            Hs256,
+            with_claims(|c| {
+                c.insert("aud".into(), json!("other-api"));
+            }),
+            WrongAudience,
         ),
-        (
+        attack(
+            "aud list without ours",
+            Hs256,
+            with_claims(|c| {
+                c.insert("aud".into(), json!(["other-api", "test-api-2"]));
+            }),
+            WrongAudience,
+        ),
+        attack(
             "a signature valid for another audience",
-            Verifier::Hs256,
+            Hs256,
             other_audience,
+            WrongAudience,
         ),
-        ("a refresh token", Verifier::Hs256, refresh_token),
-        (
+        attack("a refresh token", Hs256, refresh_token, Malformed),
+        attack(
             "tampered header",
-            Verifier::Hs256,
+            Hs256,
             format!(
                 "{}.{payload_b64}.{signature}",
-                b64(header_json(
-                    json!({"alg":"HS256","typ":"at+jwt","kid":kid,"x":1})
-                ))
+                b64(json!({"alg":"HS256","typ":"at+jwt","kid":kid,"x":1}).to_string())
             ),
+            BadSignature,
         ),
-        (
-            "tampered payload",
-            Verifier::Hs256,
+        attack(
+            "tampered payload (role admin)",
+            Hs256,
             format!(
                 "{header_b64}.{}.{signature}",
                 b64(claims_with(|c| {
                     c.insert("role".into(), json!("admin"));
                 }))
             ),
+            BadSignature,
         ),
-        (
+        attack(
             "tampered signature",
-            Verifier::Hs256,
+            Hs256,
             format!("{signing_input}.{flipped_signature}"),
+            BadSignature,
         ),
-        (
+        attack(
             "truncated",
-            Verifier::Hs256,
+            Hs256,
             valid[..valid.len() - 10].to_owned(),
+            Malformed,
         ),
-        (
+        attack(
+            "signature truncated to 16 bytes",
+            Hs256,
+            format!(
+                "{signing_input}.{}",
+                b64(&URL_SAFE_NO_PAD.decode(signature).expect("signature")[..16])
+            ),
+            BadSignature,
+        ),
+        attack(
             "signature missing",
-            Verifier::Hs256,
+            Hs256,
             format!("{signing_input}."),
+            BadSignature,
         ),
-        ("two segments", Verifier::Hs256, signing_input.to_owned()),
-        (
+        attack("two segments", Hs256, signing_input.to_owned(), Malformed),
+        attack(
             "extra segments",
-            Verifier::Hs256,
+            Hs256,
             format!("{valid}.{signature}"),
+            Malformed,
         ),
-        (
+        attack(
             "non-base64url characters",
-            Verifier::Hs256,
+            Hs256,
             valid.replacen(|c: char| c.is_ascii_alphabetic(), "+", 1),
+            Malformed,
         ),
-        (
+        attack(
             "base64 padding",
-            Verifier::Hs256,
+            Hs256,
             format!("{header_b64}=.{payload_b64}.{signature}"),
+            Malformed,
         ),
-        (
+        attack(
             "whitespace inside",
-            Verifier::Hs256,
+            Hs256,
             format!("{header_b64}. {payload_b64}.{signature}"),
+            BadSignature,
         ),
-        (
+        attack(
             "non-JSON header",
-            Verifier::Hs256,
+            Hs256,
             signed("hello", &good_claims, secret),
+            Malformed,
         ),
-        (
+        attack(
+            "JSON null header",
+            Hs256,
+            signed("null", &good_claims, secret),
+            Malformed,
+        ),
+        attack(
             "non-JSON payload",
-            Verifier::Hs256,
+            Hs256,
             signed(&header(&kid), "not json", secret),
+            InvalidClaims,
         ),
-        (
-            "oversize",
-            Verifier::Hs256,
-            signed(
-                &header(&kid),
-                &claims_with(|c| {
-                    c.insert("pad".into(), json!("x".repeat(9000)));
-                }),
-                secret,
-            ),
+        attack(
+            "payload a JSON array",
+            Hs256,
+            signed(&header(&kid), "[1,2,3]", secret),
+            InvalidClaims,
         ),
-        (
+        attack(
+            "oversize (over 8 KiB)",
+            Hs256,
+            with_claims(|c| {
+                c.insert("pad".into(), json!("x".repeat(9000)));
+            }),
+            TooLong,
+        ),
+        attack(
             "unknown kid",
-            Verifier::Hs256,
+            Hs256,
             signed(&header("some-other-key"), &good_claims, secret),
+            UnknownKey,
         ),
-        (
+        attack(
             "missing kid",
-            Verifier::Hs256,
-            signed(
-                &header_json(json!({"alg":"HS256","typ":"at+jwt"})),
-                &good_claims,
-                secret,
-            ),
+            Hs256,
+            with_header(json!({"alg":"HS256","typ":"at+jwt"})),
+            UnknownKey,
         ),
-        (
+        attack(
             "kid path traversal",
-            Verifier::Hs256,
-            signed(&header("../../../../etc/passwd"), &good_claims, secret),
+            Hs256,
+            signed(&header("../../etc/passwd"), &good_claims, secret),
+            UnknownKey,
         ),
-        (
+        attack(
+            "kid path traversal to /dev/null",
+            Hs256,
+            signed(&header("../../../../dev/null"), &good_claims, b""),
+            UnknownKey,
+        ),
+        attack(
             "jwk in the header",
-            Verifier::Hs256,
-            signed(
-                &header_json(
-                    json!({"alg":"HS256","typ":"at+jwt","kid":kid,"jwk":{"kty":"oct","k":b64(secret)}}),
-                ),
-                &good_claims,
-                secret,
+            Hs256,
+            with_header(
+                json!({"alg":"HS256","typ":"at+jwt","kid":kid,"jwk":{"kty":"oct","k":b64(secret)}}),
             ),
+            ForbiddenHeader,
         ),
-        (
+        attack(
             "jku in the header",
-            Verifier::Hs256,
-            signed(
-                &header_json(
-                    json!({"alg":"HS256","typ":"at+jwt","kid":kid,"jku":"https://evil.example/jwks.json"}),
-                ),
-                &good_claims,
-                secret,
+            Hs256,
+            with_header(
+                json!({"alg":"HS256","typ":"at+jwt","kid":kid,"jku":"https://evil.example/jwks.json"}),
             ),
+            ForbiddenHeader,
         ),
-        (
+        attack(
             "x5u in the header",
-            Verifier::Hs256,
-            signed(
-                &header_json(
-                    json!({"alg":"HS256","typ":"at+jwt","kid":kid,"x5u":"https://evil.example/cert.pem"}),
-                ),
-                &good_claims,
-                secret,
+            Hs256,
+            with_header(
+                json!({"alg":"HS256","typ":"at+jwt","kid":kid,"x5u":"https://evil.example/cert.pem"}),
             ),
+            ForbiddenHeader,
         ),
-        (
+        attack(
             "x5c in the header",
-            Verifier::Hs256,
-            signed(
-                &header_json(json!({"alg":"HS256","typ":"at+jwt","kid":kid,"x5c":["MIIB"]})),
-                &good_claims,
-                secret,
-            ),
+            Hs256,
+            with_header(json!({"alg":"HS256","typ":"at+jwt","kid":kid,"x5c":["MIIB"]})),
+            ForbiddenHeader,
         ),
-        (
+        attack(
             "crit in the header",
-            Verifier::Hs256,
-            signed(
-                &header_json(
-                    json!({"alg":"HS256","typ":"at+jwt","kid":kid,"crit":["b64"],"b64":false}),
-                ),
-                &good_claims,
-                secret,
-            ),
+            Hs256,
+            with_header(json!({"alg":"HS256","typ":"at+jwt","kid":kid,"crit":["b64"],"b64":false})),
+            ForbiddenHeader,
         ),
-        (
+        attack(
             "ES256 all-zero signature",
-            Verifier::Es256,
+            Es256,
             format!(
                 "{}.{}.{}",
-                b64(header_json(
-                    json!({"alg":"ES256","typ":"at+jwt","kid":es_kid})
-                )),
+                b64(json!({"alg":"ES256","typ":"at+jwt","kid":es_kid}).to_string()),
                 b64(&good_claims),
                 b64([0u8; 64])
             ),
+            BadSignature,
         ),
-        (
+        attack(
             "duplicate exp claims",
-            Verifier::Hs256,
+            Hs256,
             signed(
                 &header(&kid),
                 &good_claims.replacen("\"exp\":", &format!("\"exp\":{},\"exp\":", now() - 1000), 1),
                 secret,
             ),
+            InvalidClaims,
         ),
-        (
+        attack(
             "duplicate alg in the header",
-            Verifier::Hs256,
+            Hs256,
             signed(
                 &format!(r#"{{"alg":"none","alg":"HS256","typ":"at+jwt","kid":"{kid}"}}"#),
                 &good_claims,
                 secret,
             ),
+            Malformed,
         ),
-        (
+        attack(
             "exp as a string",
-            Verifier::Hs256,
-            signed(
-                &header(&kid),
-                &claims_with(|c| {
-                    c.insert("exp".into(), json!((now() + 600).to_string()));
-                }),
-                secret,
-            ),
+            Hs256,
+            with_claims(|c| {
+                c.insert("exp".into(), json!((now() + 600).to_string()));
+            }),
+            InvalidClaims,
         ),
-        (
+        attack(
             "nbf as a string",
-            Verifier::Hs256,
-            signed(
-                &header(&kid),
-                &claims_with(|c| {
-                    c.insert("nbf".into(), json!(now().to_string()));
-                }),
-                secret,
-            ),
+            Hs256,
+            with_claims(|c| {
+                c.insert("nbf".into(), json!(now().to_string()));
+            }),
+            InvalidClaims,
         ),
-        (
+        attack(
+            "exp as a fraction",
+            Hs256,
+            with_claims(|c| {
+                c.insert("exp".into(), json!(now() as f64 + 600.5));
+            }),
+            InvalidClaims,
+        ),
+        attack(
             "typ JWT instead of at+jwt",
-            Verifier::Hs256,
-            signed(
-                &header_json(json!({"alg":"HS256","typ":"JWT","kid":kid})),
-                &good_claims,
-                secret,
-            ),
+            Hs256,
+            with_header(json!({"alg":"HS256","typ":"JWT","kid":kid})),
+            WrongType,
         ),
-        (
+        attack(
             "typ missing",
-            Verifier::Hs256,
-            signed(
-                &header_json(json!({"alg":"HS256","kid":kid})),
-                &good_claims,
-                secret,
-            ),
+            Hs256,
+            with_header(json!({"alg":"HS256","kid":kid})),
+            WrongType,
         ),
-        ("empty token", Verifier::Hs256, String::new()),
+        attack("empty token", Hs256, String::new(), Missing),
     ];
     assert!(cases.len() >= 30, "the suite must keep at least 30 cases");
 
-    for (name, verifier, token) in &cases {
-        let target = match verifier {
-            Verifier::Hs256 => &hs_authorizer,
-            Verifier::Rs256 => &rs_authorizer,
-            Verifier::Es256 => &es_authorizer,
-        };
-        let outcome = run(target, &rest_token_event(&format!("Bearer {token}"))).await;
+    for Attack {
+        name,
+        verifier,
+        token,
+        reason,
+    } in &cases
+    {
+        let (authorizer, verifier) = &targets[*verifier as usize];
+        assert_eq!(
+            verifier.verify(token, now()).map(|_| ()),
+            Err(*reason),
+            "attack case {name:?} is refused, for the intended reason"
+        );
+        let outcome = run(authorizer, &rest_token_event(&format!("Bearer {token}"))).await;
         assert_eq!(
             outcome,
             Err(AuthorizerError::Unauthorized),
-            "attack case {name:?} was not refused"
+            "attack case {name:?} was not refused by a REST TOKEN authorizer"
+        );
+        let http_api = run(authorizer, &load_event("authorizer-http-api.json", token)).await;
+        assert_eq!(
+            http_api.map(|response| response["isAuthorized"].clone()),
+            Ok(json!(false)),
+            "attack case {name:?} was not refused by an HTTP API authorizer"
         );
     }
-    for authorization in [
-        "Bearer",
-        "Bearer ",
-        "",
-        &format!("Basic {valid}"),
-        &valid,
-        &format!("Bearer {valid} extra"),
-    ] {
-        let outcome = run(&hs_authorizer, &rest_token_event(authorization)).await;
+
+    // Authorization values that carry no bearer token at all.
+    let hs_authorizer = &targets[0].0;
+    let malformed_values = [
+        "Bearer".to_owned(),
+        "Bearer ".to_owned(),
+        "Bearer    ".to_owned(),
+        String::new(),
+        format!("Basic {valid}"),
+        format!("Token {valid}"),
+        valid.clone(),
+        format!("Bearer {valid} extra"),
+        format!("Bearer{valid}"),
+    ];
+    for authorization in &malformed_values {
+        let outcome = run(hs_authorizer, &rest_token_event(authorization)).await;
         assert_eq!(
             outcome,
             Err(AuthorizerError::Unauthorized),
             "authorization {authorization:?}"
         );
     }
+    println!(
+        "attack suite: {} token cases, {} Authorization values",
+        cases.len(),
+        malformed_values.len()
+    );
 
     // Controls: the suite fails for the right reasons, not because nothing ever passes.
-    assert!(
-        run(
-            &hs_authorizer,
-            &rest_token_event(&format!("Bearer {valid}"))
-        )
-        .await
-        .is_ok()
-    );
-    assert!(
-        run(
-            &hs_authorizer,
-            &rest_token_event(&format!("  bearer   {valid} "))
-        )
-        .await
-        .is_ok(),
-        "scheme is case-insensitive"
-    );
-    assert!(
-        run(
-            &hs_authorizer,
-            &rest_token_event(&format!(
-                "Bearer {}",
-                signed(&header(&kid), &good_claims, secret)
-            ))
-        )
-        .await
-        .is_ok()
-    );
+    for authorization in [
+        format!("Bearer {valid}"),
+        format!("bearer {valid}"),
+        format!("  BEARER   {valid} "),
+        format!("Bearer {}", signed(&header(&kid), &good_claims, secret)),
+    ] {
+        assert!(
+            run(hs_authorizer, &rest_token_event(&authorization))
+                .await
+                .is_ok(),
+            "{authorization:?} is accepted (the scheme is case-insensitive)"
+        );
+    }
 }
 
 // ---------------------------------------------------------------- asymmetric keys and rotation
 
 #[tokio::test]
 async fn asymmetric_tokens_verify_with_public_keys_only_and_the_jwks_publishes_them() {
-    for algorithm in ["RS256", "ES256", "EdDSA"] {
+    for (algorithm, kty) in [("RS256", "RSA"), ("ES256", "EC"), ("EdDSA", "OKP")] {
         let (private, public) = key_pair(algorithm);
+        // The login side holds the private key and signs.
         let signer = issuer(&[
             ("JWT_ALGORITHM", algorithm),
             ("JWT_PRIVATE_KEY", &private),
             ("JWT_ACCESS_SECRET", ""),
         ]);
         let token = issue_with(&signer, "user");
+        let token_header = jsonwebtoken::decode_header(&token).expect("header");
+        assert_eq!(
+            format!("{:?}", token_header.alg),
+            algorithm,
+            "{algorithm}: the token names the configured algorithm"
+        );
+        // The authorizer holds only the public key.
         let verifier_env = [
             ("JWT_ALGORITHM", algorithm),
             ("JWT_PUBLIC_KEY", public.as_str()),
             ("JWT_ACCESS_SECRET", ""),
         ];
         let verifier = authorizer(&verifier_env);
-        assert!(
-            run(&verifier, &rest_token_event(&format!("Bearer {token}")))
-                .await
-                .is_ok(),
+        let response = run(&verifier, &rest_token_event(&format!("Bearer {token}")))
+            .await
+            .unwrap_or_else(|error| panic!("{algorithm}: {error}"));
+        assert_eq!(
+            response["principalId"],
+            claims(&token)["sub"],
             "{algorithm}"
+        );
+        assert!(
+            issuer(&verifier_env)
+                .issue(
+                    &UserId::generate(),
+                    &Role::user(),
+                    &SessionId::generate(),
+                    now()
+                )
+                .is_err(),
+            "{algorithm}: a verifier cannot issue"
         );
 
         let keys = KeySet::from_env(&env(&verifier_env)).expect("public keys");
@@ -984,45 +1264,113 @@ async fn asymmetric_tokens_verify_with_public_keys_only_and_the_jwks_publishes_t
             "{algorithm}: a verifier holds no private key"
         );
         let jwks = serde_json::to_value(keys.jwks()).expect("jwks");
+        assert_eq!(
+            jwks["keys"].as_array().map(Vec::len),
+            Some(1),
+            "{algorithm}"
+        );
         let published = &jwks["keys"][0];
-        assert_eq!(published["kid"], kid_of(&token).as_str(), "{algorithm}");
+        assert_eq!(
+            published["kid"],
+            token_header.kid.as_deref().expect("kid"),
+            "{algorithm}: the JWKS names the key the token names"
+        );
+        assert_eq!(published["kty"], kty, "{algorithm}");
         assert_eq!(published["use"], "sig");
-        for private_part in ["d", "p", "q", "dp", "dq", "qi"] {
+        for private_part in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
             assert!(
                 published.get(private_part).is_none(),
                 "{algorithm} JWKS leaks {private_part}"
             );
         }
-
-        let (_, other_public) = key_pair(algorithm);
-        let rotated_env = [
-            ("JWT_ALGORITHM", algorithm),
-            ("JWT_PUBLIC_KEY", other_public.as_str()),
-            ("JWT_ACCESS_SECRET", ""),
-        ];
-        assert!(
-            run(
-                &authorizer(&rotated_env),
-                &rest_token_event(&format!("Bearer {token}"))
-            )
-            .await
-            .is_err(),
-            "{algorithm}: unknown key"
+        let signer_jwks = serde_json::to_value(
+            KeySet::from_env(&env(&[
+                ("JWT_ALGORITHM", algorithm),
+                ("JWT_PRIVATE_KEY", &private),
+                ("JWT_ACCESS_SECRET", ""),
+            ]))
+            .expect("keys")
+            .jwks(),
+        )
+        .expect("jwks");
+        assert_eq!(
+            signer_jwks, jwks,
+            "{algorithm}: the public key derived from the private key is the one published"
         );
+
+        // Rotation: a new pair signs, the old public key stays as the previous one for a while.
+        let (next_private, next_public) = key_pair(algorithm);
+        let next_signer = issuer(&[
+            ("JWT_ALGORITHM", algorithm),
+            ("JWT_PRIVATE_KEY", &next_private),
+            ("JWT_PUBLIC_KEY_PREVIOUS", &public),
+            ("JWT_ACCESS_SECRET", ""),
+        ]);
+        let next_token = issue_with(&next_signer, "user");
+        assert_ne!(kid_of(&next_token), kid_of(&token), "{algorithm}");
         let grace_env = [
             ("JWT_ALGORITHM", algorithm),
-            ("JWT_PUBLIC_KEY", other_public.as_str()),
+            ("JWT_PUBLIC_KEY", next_public.as_str()),
             ("JWT_PUBLIC_KEY_PREVIOUS", public.as_str()),
             ("JWT_ACCESS_SECRET", ""),
         ];
+        let grace = authorizer(&grace_env);
+        for (which, presented) in [("old", &token), ("new", &next_token)] {
+            assert!(
+                run(&grace, &rest_token_event(&format!("Bearer {presented}")))
+                    .await
+                    .is_ok(),
+                "{algorithm}: the {which} key's token verifies during rotation"
+            );
+        }
+        let grace_jwks =
+            serde_json::to_value(KeySet::from_env(&env(&grace_env)).expect("keys").jwks())
+                .expect("jwks");
+        let kids: Vec<&str> = grace_jwks["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .filter_map(|key| key["kid"].as_str())
+            .collect();
+        assert_eq!(
+            kids,
+            [kid_of(&next_token), kid_of(&token)],
+            "{algorithm}: both keys are published, the current one first"
+        );
+
+        let retired_env = [
+            ("JWT_ALGORITHM", algorithm),
+            ("JWT_PUBLIC_KEY", next_public.as_str()),
+            ("JWT_ACCESS_SECRET", ""),
+        ];
+        let retired = authorizer(&retired_env);
         assert!(
-            run(
-                &authorizer(&grace_env),
-                &rest_token_event(&format!("Bearer {token}"))
-            )
-            .await
-            .is_ok(),
-            "{algorithm}: previous key"
+            run(&retired, &rest_token_event(&format!("Bearer {next_token}")))
+                .await
+                .is_ok(),
+            "{algorithm}"
+        );
+        assert_eq!(
+            run(&retired, &rest_token_event(&format!("Bearer {token}"))).await,
+            Err(AuthorizerError::Unauthorized),
+            "{algorithm}: once the previous key is removed its tokens are refused"
+        );
+        assert_eq!(
+            issuer(&retired_env).verify(&token, now()).map(|_| ()),
+            Err(Rejection::UnknownKey),
+            "{algorithm}"
+        );
+
+        let mismatched = AccessTokenConfig::from_env(&env(&[
+            ("JWT_ALGORITHM", algorithm),
+            ("JWT_PRIVATE_KEY", &private),
+            ("JWT_PUBLIC_KEY", &next_public),
+            ("JWT_ACCESS_SECRET", ""),
+        ]))
+        .expect_err("a public key of another pair");
+        assert!(
+            mismatched.to_string().contains("JWT_PUBLIC_KEY"),
+            "{algorithm}: {mismatched}"
         );
     }
 }
@@ -1031,19 +1379,39 @@ async fn asymmetric_tokens_verify_with_public_keys_only_and_the_jwks_publishes_t
 async fn hs256_rotation_accepts_the_previous_secret_until_it_is_removed() {
     let old_token = issue("user");
     let new_secret = "the-next-access-secret-of-at-least-32-bytes";
-    let during = authorizer(&[
+    let rotating = [
         ("JWT_ACCESS_SECRET", new_secret),
         ("JWT_ACCESS_SECRET_PREVIOUS", SECRET),
-    ]);
-    assert!(
-        run(&during, &rest_token_event(&format!("Bearer {old_token}")))
-            .await
-            .is_ok()
+    ];
+    let new_token = issue_with(&issuer(&rotating), "user");
+    assert_ne!(
+        kid_of(&new_token),
+        kid_of(&old_token),
+        "the new secret signs"
     );
+    let during = authorizer(&rotating);
+    for token in [&old_token, &new_token] {
+        assert!(
+            run(&during, &rest_token_event(&format!("Bearer {token}")))
+                .await
+                .is_ok()
+        );
+    }
     let after = authorizer(&[("JWT_ACCESS_SECRET", new_secret)]);
     assert_eq!(
         run(&after, &rest_token_event(&format!("Bearer {old_token}"))).await,
         Err(AuthorizerError::Unauthorized)
+    );
+    assert_eq!(
+        issuer(&[("JWT_ACCESS_SECRET", new_secret)])
+            .verify(&old_token, now())
+            .map(|_| ()),
+        Err(Rejection::UnknownKey)
+    );
+    assert!(
+        run(&after, &rest_token_event(&format!("Bearer {new_token}")))
+            .await
+            .is_ok()
     );
     let jwks =
         serde_json::to_value(KeySet::from_env(&env(&[])).expect("keys").jwks()).expect("jwks");
@@ -1068,17 +1436,41 @@ async fn strict_mode_refuses_tokens_of_revoked_sessions() {
         Arc::new(SystemClock),
     );
     let event = rest_token_event(&format!("Bearer {token}"));
+    let token_claims = claims(&token);
+    let (user_id, session_id) = (
+        token_claims["sub"].as_str().expect("sub"),
+        token_claims["sid"].as_str().expect("sid"),
+    );
     app.round_trips.take();
 
-    assert!(run(&strict, &event).await.is_ok());
+    let allowed = run(&strict, &event)
+        .await
+        .expect("a live session is allowed");
+    assert_eq!(allowed["principalId"], user_id);
     assert_eq!(app.round_trips.take(), 1, "one read per decision");
+    let http_api = run(&strict, &load_event("authorizer-http-api.json", &token))
+        .await
+        .expect("simple response");
+    assert_eq!(http_api["isAuthorized"], true);
 
     assert_eq!(app.logout_all(Some(&token)).await.status, 204);
+    // The reason for what follows: the token's session is gone, nothing else changed.
+    let live = app
+        .app
+        .store
+        .is_live(user_id, session_id, app.now())
+        .await
+        .expect("session check");
+    assert!(!live, "logout-all revoked the token's session");
     assert_eq!(
         run(&strict, &event).await,
         Err(AuthorizerError::Unauthorized),
         "logout-all takes effect at once"
     );
+    let http_api = run(&strict, &load_event("authorizer-http-api.json", &token))
+        .await
+        .expect("simple response");
+    assert_eq!(http_api, json!({ "isAuthorized": false, "context": {} }));
 
     let relaxed = Authorizer::new(
         AuthorizerConfig::from_env(&app.settings).expect("config"),
@@ -1092,6 +1484,14 @@ async fn strict_mode_refuses_tokens_of_revoked_sessions() {
 }
 
 // ---------------------------------------------------------------- the protected example function
+
+/// The app's own settings as authorizer configuration pairs (same secret, issuer, audience).
+fn app_env(app: &TestApp) -> Vec<(&str, &str)> {
+    app.settings
+        .iter()
+        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .collect()
+}
 
 async fn me_event(
     file: &str,
@@ -1118,9 +1518,40 @@ async fn the_me_function_reads_the_authorizer_context_and_returns_the_profile() 
         store: app.app.store.clone(),
     };
 
+    // The sample context has exactly the shape the authorizer produces.
+    let token = registered.access_token();
+    let produced = run(
+        &authorizer(&app_env(&app)),
+        &rest_token_event(&format!("Bearer {token}")),
+    )
+    .await
+    .expect("authorized")["context"]
+        .clone();
+    for file in ["me.json", "me-admin-user.json"] {
+        let event: Value = serde_json::from_str(&load_event(file, ""))
+            .unwrap_or_else(|error| panic!("{file}: {error}"));
+        let sample = &event["requestContext"]["authorizer"]["lambda"];
+        let shape = |context: &Value| -> Vec<(String, bool)> {
+            context
+                .as_object()
+                .expect("object")
+                .iter()
+                .map(|(key, value)| (key.clone(), value.is_number()))
+                .collect()
+        };
+        assert_eq!(shape(sample), shape(&produced), "{file}");
+    }
+
     let own = TestResponse::from(me(&profiles, me_event("me.json", &user_id, |_| {}).await).await);
     assert_eq!(own.status, 200, "{}", own.text);
+    assert_eq!(own.json["user"]["id"], user_id.as_str());
     assert_eq!(own.json["user"]["email"], email.as_str());
+    assert_eq!(own.json["user"]["role"], "user");
+    assert!(
+        !own.text.to_ascii_lowercase().contains("password"),
+        "no password hash in a profile: {}",
+        own.text
+    );
 
     let admin = TestResponse::from(
         me(
@@ -1140,6 +1571,8 @@ async fn the_me_function_reads_the_authorizer_context_and_returns_the_profile() 
 
     let unknown = me_event("me.json", &"0".repeat(32), |_| {}).await;
     TestResponse::from(me(&profiles, unknown).await).assert_error(404, "NOT_FOUND");
+    let unknown_target = me_event("me-admin-user.json", &"0".repeat(32), |_| {}).await;
+    TestResponse::from(me(&profiles, unknown_target).await).assert_error(404, "NOT_FOUND");
 
     let unprotected = me_event("me-without-authorizer.json", &user_id, |_| {}).await;
     TestResponse::from(me(&profiles, unprotected).await).assert_error(401, "MISSING_TOKEN");
@@ -1204,6 +1637,11 @@ async fn tokens_interoperate_with_node_jsonwebtoken_in_both_directions() {
              keyid: process.env.KID, header: { typ: 'at+jwt' } }));",
         &[("SECRET", SECRET), ("ISSUER", ISSUER), ("AUDIENCE", AUDIENCE), ("KID", &kid)],
     );
+    let node_header = jsonwebtoken::decode_header(&from_node).expect("Node's header");
+    assert_eq!(node_header.typ.as_deref(), Some("at+jwt"));
+    assert_eq!(node_header.kid.as_deref(), Some(kid.as_str()));
+    let node_claims = claims(&from_node);
+    assert_eq!(node_claims["nbf"], node_claims["iat"], "notBefore: 0");
     let response = run(
         &authorizer(&[]),
         &rest_token_event(&format!("Bearer {from_node}")),
@@ -1211,6 +1649,11 @@ async fn tokens_interoperate_with_node_jsonwebtoken_in_both_directions() {
     .await
     .expect("Node's token is accepted");
     assert_eq!(response["principalId"], "0123456789abcdef0123456789abcdef");
+    assert_eq!(
+        response["context"]["sessionId"],
+        "fedcba9876543210fedcba9876543210"
+    );
+    assert_eq!(response["context"]["expiresAt"], node_claims["exp"]);
 
     let ours = issue("user");
     let verified = node(
@@ -1226,6 +1669,17 @@ async fn tokens_interoperate_with_node_jsonwebtoken_in_both_directions() {
         ],
     );
     let node_claims: Value = serde_json::from_str(&verified).expect("claims from Node");
-    assert_eq!(node_claims["sub"], claims(&ours)["sub"]);
-    assert_eq!(node_claims["role"], "user");
+    assert_eq!(node_claims, claims(&ours), "Node reads the same claims");
+
+    // Control: Node's verify really checks, so the acceptance above means something.
+    let refused = node(
+        "const jwt = require('jsonwebtoken');
+         try {
+           jwt.verify(process.env.TOKEN, process.env.SECRET,
+             { algorithms: ['HS256'], issuer: process.env.ISSUER, audience: 'another-api' });
+           process.stdout.write('accepted');
+         } catch (error) { process.stdout.write(error.name); }",
+        &[("TOKEN", &ours), ("SECRET", SECRET), ("ISSUER", ISSUER)],
+    );
+    assert_eq!(refused, "JsonWebTokenError");
 }

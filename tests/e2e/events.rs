@@ -142,4 +142,14 @@ fn every_file_in_events_has_a_case() {
         .map(str::to_owned)
         .collect();
     assert_eq!(on_disk, covered);
+    // ...and the README documents each one.
+    let readme = std::fs::read_to_string(format!("{EVENTS_DIR}/README.md")).expect("README.md");
+    let undocumented: Vec<&String> = on_disk
+        .iter()
+        .filter(|file| !readme.contains(&format!("| `{file}`")))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "events/README.md has no row for {undocumented:?}"
+    );
 }

@@ -354,3 +354,285 @@ fn log_decision(claims: &AccessClaims, rules: &RouteRules, arn: &RouteArn<'_>) -
     tracing::info!(decision, reason, sub = %claims.sub, sid = %claims.sid, role = %claims.role, method = arn.method, path = %arn.path, "authorizer decision");
     allowed
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::clock::Clock;
+    use crate::domain::{Role, SessionId, UserId};
+
+    const NOW: i64 = 1_800_000_000;
+    const ARN: &str = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/me";
+    const ROUTE_ARN: &str = "arn:aws:execute-api:eu-west-1:123456789012:abc123/$default/GET/me";
+
+    struct FixedClock;
+
+    impl Clock for FixedClock {
+        fn now(&self) -> i64 {
+            NOW
+        }
+    }
+
+    /// A session store stand-in: a fixed answer, and a record of what it was asked.
+    #[derive(Clone)]
+    struct FakeSessions {
+        answer: Result<bool, &'static str>,
+        asked: Arc<Mutex<Vec<(String, String, i64)>>>,
+    }
+
+    impl FakeSessions {
+        fn new(answer: Result<bool, &'static str>) -> Self {
+            Self {
+                answer,
+                asked: Arc::default(),
+            }
+        }
+    }
+
+    impl SessionCheck for FakeSessions {
+        fn is_live<'a>(
+            &'a self,
+            user_id: &'a str,
+            session_id: &'a str,
+            now: i64,
+        ) -> Pin<Box<dyn Future<Output = Result<bool, BoxError>> + Send + 'a>> {
+            self.asked
+                .lock()
+                .expect("lock")
+                .push((user_id.to_owned(), session_id.to_owned(), now));
+            let answer = self.answer.map_err(BoxError::from);
+            Box::pin(async move { answer })
+        }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let mut env: BTreeMap<String, String> = [
+            (
+                "JWT_ACCESS_SECRET",
+                "an-access-secret-of-at-least-32-bytes!!",
+            ),
+            ("ROUTE_ROLES", "GET /admin/*=admin"),
+        ]
+        .into_iter()
+        .chain(pairs.iter().copied())
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect();
+        env.retain(|_, value| !value.is_empty());
+        env
+    }
+
+    fn authorizer(pairs: &[(&str, &str)], sessions: Option<FakeSessions>) -> Authorizer {
+        let config = AuthorizerConfig::from_env(&env(pairs)).expect("config");
+        Authorizer::new(
+            config,
+            sessions.map(|fake| Box::new(fake) as Box<dyn SessionCheck>),
+            Arc::new(FixedClock),
+        )
+    }
+
+    fn token() -> (String, AccessClaims) {
+        let tokens =
+            AccessTokens::new(AccessTokenConfig::from_env(&env(&[])).expect("token config"));
+        let issued = tokens
+            .issue(
+                &UserId::generate(),
+                &Role::user(),
+                &SessionId::generate(),
+                NOW,
+            )
+            .expect("issue");
+        (issued.token, issued.claims)
+    }
+
+    fn rest_request(headers: Value) -> String {
+        json!({
+            "type": "REQUEST", "methodArn": ARN, "httpMethod": "GET", "path": "/me",
+            "headers": headers, "requestContext": { "stage": "prod", "httpMethod": "GET" }
+        })
+        .to_string()
+    }
+
+    fn http_api(headers: Value, cookies: &[String]) -> String {
+        json!({
+            "version": "2.0", "type": "REQUEST", "routeArn": ROUTE_ARN, "routeKey": "GET /me",
+            "rawPath": "/me", "headers": headers, "cookies": cookies,
+            "requestContext": { "http": { "method": "GET", "path": "/me" } }
+        })
+        .to_string()
+    }
+
+    async fn run(authorizer: &Authorizer, event: &str) -> Result<Value, AuthorizerError> {
+        authorizer
+            .handle(event)
+            .await
+            .map(|response| serde_json::to_value(response).expect("serialize"))
+    }
+
+    #[test]
+    fn configuration_reads_the_response_mode_and_strict_mode_case_insensitively() {
+        let config = AuthorizerConfig::from_env(&env(&[
+            ("AUTHORIZER_RESPONSE", "IAM"),
+            ("AUTHORIZER_CHECK_REVOCATION", "True"),
+        ]))
+        .expect("config");
+        assert_eq!(config.response, ResponseMode::Iam);
+        assert!(config.check_revocation);
+        let defaults = AuthorizerConfig::from_env(&env(&[])).expect("config");
+        assert_eq!(defaults.response, ResponseMode::Simple);
+        assert!(!defaults.check_revocation);
+        let error = AuthorizerConfig::from_env(&env(&[("AUTHORIZER_CHECK_REVOCATION", "yes")]))
+            .expect_err("invalid");
+        assert!(error.to_string().contains("AUTHORIZER_CHECK_REVOCATION"));
+    }
+
+    #[tokio::test]
+    async fn strict_mode_asks_about_the_tokens_own_session_and_honours_the_answer() {
+        let (token, claims) = token();
+        let event = rest_request(json!({ "Authorization": format!("Bearer {token}") }));
+
+        let live = FakeSessions::new(Ok(true));
+        let response = run(&authorizer(&[], Some(live.clone())), &event).await;
+        assert_eq!(response.expect("allowed")["principalId"], claims.sub);
+        assert_eq!(
+            *live.asked.lock().expect("lock"),
+            [(claims.sub.clone(), claims.sid.clone(), NOW)]
+        );
+
+        let revoked = FakeSessions::new(Ok(false));
+        assert_eq!(
+            run(&authorizer(&[], Some(revoked.clone())), &event).await,
+            Err(AuthorizerError::Unauthorized)
+        );
+        let simple = run(
+            &authorizer(&[], Some(revoked)),
+            &http_api(json!({ "authorization": format!("Bearer {token}") }), &[]),
+        )
+        .await
+        .expect("a simple response");
+        assert_eq!(simple, json!({ "isAuthorized": false, "context": {} }));
+    }
+
+    #[tokio::test]
+    async fn strict_mode_fails_closed_when_the_store_cannot_answer() {
+        let (token, _) = token();
+        let down = FakeSessions::new(Err("DynamoDB is unreachable"));
+        let authorizer = authorizer(&[], Some(down));
+        for event in [
+            rest_request(json!({ "Authorization": format!("Bearer {token}") })),
+            http_api(json!({ "authorization": format!("Bearer {token}") }), &[]),
+        ] {
+            let error = run(&authorizer, &event).await.expect_err("no answer");
+            assert_eq!(error, AuthorizerError::Unavailable);
+            assert_eq!(error.error_type(), "Unavailable");
+            assert_ne!(
+                error.to_string(),
+                "Unauthorized",
+                "an outage is a 500 the client may retry, not a 401 that logs it out"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn invalid_tokens_cost_no_session_read() {
+        let sessions = FakeSessions::new(Ok(true));
+        let authorizer = authorizer(&[], Some(sessions.clone()));
+        for event in [
+            rest_request(json!({ "Authorization": "Bearer not.a.jwt" })),
+            rest_request(json!({})),
+            http_api(json!({}), &[]),
+        ] {
+            assert!(
+                run(&authorizer, &event)
+                    .await
+                    .map_or(true, |response| response["isAuthorized"] == false)
+            );
+        }
+        assert!(sessions.asked.lock().expect("lock").is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_authorization_header_takes_precedence_over_the_cookie() {
+        let (token, _) = token();
+        let authorizer = authorizer(&[], None);
+        let cookie = format!("theme=dark; accessToken={token}");
+
+        let from_cookie = rest_request(json!({ "Cookie": cookie }));
+        assert!(run(&authorizer, &from_cookie).await.is_ok());
+        // A bearer header is the credential presented; a valid cookie does not rescue it.
+        let bad_header =
+            rest_request(json!({ "Authorization": "Bearer forged", "Cookie": cookie }));
+        assert_eq!(
+            run(&authorizer, &bad_header).await,
+            Err(AuthorizerError::Unauthorized)
+        );
+        // A header that is not a bearer credential is no credential: the cookie is used.
+        let basic =
+            rest_request(json!({ "Authorization": "Basic dXNlcjpwYXNz", "Cookie": cookie }));
+        assert!(run(&authorizer, &basic).await.is_ok());
+
+        let cookies = ["theme=dark".to_owned(), format!("accessToken={token}")];
+        let http = run(&authorizer, &http_api(json!({}), &cookies))
+            .await
+            .expect("simple");
+        assert_eq!(http["isAuthorized"], true);
+        let other_cookie = [format!("refreshToken={token}")];
+        let http = run(&authorizer, &http_api(json!({}), &other_cookie))
+            .await
+            .expect("simple");
+        assert_eq!(
+            http["isAuthorized"], false,
+            "only the accessToken cookie counts"
+        );
+    }
+
+    #[tokio::test]
+    async fn events_are_told_apart_by_version_then_type() {
+        let (token, _) = token();
+        let authorizer = authorizer(&[], None);
+        // Payload 2.0 also says `type: REQUEST`; the version decides.
+        let http = run(
+            &authorizer,
+            &http_api(json!({ "authorization": format!("Bearer {token}") }), &[]),
+        )
+        .await
+        .expect("simple");
+        assert_eq!(http["isAuthorized"], true);
+        let lower_case = json!({ "type": "token", "methodArn": ARN, "authorizationToken": format!("Bearer {token}") });
+        assert_eq!(
+            run(&authorizer, &lower_case.to_string()).await,
+            Err(AuthorizerError::Unauthorized)
+        );
+        let version_one = json!({ "version": "1.0", "type": "TOKEN", "methodArn": ARN, "authorizationToken": format!("Bearer {token}") });
+        assert!(run(&authorizer, &version_one.to_string()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_missing_route_arn_is_never_an_allow() {
+        let (token, _) = token();
+        let without_arn = |authorization: &str| {
+            json!({
+                "version": "2.0", "type": "REQUEST", "routeKey": "GET /me", "rawPath": "/me",
+                "headers": { "authorization": authorization },
+                "requestContext": { "http": { "method": "GET", "path": "/me" } }
+            })
+            .to_string()
+        };
+        let valid = format!("Bearer {token}");
+        let simple = authorizer(&[], None);
+        let response = run(&simple, &without_arn(&valid)).await.expect("simple");
+        assert_eq!(response, json!({ "isAuthorized": false, "context": {} }));
+        let iam = authorizer(&[("AUTHORIZER_RESPONSE", "iam")], None);
+        for authorization in [valid.as_str(), "Bearer forged"] {
+            assert_eq!(
+                run(&iam, &without_arn(authorization)).await,
+                Err(AuthorizerError::Unauthorized),
+                "{authorization}: no stage to name in a policy"
+            );
+        }
+    }
+}
