@@ -77,6 +77,21 @@ fn every_function_is_built_by_cargo_lambda_for_the_custom_runtime() {
     assert_eq!(template["Parameters"]["Architecture"]["Default"], "x86_64");
 }
 
+/// SAM expands `Policies` only as a list (an `Fn::If` may choose each entry); an `Fn::If` around
+/// the whole property fails the transform at deploy time while cfn-lint still passes it.
+#[test]
+fn every_function_lists_its_policies() {
+    let template = template();
+    for (name, function) in functions(&template) {
+        // Matched on the raw value: serde_yaml's `is_sequence` looks through a `!If` tag.
+        let policies = &function["Properties"]["Policies"];
+        assert!(
+            matches!(policies, Value::Null | Value::Sequence(_)),
+            "{name}: Policies must be a list, got {policies:?}"
+        );
+    }
+}
+
 #[test]
 fn no_secret_is_written_in_the_template() {
     let text = std::fs::read_to_string(format!("{ROOT}/template.yaml")).expect("template.yaml");
