@@ -1,24 +1,47 @@
-//! The API Gateway Lambda authorizer. Keys and route rules are parsed once at init; with the
-//! default build there is no AWS SDK and no network call anywhere on its path.
+//! The API Gateway Lambda authorizer. Keys and route rules are parsed once at init; the default
+//! build links no AWS SDK and makes no network call anywhere on its path. Logic lives in
+//! `auth_core::authorizer`.
 
-mod init;
+use std::sync::Arc;
 
-use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use auth_core::authorizer::{Authorizer, SessionCheck};
+use auth_core::clock::SystemClock;
+use auth_core::config::{AuthorizerSettings, ConfigError, ProcessEnv, StoreSettings};
+use auth_core::token::AccessTokens;
+use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let authorizer: &'static _ = Box::leak(Box::new(init::authorizer().await?));
+    let authorizer = auth_core::function::start(init()).await?;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
-            authorizer
-                .handle(event.payload.get())
-                .await
-                .map_err(|error| Diagnostic {
-                    error_type: error.error_type().to_owned(),
-                    error_message: error.to_string(),
-                })
+            authorizer.handle(event.payload.get()).await
         },
     ))
     .await
+}
+
+async fn init() -> Result<Authorizer, ConfigError> {
+    let settings = AuthorizerSettings::from_env(&ProcessEnv)?;
+    let sessions = match &settings.strict_mode {
+        Some(store) => Some(session_check(store).await?),
+        None => None,
+    };
+    Ok(Authorizer::new(
+        AccessTokens::new(settings.access),
+        settings.options,
+        sessions,
+        Arc::new(SystemClock),
+    ))
+}
+
+#[cfg(feature = "check-revocation")]
+async fn session_check(store: &StoreSettings) -> Result<Box<dyn SessionCheck>, ConfigError> {
+    Ok(Box::new(auth_service::store::Store::connect(store).await))
+}
+
+#[cfg(not(feature = "check-revocation"))]
+async fn session_check(_: &StoreSettings) -> Result<Box<dyn SessionCheck>, ConfigError> {
+    Err(auth_core::config::strict_mode_not_built())
 }

@@ -1,22 +1,25 @@
-//! Typed configuration, read once at init from environment variables. Every failure names the
-//! variable and says what to do, and no secret value ever appears in a message.
+//! The one place that knows environment variable names. It reads them once, at init, into the
+//! typed settings each function needs, and maps each component's validation error to an error
+//! naming the variable. Components take plain values and never read the environment.
+//!
+//! Settings per function: [`AuthorizerSettings`], [`JwksSettings`], [`StoreSettings`] and
+//! [`access_tokens`] here; the auth functions' own settings (`auth_service::config`) are built
+//! from the same helpers.
 
 use std::time::Duration;
 
-#[cfg(feature = "service")]
-use secrecy::ExposeSecret;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
+use crate::authorizer::{AuthorizerOptions, ResponseMode, RouteRules, TokenSource};
 use crate::duration::parse_duration;
-#[cfg(feature = "service")]
-use crate::password::PasswordPolicy;
-#[cfg(feature = "service")]
-use crate::token::AccessTokenConfig;
+use crate::telemetry::LogSettings;
+use crate::token::{
+    AccessTokenConfig, ClaimsPolicy, KeyAlgorithm, KeyError, KeyMaterial, KeyRole, KeySet,
+    MAX_ACCESS_TOKEN_TTL, MAX_LEEWAY,
+};
 
 /// Shortest secret accepted, in bytes (256 bits, the HS256 key size).
 pub const MIN_SECRET_BYTES: usize = 32;
-/// Largest clock-skew allowance accepted for token timestamps.
-pub const MAX_LEEWAY: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -27,6 +30,13 @@ pub enum ConfigError {
     },
     #[error("{name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
+}
+
+pub fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        reason: reason.into(),
+    }
 }
 
 /// Where configuration values come from: the process environment in production, a map in tests.
@@ -52,250 +62,291 @@ impl Env for std::collections::BTreeMap<String, String> {
     }
 }
 
-pub(crate) fn required(
-    env: &dyn Env,
-    name: &'static str,
-    hint: &'static str,
-) -> Result<String, ConfigError> {
+pub fn required(env: &dyn Env, name: &'static str, hint: &'static str) -> Result<String, ConfigError> {
     env.get(name).ok_or(ConfigError::Missing { name, hint })
 }
 
-pub(crate) fn duration_or(
+pub fn duration_or(
     env: &dyn Env,
     name: &'static str,
     default: Duration,
 ) -> Result<Duration, ConfigError> {
     match env.get(name) {
         None => Ok(default),
-        Some(text) => parse_duration(&text).map_err(|error| ConfigError::Invalid {
-            name,
-            reason: error.to_string(),
-        }),
+        Some(text) => parse_duration(&text).map_err(|error| invalid(name, error.to_string())),
     }
 }
 
-#[cfg(feature = "service")]
-pub(crate) fn number_or<T: std::str::FromStr>(
+pub fn number_or<T: std::str::FromStr>(
     env: &dyn Env,
     name: &'static str,
     default: T,
 ) -> Result<T, ConfigError> {
     match env.get(name) {
         None => Ok(default),
-        Some(text) => text.trim().parse().map_err(|_| ConfigError::Invalid {
-            name,
-            reason: format!("expected a whole number, got {text:?}"),
-        }),
+        Some(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| invalid(name, format!("expected a whole number, got {text:?}"))),
     }
 }
 
-/// A secret from the environment, refused when shorter than [`MIN_SECRET_BYTES`].
-pub(crate) fn secret(env: &dyn Env, name: &'static str) -> Result<SecretString, ConfigError> {
+pub fn flag_or(env: &dyn Env, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match env.get(name).map(|value| value.trim().to_ascii_lowercase()).as_deref() {
+        None => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(invalid(name, format!("expected true or false, got {other:?}"))),
+    }
+}
+
+/// A secret, refused when shorter than [`MIN_SECRET_BYTES`]. Messages never echo it.
+pub fn secret(env: &dyn Env, name: &'static str) -> Result<SecretString, ConfigError> {
     let value = required(
         env,
         name,
         "set it to a random string of at least 32 bytes, e.g. `openssl rand -base64 48`",
     )?;
+    checked_secret(name, value)
+}
+
+pub fn optional_secret(
+    env: &dyn Env,
+    name: &'static str,
+) -> Result<Option<SecretString>, ConfigError> {
+    env.get(name).map(|value| checked_secret(name, value)).transpose()
+}
+
+fn checked_secret(name: &'static str, value: String) -> Result<SecretString, ConfigError> {
     if value.len() < MIN_SECRET_BYTES {
-        return Err(ConfigError::Invalid {
+        return Err(invalid(
             name,
-            reason: format!(
+            format!(
                 "it is {} bytes long; use at least {MIN_SECRET_BYTES} random bytes",
                 value.len()
             ),
-        });
+        ));
     }
     Ok(SecretString::from(value))
 }
 
-/// Lifetimes of refresh sessions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionPolicy {
-    /// Sliding lifetime, renewed on every refresh (`REFRESH_TOKEN_TTL`, default 7d).
-    pub refresh_ttl: Duration,
-    /// Absolute lifetime of a session from login, whatever the refreshes (`SESSION_MAX_AGE`, default 30d).
-    pub max_age: Duration,
-    /// How long the token just rotated out may still be presented and get the same successor
-    /// (`REFRESH_REUSE_GRACE`, default 10s, 0 disables).
-    pub reuse_grace: Duration,
+/// The DynamoDB table and the bound on one call (`TABLE_NAME`, `DYNAMODB_TIMEOUT`, default 3s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreSettings {
+    pub table: String,
+    /// Upper bound on one DynamoDB call including retries.
+    pub timeout: Duration,
 }
 
-impl Default for SessionPolicy {
-    fn default() -> Self {
-        Self {
-            refresh_ttl: Duration::from_secs(7 * 86_400),
-            max_age: Duration::from_secs(30 * 86_400),
-            reuse_grace: Duration::from_secs(10),
-        }
-    }
-}
-
-impl SessionPolicy {
+impl StoreSettings {
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let defaults = Self::default();
-        let policy = Self {
-            refresh_ttl: duration_or(env, "REFRESH_TOKEN_TTL", defaults.refresh_ttl)?,
-            max_age: duration_or(env, "SESSION_MAX_AGE", defaults.max_age)?,
-            reuse_grace: duration_or(env, "REFRESH_REUSE_GRACE", defaults.reuse_grace)?,
-        };
-        if policy.refresh_ttl.is_zero() {
-            return Err(ConfigError::Invalid {
-                name: "REFRESH_TOKEN_TTL",
-                reason: "must be longer than zero".into(),
-            });
-        }
-        if policy.max_age < policy.refresh_ttl {
-            return Err(ConfigError::Invalid {
-                name: "SESSION_MAX_AGE",
-                reason: "must be at least REFRESH_TOKEN_TTL".into(),
-            });
-        }
-        if policy.reuse_grace > Duration::from_secs(300) {
-            return Err(ConfigError::Invalid {
-                name: "REFRESH_REUSE_GRACE",
-                reason: "must be at most 5m; a long grace window lets a stolen token ride along"
-                    .into(),
-            });
-        }
-        Ok(policy)
-    }
-}
-
-/// Everything the register/login/refresh/logout functions need.
-#[cfg(feature = "service")]
-pub struct AuthConfig {
-    pub table_name: String,
-    pub access: AccessTokenConfig,
-    pub refresh_secret: SecretString,
-    pub sessions: SessionPolicy,
-    pub passwords: PasswordPolicy,
-    /// Upper bound on one DynamoDB call including retries (`DYNAMODB_TIMEOUT`, default 3s).
-    pub dynamodb_timeout: Duration,
-    /// `Path` of the refresh cookie (`REFRESH_COOKIE_PATH`, default `/auth`): must cover both
-    /// the refresh and the logout routes.
-    pub cookie_path: String,
-}
-
-#[cfg(feature = "service")]
-impl std::fmt::Debug for AuthConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthConfig")
-            .field("table_name", &self.table_name)
-            .field("access", &self.access)
-            .field("sessions", &self.sessions)
-            .field("passwords", &self.passwords)
-            .finish_non_exhaustive()
-    }
-}
-
-#[cfg(feature = "service")]
-impl AuthConfig {
-    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let access = AccessTokenConfig::from_env(env)?;
-        let refresh_secret = secret(env, "JWT_REFRESH_SECRET")?;
-        if access.uses_secret(refresh_secret.expose_secret().as_bytes()) {
-            return Err(ConfigError::Invalid {
-                name: "JWT_REFRESH_SECRET",
-                reason: "must differ from JWT_ACCESS_SECRET (and its previous value)".into(),
-            });
+        let timeout = duration_or(env, "DYNAMODB_TIMEOUT", Duration::from_secs(3))?;
+        if timeout.is_zero() || timeout > Duration::from_secs(30) {
+            return Err(invalid("DYNAMODB_TIMEOUT", "must be between 1s and 30s"));
         }
         Ok(Self {
-            table_name: required(env, "TABLE_NAME", "set it to the DynamoDB table's name")?,
-            access,
-            refresh_secret,
-            sessions: SessionPolicy::from_env(env)?,
-            passwords: PasswordPolicy::from_env(env)?,
-            dynamodb_timeout: duration_or(env, "DYNAMODB_TIMEOUT", Duration::from_secs(3))?,
-            cookie_path: cookie_path(env)?,
+            table: required(env, "TABLE_NAME", "set it to the DynamoDB table's name")?,
+            timeout,
         })
     }
 }
 
-#[cfg(feature = "service")]
-fn cookie_path(env: &dyn Env) -> Result<String, ConfigError> {
-    use crate::http::cookie::{DEFAULT_REFRESH_COOKIE_PATH, is_valid_cookie_path};
-    let path = env
-        .get("REFRESH_COOKIE_PATH")
-        .unwrap_or_else(|| DEFAULT_REFRESH_COOKIE_PATH.to_owned());
-    if !is_valid_cookie_path(&path) {
-        return Err(ConfigError::Invalid {
-            name: "REFRESH_COOKIE_PATH",
-            reason: "must start with '/' and contain no spaces, ';' or ','".into(),
-        });
-    }
-    Ok(path)
+/// What a function does with access-token keys, which decides the key material it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyUse {
+    /// Issues tokens: the HS256 secret, or the private key (public key derived or given).
+    Sign,
+    /// Verifies tokens: the HS256 secret, or public keys only (a private key is never read).
+    Verify,
+    /// Publishes public keys: nothing at all for HS256.
+    Publish,
 }
 
-#[cfg(all(test, feature = "service"))]
-mod tests {
-    use std::collections::BTreeMap;
+fn algorithm(env: &dyn Env) -> Result<KeyAlgorithm, ConfigError> {
+    match env.get("JWT_ALGORITHM") {
+        None => Ok(KeyAlgorithm::Hs256),
+        Some(raw) => KeyAlgorithm::parse(&raw).ok_or_else(|| {
+            invalid(
+                "JWT_ALGORITHM",
+                format!("expected HS256, RS256, ES256 or EdDSA, got {raw:?}"),
+            )
+        }),
+    }
+}
 
-    use super::*;
+fn key_variable(role: KeyRole) -> &'static str {
+    match role {
+        KeyRole::Secret => "JWT_ACCESS_SECRET",
+        KeyRole::PreviousSecret => "JWT_ACCESS_SECRET_PREVIOUS",
+        KeyRole::Private => "JWT_PRIVATE_KEY",
+        KeyRole::Public => "JWT_PUBLIC_KEY",
+        KeyRole::PreviousPublic => "JWT_PUBLIC_KEY_PREVIOUS",
+    }
+}
 
-    const ACCESS: &str = "an-access-secret-of-at-least-32-bytes!!";
-    const REFRESH: &str = "a-refresh-secret-of-at-least-32-bytes!!";
+fn key_error(error: KeyError) -> ConfigError {
+    invalid(key_variable(error.role), error.reason)
+}
 
-    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        let mut env = BTreeMap::from([
-            ("TABLE_NAME".to_owned(), "auth".to_owned()),
-            ("JWT_ACCESS_SECRET".to_owned(), ACCESS.to_owned()),
-            ("JWT_REFRESH_SECRET".to_owned(), REFRESH.to_owned()),
-        ]);
-        for (key, value) in pairs {
-            env.insert((*key).to_owned(), (*value).to_owned());
+/// The access-token keys for `purpose` (`JWT_ALGORITHM` and its key variables).
+pub fn key_set(env: &dyn Env, purpose: KeyUse) -> Result<KeySet, ConfigError> {
+    let material = match algorithm(env)? {
+        KeyAlgorithm::Hs256 if purpose == KeyUse::Publish => KeyMaterial::None,
+        KeyAlgorithm::Hs256 => KeyMaterial::Hmac {
+            current: secret(env, "JWT_ACCESS_SECRET")?,
+            previous: optional_secret(env, "JWT_ACCESS_SECRET_PREVIOUS")?,
+        },
+        algorithm => {
+            let private_pem = match purpose {
+                KeyUse::Sign => Some(SecretString::from(required(
+                    env,
+                    "JWT_PRIVATE_KEY",
+                    "functions that issue tokens need the PEM private key for JWT_ALGORITHM",
+                )?)),
+                KeyUse::Verify | KeyUse::Publish => None,
+            };
+            let public_pem = env.get("JWT_PUBLIC_KEY");
+            if private_pem.is_none() && public_pem.is_none() {
+                return Err(ConfigError::Missing {
+                    name: "JWT_PUBLIC_KEY",
+                    hint: "set the PEM public key of JWT_ALGORITHM",
+                });
+            }
+            KeyMaterial::Asymmetric {
+                algorithm,
+                private_pem,
+                public_pem,
+                previous_public_pem: env.get("JWT_PUBLIC_KEY_PREVIOUS"),
+            }
         }
-        env
-    }
+    };
+    KeySet::from_material(material).map_err(key_error)
+}
 
-    fn error(pairs: &[(&str, &str)]) -> String {
-        AuthConfig::from_env(&env(pairs))
-            .expect_err("invalid configuration")
-            .to_string()
+/// Access-token settings: `JWT_ISSUER` (default `jwt-auth`), `JWT_AUDIENCE` (`api`),
+/// `ACCESS_TOKEN_TTL` (15m, at most 24h), `JWT_LEEWAY` (5s, at most 30s), and the keys.
+pub fn access_tokens(env: &dyn Env, purpose: KeyUse) -> Result<AccessTokenConfig, ConfigError> {
+    let leeway = duration_or(env, "JWT_LEEWAY", Duration::from_secs(5))?;
+    if leeway > MAX_LEEWAY {
+        return Err(invalid("JWT_LEEWAY", "must be at most 30s"));
     }
+    Ok(AccessTokenConfig {
+        policy: ClaimsPolicy {
+            issuer: env.get("JWT_ISSUER").unwrap_or_else(|| "jwt-auth".to_owned()),
+            audience: env.get("JWT_AUDIENCE").unwrap_or_else(|| "api".to_owned()),
+            leeway_seconds: i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX),
+        },
+        ttl: access_token_ttl(env)?,
+        keys: key_set(env, purpose)?,
+    })
+}
 
-    #[test]
-    fn defaults_follow_the_documented_values() {
-        let config = AuthConfig::from_env(&env(&[])).expect("valid");
-        assert_eq!(config.sessions, SessionPolicy::default());
-        assert_eq!(config.access.ttl, Duration::from_secs(900));
-        assert_eq!(config.cookie_path, "/auth");
-        assert_eq!(config.passwords, PasswordPolicy::default());
+pub fn access_token_ttl(env: &dyn Env) -> Result<Duration, ConfigError> {
+    let ttl = duration_or(env, "ACCESS_TOKEN_TTL", Duration::from_secs(15 * 60))?;
+    if ttl.is_zero() || ttl > MAX_ACCESS_TOKEN_TTL {
+        return Err(invalid(
+            "ACCESS_TOKEN_TTL",
+            "must be between 1s and 24h; access tokens cannot be revoked, keep them short",
+        ));
     }
+    Ok(ttl)
+}
 
-    #[test]
-    fn each_bad_value_is_refused_naming_its_variable_and_never_echoing_a_secret() {
-        let cases = [
-            (vec![("TABLE_NAME", "")], "TABLE_NAME"),
-            (vec![("JWT_REFRESH_SECRET", "")], "JWT_REFRESH_SECRET"),
-            (vec![("JWT_REFRESH_SECRET", "short")], "JWT_REFRESH_SECRET"),
-            (vec![("JWT_REFRESH_SECRET", ACCESS)], "JWT_REFRESH_SECRET"),
-            (
-                vec![("JWT_ACCESS_SECRET_PREVIOUS", REFRESH)],
-                "JWT_REFRESH_SECRET",
-            ),
-            (vec![("REFRESH_TOKEN_TTL", "forever")], "REFRESH_TOKEN_TTL"),
-            (vec![("REFRESH_TOKEN_TTL", "0")], "REFRESH_TOKEN_TTL"),
-            (vec![("SESSION_MAX_AGE", "1d")], "SESSION_MAX_AGE"),
-            (vec![("REFRESH_REUSE_GRACE", "1h")], "REFRESH_REUSE_GRACE"),
-            (vec![("ACCESS_TOKEN_TTL", "2d")], "ACCESS_TOKEN_TTL"),
-            (vec![("ARGON2_ITERATIONS", "two")], "ARGON2_ITERATIONS"),
-            (vec![("ARGON2_MEMORY_KIB", "1")], "ARGON2_MEMORY_KIB"),
-            (vec![("JWT_ALGORITHM", "none")], "JWT_ALGORITHM"),
-            (vec![("DYNAMODB_TIMEOUT", "soon")], "DYNAMODB_TIMEOUT"),
-        ];
-        for (pairs, variable) in cases {
-            let message = error(&pairs);
-            assert!(message.contains(variable), "{pairs:?}: {message}");
-            assert!(
-                !message.contains(ACCESS) && !message.contains(REFRESH),
-                "{message}"
-            );
-        }
-    }
+/// Everything the authorizer needs: verification keys, the route rules, how it answers, and
+/// where API Gateway takes the token from.
+#[derive(Debug)]
+pub struct AuthorizerSettings {
+    pub access: AccessTokenConfig,
+    /// `ROUTE_ROLES` (route keys and the roles allowed on them), `AUTHORIZER_RESPONSE`
+    /// (`simple`, the default, or `iam`, for HTTP API events), `AUTHORIZER_TOKEN_SOURCE`
+    /// (`header`, the default: `Authorization: Bearer`; or `cookie`: the `accessToken` cookie),
+    /// which must match the identity source API Gateway caches on.
+    pub options: AuthorizerOptions,
+    /// `AUTHORIZER_CHECK_REVOCATION=true`: read the session on every cache miss (strict mode),
+    /// from this table.
+    pub strict_mode: Option<StoreSettings>,
+}
 
-    #[test]
-    fn grace_may_be_disabled() {
-        let config = AuthConfig::from_env(&env(&[("REFRESH_REUSE_GRACE", "0")])).expect("valid");
-        assert_eq!(config.sessions.reuse_grace, Duration::ZERO);
+impl AuthorizerSettings {
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let response = match env.get("AUTHORIZER_RESPONSE").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("simple") => ResponseMode::Simple,
+            Some("iam") => ResponseMode::Iam,
+            Some(other) => {
+                return Err(invalid("AUTHORIZER_RESPONSE", format!("expected simple or iam, got {other:?}")));
+            }
+        };
+        let token_source = match env.get("AUTHORIZER_TOKEN_SOURCE").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("header") => TokenSource::AuthorizationHeader,
+            Some("cookie") => TokenSource::Cookie,
+            Some(other) => {
+                return Err(invalid("AUTHORIZER_TOKEN_SOURCE", format!("expected header or cookie, got {other:?}")));
+            }
+        };
+        let rules = RouteRules::parse(&env.get("ROUTE_ROLES").unwrap_or_default(), response)
+            .map_err(|error| invalid("ROUTE_ROLES", error.to_string()))?;
+        let strict_mode = if flag_or(env, "AUTHORIZER_CHECK_REVOCATION", false)? {
+            Some(StoreSettings::from_env(env)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            access: access_tokens(env, KeyUse::Verify)?,
+            options: AuthorizerOptions {
+                rules,
+                response,
+                token_source,
+            },
+            strict_mode,
+        })
     }
+}
+
+/// Strict mode was asked for, but this authorizer binary was built without its DynamoDB client.
+pub fn strict_mode_not_built() -> ConfigError {
+    invalid(
+        "AUTHORIZER_CHECK_REVOCATION",
+        "this build has no DynamoDB client; build the authorizer with `--features check-revocation`",
+    )
+}
+
+/// The JWKS function publishes public keys and holds nothing else.
+#[derive(Debug)]
+pub struct JwksSettings {
+    pub keys: KeySet,
+}
+
+impl JwksSettings {
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            keys: key_set(env, KeyUse::Publish)?,
+        })
+    }
+}
+
+/// Logging: the level from `RUST_LOG`, else `AWS_LAMBDA_LOG_LEVEL` (set by Lambda's advanced
+/// logging controls), else `LOG_LEVEL`, else `info`; JSON on Lambda or with `LOG_FORMAT=json`.
+/// Dependencies that log payloads stay at `info` or quieter unless
+/// `LOG_DEPENDENCY_PAYLOADS=true` (a debugging aid that writes passwords and tokens to logs).
+pub fn log_settings(env: &dyn Env) -> LogSettings {
+    let level = ["RUST_LOG", "AWS_LAMBDA_LOG_LEVEL", "LOG_LEVEL"]
+        .iter()
+        .find_map(|name| env.get(name))
+        .unwrap_or_else(|| "info".to_owned());
+    LogSettings {
+        level,
+        json: env.get("AWS_LAMBDA_FUNCTION_NAME").is_some()
+            || env
+                .get("LOG_FORMAT")
+                .is_some_and(|format| format.eq_ignore_ascii_case("json")),
+        dependency_payloads: env
+            .get("LOG_DEPENDENCY_PAYLOADS")
+            .is_some_and(|value| value.eq_ignore_ascii_case("true")),
+    }
+}
+
+/// Whether two secrets are the same bytes (configuration refuses a refresh key equal to an
+/// access key); never prints either.
+pub fn same_secret(a: &SecretString, b: &SecretString) -> bool {
+    a.expose_secret() == b.expose_secret()
 }

@@ -1,27 +1,17 @@
-//! The JWT authentication service's shared library: configuration, domain types, tokens,
-//! passwords, the DynamoDB store, and the Lambda handlers themselves. Each function's binary
-//! is a thin `main` over [`lambda::serve`].
+//! The SDK-free core of the JWT authentication service: configuration, domain types, tokens,
+//! credential parsing, the authorizer's decision, and the init path every function uses. No
+//! AWS SDK, no argon2, no `lambda_http`: the authorizer links this crate alone.
+
+// Tests slice strings they built themselves; product code may not (Cargo.toml lints).
+#![cfg_attr(test, allow(clippy::string_slice))]
 
 pub mod authorizer;
 pub mod clock;
 pub mod config;
+pub mod credentials;
 pub mod domain;
 pub mod duration;
-pub mod error;
-#[cfg(feature = "service")]
-pub mod handlers;
-pub mod header_values;
-#[cfg(feature = "service")]
-pub mod http;
-#[cfg(feature = "service")]
-pub mod lambda;
-#[cfg(feature = "service")]
-pub mod password;
+pub mod function;
 pub mod random;
-#[cfg(feature = "service")]
-pub mod store;
 pub mod telemetry;
 pub mod token;
-
-#[cfg(feature = "service")]
-pub use handlers::App;

@@ -4,7 +4,10 @@
 /// so this aborts the invocation instead of minting predictable ids or secrets.
 pub fn bytes<const N: usize>() -> [u8; N] {
     let mut buffer = [0u8; N];
-    #[allow(clippy::expect_used)]
+    #[allow(
+        clippy::expect_used,
+        reason = "without the OS generator no id or secret may be minted at all"
+    )]
     getrandom::getrandom(&mut buffer)
         .expect("the operating system's random generator is unavailable");
     buffer
@@ -16,11 +19,9 @@ pub fn hex_id() -> String {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(DIGITS[usize::from(byte >> 4)] as char);
-        text.push(DIGITS[usize::from(byte & 0x0f)] as char);
-    }
-    text
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut text, byte| {
+        let _ = write!(text, "{byte:02x}");
+        text
+    })
 }

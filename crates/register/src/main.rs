@@ -1,6 +1,7 @@
-//! `POST /auth/register`. All logic lives in `auth_core::handlers::register`.
+//! `POST /auth/register`. All logic lives in `auth_service::handlers`.
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    auth_core::lambda::serve(auth_core::handlers::register).await
+    use auth_service::handlers::{SignIn, register};
+    auth_service::serve(SignIn::from_env(), register).await
 }

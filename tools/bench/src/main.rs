@@ -1,31 +1,27 @@
 //! The whole-process benchmark. Serves the Lambda Runtime API on 127.0.0.1, runs each function's
 //! release binary (and the seed's Node authorizer) as a child process against it, and measures
 //! cold start, first-invocation and warm latency, CPU per invocation and peak RSS from /proc.
-//! `scripts/bench` builds everything, starts DynamoDB Local and runs this; see its header.
-//!
-//! ```text
-//! bench --release-dir DIR --out-dir DIR [--runs N] [--slow-runs N] [--fast-runs N]
-//!       [--cold-samples N] [--dynamodb-pid PID] [--quiet-wait SECONDS] [--pin split|same|none]
-//!       [--node PATH --node-modules DIR --node-scripts DIR] [--only name,name,…]
-//! ```
-//! Environment: TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB (and optionally AWS_REGION).
+//! `scripts/bench` builds everything, starts DynamoDB Local and runs this; `--cold-start BINARY`
+//! only times one binary's cold starts (`scripts/profile-experiments`). CLI: [`USAGE`].
 
+mod env;
 mod events;
+mod pin;
 mod procfs;
 mod report;
 mod runtime_api;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use hyper::body::Bytes;
 use serde_json::{Value, json};
 
-use events::{Expect, Session, Workload};
+use env::{Config, env_of};
+use events::{Expect, Feed, Fixtures, Session, Workload};
+use pin::{Pin, last_cpu, spawn_on};
 use report::{Machine, QUIET_CORES, Row, Settings};
 use runtime_api::{Outcome, RuntimeApi};
 
@@ -34,9 +30,34 @@ type Result<T> = std::result::Result<T, String>;
 /// How long a function may take to become ready, or to answer one invocation.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
+const USAGE: &str = "\
+usage: bench --release-dir DIR --out-dir DIR --date YYYY-MM-DD [OPTIONS]
+       bench --cold-start BINARY --out-dir DIR [--cold-samples N] [--pin P]
+
+  --release-dir DIR    the functions' and echo-* release binaries
+  --out-dir DIR        results.{md,json} and logs/ go here
+  --date YYYY-MM-DD    the report's date (scripts/bench: date -u +%F)
+  --events-dir DIR     the event fixtures [<repo>/events]
+  --runs N             refresh, logout, me [1000]
+  --slow-runs N        register, login [200]
+  --fast-runs N        authorizer, jwks, echo, Node authorizers [10000]
+  --cold-samples N     cold starts per function, median reported [15]
+  --dynamodb-pid PID   DynamoDB Local, not counted as other load
+  --quiet-wait SECS    in all, how long to wait for other load to end [120]
+  --pin none|same|split  CPU placement of harness and functions [same]
+  --node PATH --node-modules DIR   the Node rows (jsonwebtoken@9, bcrypt@5)
+  --only NAME,...      only these rows (and seed-bench)
+  --cold-start BINARY  print the median exec-to-first-/next of BINARY in ms, nothing else
+Environment: TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB (not for --cold-start), AWS_REGION.";
+
+/// Where tools/bench/node/*.js are.
+const NODE_SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/node");
+
 struct Options {
     release_dir: PathBuf,
     out_dir: PathBuf,
+    events_dir: PathBuf,
+    date: String,
     /// Functions that call DynamoDB (refresh, logout, me).
     runs: usize,
     /// register and login: argon2id is most of each call.
@@ -52,59 +73,79 @@ struct Options {
     pin: Pin,
     node: Option<PathBuf>,
     node_modules: Option<PathBuf>,
-    node_scripts: Option<PathBuf>,
     only: Option<Vec<String>>,
+    cold_start: Option<PathBuf>,
+}
+
+/// The value of `--flag`, parsed.
+fn value<T: std::str::FromStr>(parser: &mut lexopt::Parser, flag: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    let raw = parser.value().map_err(|e| e.to_string())?;
+    let text = raw.to_str().ok_or_else(|| format!("--{flag}: not UTF-8"))?;
+    text.parse().map_err(|e| format!("--{flag} {text}: {e}"))
 }
 
 impl Options {
-    fn parse() -> Result<Self> {
-        let mut values: HashMap<String, String> = HashMap::new();
-        let mut args = std::env::args().skip(1);
-        while let Some(flag) = args.next() {
-            let name = flag
-                .strip_prefix("--")
-                .ok_or_else(|| format!("unexpected argument {flag}"))?;
-            let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-            values.insert(name.to_owned(), value);
+    /// `None` for `--help`.
+    fn parse() -> Result<Option<Self>> {
+        let mut parser = lexopt::Parser::from_env();
+        let (mut release_dir, mut out_dir, mut date) = (None, None, None);
+        let mut o = Self {
+            release_dir: PathBuf::new(),
+            out_dir: PathBuf::new(),
+            events_dir: PathBuf::from(events::DEFAULT_DIR),
+            date: String::new(),
+            runs: 1000,
+            slow_runs: 200,
+            fast_runs: 10_000,
+            cold_samples: 15,
+            dynamodb_pid: None,
+            quiet_wait: Duration::from_secs(120),
+            pin: Pin::Same,
+            node: None,
+            node_modules: None,
+            only: None,
+            cold_start: None,
+        };
+        while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+            let flag = match arg {
+                lexopt::Arg::Short('h') | lexopt::Arg::Long("help") => return Ok(None),
+                lexopt::Arg::Long(flag) => flag.to_owned(),
+                other => return Err(other.unexpected().to_string()),
+            };
+            let p = &mut parser;
+            match flag.as_str() {
+                "release-dir" => release_dir = Some(value::<PathBuf>(p, &flag)?),
+                "out-dir" => out_dir = Some(value::<PathBuf>(p, &flag)?),
+                "events-dir" => o.events_dir = value(p, &flag)?,
+                "date" => date = Some(value::<String>(p, &flag)?),
+                "runs" => o.runs = value(p, &flag)?,
+                "slow-runs" => o.slow_runs = value(p, &flag)?,
+                "fast-runs" => o.fast_runs = value(p, &flag)?,
+                "cold-samples" => o.cold_samples = value::<usize>(p, &flag)?.max(1),
+                "dynamodb-pid" => o.dynamodb_pid = Some(value(p, &flag)?),
+                "quiet-wait" => o.quiet_wait = Duration::from_secs(value(p, &flag)?),
+                "pin" => o.pin = value(p, &flag)?,
+                "node" => o.node = Some(value(p, &flag)?),
+                "node-modules" => o.node_modules = Some(value(p, &flag)?),
+                "only" => {
+                    let list: String = value(p, &flag)?;
+                    o.only = Some(list.split(',').map(str::to_owned).collect());
+                }
+                "cold-start" => o.cold_start = Some(value(p, &flag)?),
+                _ => return Err(format!("unknown option --{flag}")),
+            }
         }
-        let number = |name: &str, default: usize| -> Result<usize> {
-            values.get(name).map_or(Ok(default), |v| {
-                v.parse()
-                    .map_err(|_| format!("--{name} must be a number, got {v}"))
-            })
-        };
-        let options = Self {
-            release_dir: values
-                .get("release-dir")
-                .map(PathBuf::from)
-                .ok_or("--release-dir is required")?,
-            out_dir: values
-                .get("out-dir")
-                .map(PathBuf::from)
-                .ok_or("--out-dir is required")?,
-            runs: number("runs", 1000)?,
-            slow_runs: number("slow-runs", 200)?,
-            fast_runs: number("fast-runs", 10_000)?,
-            cold_samples: number("cold-samples", 15)?.max(1),
-            dynamodb_pid: values
-                .get("dynamodb-pid")
-                .map(|pid| pid.parse().map_err(|_| format!("bad --dynamodb-pid {pid}")))
-                .transpose()?,
-            quiet_wait: Duration::from_secs(number("quiet-wait", 120)? as u64),
-            pin: match values.get("pin").map(String::as_str) {
-                None | Some("same") => Pin::Same,
-                Some("split") => Pin::Split,
-                Some("none") => Pin::None,
-                Some(other) => return Err(format!("--pin none|same|split, not {other}")),
-            },
-            node: values.get("node").map(PathBuf::from),
-            node_modules: values.get("node-modules").map(PathBuf::from),
-            node_scripts: values.get("node-scripts").map(PathBuf::from),
-            only: values
-                .get("only")
-                .map(|list| list.split(',').map(str::to_owned).collect()),
-        };
-        Ok(options)
+        o.out_dir = out_dir.ok_or("--out-dir is required")?;
+        if let Some(binary) = &o.cold_start {
+            o.release_dir = binary.parent().map(Path::to_path_buf).unwrap_or_default();
+        } else {
+            o.release_dir = release_dir.ok_or("--release-dir is required")?;
+            o.date = date.ok_or("--date is required, e.g. --date \"$(date -u +%F)\"")?;
+        }
+        Ok(Some(o))
     }
 
     fn wants(&self, name: &str) -> bool {
@@ -112,121 +153,65 @@ impl Options {
             .as_ref()
             .is_none_or(|only| only.iter().any(|o| o == name))
     }
-}
 
-/// CPU placement of the harness and the function process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pin {
-    /// Wherever the scheduler puts them.
-    None,
-    /// The harness and the function on the last CPU, taking turns as a small Lambda function
-    /// and its Runtime API do on one vCPU; DynamoDB Local on CPU 0.
-    Same,
-    /// The function on the last CPU, the harness (and DynamoDB Local) on CPU 0: every event and
-    /// every response is a wake-up across CPUs.
-    Split,
-}
-
-impl Pin {
-    fn label(self) -> &'static str {
-        match self {
-            Pin::None => "unpinned",
-            Pin::Same => "same CPU as the harness",
-            Pin::Split => "other CPU than the harness",
-        }
-    }
-
-    /// The CPUs a function process runs on.
-    fn function_cpus(self) -> std::ops::RangeInclusive<usize> {
-        match self {
-            Pin::None => 0..=last_cpu(),
-            Pin::Same | Pin::Split => last_cpu()..=last_cpu(),
-        }
-    }
-
-    /// Moves the harness (its only thread: the runtime is current-thread) into place.
-    fn place_harness(self) -> Result<()> {
-        let cpus = match self {
-            Pin::None => 0..=last_cpu(),
-            Pin::Same => last_cpu()..=last_cpu(),
-            Pin::Split => 0..=0,
-        };
-        set_affinity(0, cpus).map_err(|e| format!("pinning the harness: {e}"))
+    fn log_path(&self, name: &str) -> PathBuf {
+        self.out_dir.join("logs").join(format!("{name}.log"))
     }
 }
 
-/// Pins every thread a running process has now (threads it starts later inherit their
-/// creator's placement).
-fn pin_threads(pid: u32, cpus: std::ops::RangeInclusive<usize>) -> Result<()> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).map_err(|e| e.to_string())?;
-    for task in tasks.flatten() {
-        if let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) {
-            // A thread may have exited since the listing: ignore it.
-            let _ = set_affinity(tid, cpus.clone());
-        }
-    }
-    Ok(())
-}
-
-fn set_affinity(pid: libc::pid_t, cpus: std::ops::RangeInclusive<usize>) -> std::io::Result<()> {
-    // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET stays within it for cpu < CPU_SETSIZE.
-    let result = unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        for cpu in cpus {
-            libc::CPU_SET(cpu, &mut set);
-        }
-        libc::sched_setaffinity(pid, std::mem::size_of::<libc::cpu_set_t>(), &set)
-    };
-    if result == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
-/// The machine's last online CPU. Not `available_parallelism`: that follows the harness's own
-/// (pinned) affinity mask.
-fn last_cpu() -> usize {
-    report::online_cpus().max(1) - 1
-}
-
-/// Spawns `command` on `pin`'s function CPUs. A child inherits the harness's affinity, so the
-/// harness steps onto those CPUs for the spawn and back afterwards: a `pre_exec` hook would
-/// force fork + exec instead of posix_spawn, and that cost would land in the cold start.
-fn spawn_on(command: &mut Command, pin: Pin) -> std::io::Result<Child> {
-    let harness = current_affinity();
-    set_affinity(0, pin.function_cpus())?;
-    let child = command.spawn();
-    if let Some(harness) = harness {
-        // SAFETY: restores the mask sched_getaffinity filled in.
-        unsafe {
-            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &harness);
-        }
-    }
-    child
-}
-
-fn current_affinity() -> Option<libc::cpu_set_t> {
-    // SAFETY: sched_getaffinity fills the zeroed set we own.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        (libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0)
-            .then_some(set)
-    }
-}
-
-/// One kind of process to measure.
+/// One row to measure: which function, run how.
 struct Spec {
     name: String,
     kind: &'static str,
     program: PathBuf,
-    args: Vec<String>,
-    env: Vec<(String, String)>,
+    args: Vec<PathBuf>,
+    env: Vec<(&'static str, String)>,
     binary: Option<PathBuf>,
     round_trips: Option<&'static str>,
     runs: usize,
     pin: Pin,
     note: Option<String>,
+}
+
+impl Spec {
+    /// Row `name` running `function`: a release binary, or `node-authorizer-{seed,careful}`.
+    fn new(o: &Options, c: &Config, name: &str, function: &str, runs: usize) -> Result<Self> {
+        let (kind, program, args, binary) = if function.starts_with("node-") {
+            let node = o.node.clone().ok_or("the Node rows need --node")?;
+            let script = Path::new(NODE_SCRIPTS).join("authorizer-runtime.js");
+            ("node", node, vec![script], None)
+        } else {
+            let path = o.release_dir.join(function);
+            let kind = if function.starts_with("echo") {
+                "echo"
+            } else {
+                "rust"
+            };
+            (kind, path.clone(), Vec::new(), Some(path))
+        };
+        Ok(Self {
+            name: name.to_owned(),
+            kind,
+            program,
+            args,
+            env: env_of(function, c)?,
+            binary,
+            round_trips: match name {
+                "register" | "refresh" | "logout" | "me" => Some("1"),
+                "login" => Some("2"),
+                "authorizer" | "jwks" => Some("0"),
+                _ => None,
+            },
+            runs,
+            pin: o.pin,
+            note: None,
+        })
+    }
+
+    fn note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
 }
 
 /// A running function process with its own Runtime API. Killed (SIGKILL) when dropped.
@@ -241,7 +226,7 @@ struct Process {
 }
 
 impl Process {
-    async fn start(spec: &Spec, env: &[(String, String)], log: &Path, pin: Pin) -> Result<Self> {
+    async fn start(spec: &Spec, log: &Path) -> Result<Self> {
         let mut api = RuntimeApi::start(&spec.name)
             .await
             .map_err(|e| format!("runtime API for {}: {e}", spec.name))?;
@@ -255,7 +240,6 @@ impl Process {
         command
             .args(&spec.args)
             .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", &spec.name)
@@ -263,7 +247,7 @@ impl Process {
             .stdout(log_file)
             .stderr(stderr);
         let started = Instant::now();
-        let mut child = spawn_on(&mut command, pin)
+        let mut child = spawn_on(&mut command, spec.pin)
             .map_err(|e| format!("cannot start {}: {e}", spec.program.display()))?;
         let pid = child.id();
         let ready = {
@@ -308,26 +292,23 @@ impl Process {
         })
     }
 
-    async fn invoke(&mut self, event: Bytes) -> Result<Outcome> {
-        match tokio::time::timeout(TIMEOUT, self.api.invoke(event)).await {
-            Ok(Some(outcome)) => Ok(outcome),
+    /// Invokes with the workload's next event and checks the answer with it.
+    async fn run(&mut self, workload: &mut Workload) -> Result<Outcome> {
+        let event = workload.next_event()?;
+        let outcome = match tokio::time::timeout(TIMEOUT, self.api.invoke(event)).await {
+            Ok(Some(outcome)) => outcome,
             Ok(None) | Err(_) => {
                 let state = match self.child.try_wait() {
                     Ok(Some(status)) => format!("exited ({status})"),
                     _ => "did not answer within 60 s".to_owned(),
                 };
-                Err(format!(
+                return Err(format!(
                     "{} {state}; its output is in {}",
                     self.name,
                     self.log.display()
-                ))
+                ));
             }
-        }
-    }
-
-    /// Invokes and checks the answer with the workload.
-    async fn run(&mut self, workload: &mut Workload) -> Result<Outcome> {
-        let outcome = self.invoke(workload.next_event()?).await?;
+        };
         workload
             .check(&outcome)
             .map_err(|e| format!("{}: {e}", self.name))?;
@@ -408,16 +389,11 @@ fn us(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e6
 }
 
-fn log_path(options: &Options, name: &str) -> PathBuf {
-    options.out_dir.join("logs").join(format!("{name}.log"))
-}
-
 /// Cold starts (`cold_samples` fresh processes, each answering one event), then the warm run in
 /// the last of them.
 async fn measure(
     spec: &Spec,
     workload: &mut Workload,
-    env: &[(String, String)],
     options: &Options,
     quiet_budget: &mut Duration,
 ) -> Result<Row> {
@@ -430,20 +406,21 @@ async fn measure(
         spec.runs,
         spec.pin.label()
     );
-    let log = log_path(options, &spec.name);
+    let log = options.log_path(&spec.name);
     let mut cold_ready_ms = Vec::new();
     let mut first_invocation_us = Vec::new();
     let mut process = None;
-    for sample in 0..options.cold_samples {
-        let mut fresh = Process::start(spec, env, &log, spec.pin).await?;
+    for sample in 1..=options.cold_samples {
+        let mut fresh = Process::start(spec, &log).await?;
         let first = fresh.run(workload).await?;
         cold_ready_ms.push(fresh.ready_after.as_secs_f64() * 1e3);
         first_invocation_us.push(us(first.latency()));
-        if sample + 1 == options.cold_samples {
+        // The others are killed (dropped) before the next starts; the last one runs warm.
+        if sample == options.cold_samples {
             process = Some(fresh);
         }
     }
-    let mut process = process.expect("at least one cold sample");
+    let mut process = process.ok_or("no cold sample")?;
     let pid = process.pid;
     eprintln!(
         "    function on CPUs {}, harness on CPUs {}",
@@ -506,126 +483,185 @@ async fn measure(
     Ok(row)
 }
 
-/// Register and login processes kept running to prepare the other functions' inputs (users,
-/// sessions, tokens). They sit idle in `/next` while the others are measured.
-struct Helpers {
-    register: Process,
-    login: Process,
-    counter: u64,
-}
+/// Every row to measure, in order, with its workload. The inputs (a user, sessions, a token)
+/// come from register and login processes started for this and stopped before any measurement.
+async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
+    let fixtures = Fixtures(o.events_dir.clone());
+    let run_id = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let user = format!("bench-{run_id}-main@example.com");
+    let with_user = |fixture: &str| -> Result<Value> {
+        let mut event = fixtures.load(fixture, &[])?;
+        events::set_body_field(&mut event, "email", &user)?;
+        Ok(event)
+    };
+    let mut logins = Workload::new(with_user("login.json")?, Feed::Same, Expect::Status(200));
 
-impl Helpers {
-    async fn register(&mut self, email: &str) -> Result<Session> {
-        self.counter += 1;
-        let outcome = self
-            .register
-            .invoke(events::register_event(email, self.counter))
-            .await?;
-        Session::from_login(&outcome)
+    eprintln!("==> helpers: register and login processes for the other functions' inputs");
+    let helper = |name, function| -> Result<Spec> {
+        let mut spec = Spec::new(o, c, name, function, 0)?;
+        spec.pin = Pin::None;
+        Ok(spec)
+    };
+    let mut register = Process::start(
+        &helper("helper-register", "register")?,
+        &o.log_path("helper-register"),
+    )
+    .await?;
+    let mut login = Process::start(
+        &helper("helper-login", "login")?,
+        &o.log_path("helper-login"),
+    )
+    .await?;
+    let mut registration =
+        Workload::new(with_user("register.json")?, Feed::Same, Expect::Status(201));
+    register.run(&mut registration).await?;
+    drop(register);
+
+    let cold = o.cold_samples;
+    let mut jobs = Vec::new();
+    if o.wants("register") {
+        let spec = Spec::new(o, c, "register", "register", o.slow_runs)?.note(format!(
+            "{} invocations, a new user each (argon2id hash per call)",
+            o.slow_runs
+        ));
+        let feed = Feed::NewUsers(format!("bench-{run_id}-register"));
+        let event = fixtures.load("register.json", &[])?;
+        jobs.push((spec, Workload::new(event, feed, Expect::Status(201))));
+    }
+    if o.wants("login") {
+        let spec = Spec::new(o, c, "login", "login", o.slow_runs)?.note(format!(
+            "{} invocations, the same user (argon2id verify per call)",
+            o.slow_runs
+        ));
+        let event = with_user("login.json")?;
+        jobs.push((spec, Workload::new(event, Feed::Same, Expect::Status(200))));
+    }
+    if o.wants("refresh") {
+        let spec = Spec::new(o, c, "refresh", "refresh", o.runs)?.note(
+            "one session's rotation chain: each event carries the cookie the previous response set",
+        );
+        let session = Session::from_response(&login.run(&mut logins).await?)?;
+        let feed = Feed::RefreshChain(session.refresh_cookie);
+        let event = fixtures.load("refresh-unknown-token.json", &[])?;
+        jobs.push((spec, Workload::new(event, feed, Expect::Status(200))));
+    }
+    if o.wants("logout") {
+        let sessions = o.runs + cold;
+        let spec = Spec::new(o, c, "logout", "logout", o.runs)?.note(format!(
+            "a fresh session per invocation: {sessions} logins through the login function first"
+        ));
+        eprintln!("==> logout: logging in {sessions} sessions first (argon2id each)");
+        let mut cookies = VecDeque::with_capacity(sessions);
+        for _ in 0..sessions {
+            let outcome = login.run(&mut logins).await?;
+            cookies.push_back(Session::from_response(&outcome)?.refresh_cookie);
+        }
+        let event = fixtures.load("logout.json", &[])?;
+        jobs.push((
+            spec,
+            Workload::new(event, Feed::Sessions(cookies), Expect::Status(204)),
+        ));
     }
 
-    async fn login(&mut self, email: &str) -> Result<Session> {
-        self.counter += 1;
-        let outcome = self
-            .login
-            .invoke(events::login_event(email, self.counter))
-            .await?;
-        Session::from_login(&outcome)
+    // A token for the authorizer, the echo floor and the Node authorizers; its user for me.
+    let session = Session::from_response(&login.run(&mut logins).await?)?;
+    drop(login);
+    let authorizer_event = || {
+        fixtures.load(
+            "authorizer-http-api.json",
+            &[("{{ACCESS_TOKEN}}", &session.access_token)],
+        )
+    };
+    let same = |event, expect| Workload::new(event, Feed::Same, expect);
+    if o.wants("authorizer") {
+        let spec = Spec::new(o, c, "authorizer", "authorizer", o.fast_runs)?;
+        jobs.push((spec, same(authorizer_event()?, Expect::Authorized)));
     }
-}
-
-fn random_secret() -> Result<String> {
-    let mut bytes = [0u8; 48];
-    getrandom::getrandom(&mut bytes).map_err(|e| e.to_string())?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-}
-
-fn rust_spec(options: &Options, name: &str, binary: &str, runs: usize) -> Spec {
-    let path = options.release_dir.join(binary);
-    Spec {
-        name: name.to_owned(),
-        kind: if binary.starts_with("echo") {
-            "echo"
-        } else {
-            "rust"
-        },
-        program: path.clone(),
-        args: Vec::new(),
-        env: Vec::new(),
-        binary: Some(path),
-        round_trips: match name {
-            "register" | "refresh" | "logout" | "me" => Some("1"),
-            "login" => Some("2"),
-            "authorizer" => Some("0"),
-            _ => None,
-        },
-        runs,
-        pin: options.pin,
-        note: None,
+    if o.wants("me") {
+        let spec = Spec::new(o, c, "me", "me", o.runs)?;
+        let event = fixtures.load("me.json", &[("{{USER_ID}}", &session.user_id)])?;
+        jobs.push((spec, same(event, Expect::Status(200))));
     }
-}
-
-fn node_spec(options: &Options, style: &str) -> Option<Spec> {
-    let (node, modules, scripts) = (
-        options.node.as_ref()?,
-        options.node_modules.as_ref()?,
-        options.node_scripts.as_ref()?,
-    );
-    Some(Spec {
-        name: format!("node-authorizer-{style}"),
-        kind: "node",
-        program: node.clone(),
-        args: vec![
-            scripts
-                .join("authorizer-runtime.js")
-                .to_string_lossy()
-                .into_owned(),
-        ],
-        env: vec![
-            (
-                "NODE_PATH".to_owned(),
-                modules.to_string_lossy().into_owned(),
-            ),
-            ("BENCH_JWT_STYLE".to_owned(), style.to_owned()),
-        ],
-        binary: None,
-        round_trips: None,
-        runs: options.fast_runs,
-        pin: options.pin,
-        note: None,
-    })
+    if o.wants("jwks") {
+        let spec = Spec::new(o, c, "jwks", "jwks", o.fast_runs)?
+            .note("me-without-authorizer.json with its route set to `GET /.well-known/jwks.json`");
+        let mut event = fixtures.load("me-without-authorizer.json", &[])?;
+        let path = "/.well-known/jwks.json";
+        event["rawPath"] = json!(path);
+        event["requestContext"]["http"]["path"] = json!(path);
+        event["routeKey"] = json!(format!("GET {path}"));
+        event["requestContext"]["routeKey"] = event["routeKey"].clone();
+        jobs.push((spec, same(event, Expect::Status(200))));
+    }
+    // The runtime loop's floor, and the seed's authorizer in Node, fed the authorizer's event.
+    for (name, expect, note) in [
+        (
+            "echo-current-thread",
+            Expect::Anything,
+            "lambda_runtime on current-thread tokio returning its event unchanged (the runtime loop's floor)",
+        ),
+        (
+            "echo-multi-thread",
+            Expect::Anything,
+            "the same echo on tokio's multi-thread runtime",
+        ),
+        (
+            "node-authorizer-seed",
+            Expect::Authorized,
+            "Node custom-runtime loop, `jwt.verify(token, secretString)` as the seed writes it",
+        ),
+        (
+            "node-authorizer-careful",
+            Expect::Authorized,
+            "Node custom-runtime loop, `jwt.verify(token, createSecretKey(…), {algorithms, issuer, audience})`",
+        ),
+    ] {
+        if o.wants(name) && (o.node.is_some() || !name.starts_with("node-")) {
+            let spec = Spec::new(o, c, name, name, o.fast_runs)?.note(note);
+            jobs.push((spec, same(authorizer_event()?, expect)));
+        }
+    }
+    // The authorizer and the floor again with the harness on the other CPU: what waking a process
+    // across CPUs costs per invocation on this machine.
+    for (function, expect) in [
+        ("authorizer", Expect::Authorized),
+        ("echo-current-thread", Expect::Anything),
+    ] {
+        let name = format!("{function}-cross-cpu");
+        if o.pin == Pin::Same && o.wants(&name) {
+            let mut spec = Spec::new(o, c, &name, function, o.fast_runs)?.note(format!(
+                "`{function}` on CPU {}, the harness on CPU 0: each event and response wakes a \
+                 process on the other CPU",
+                last_cpu()
+            ));
+            spec.pin = Pin::Split;
+            jobs.push((spec, same(authorizer_event()?, expect)));
+        }
+    }
+    Ok(jobs)
 }
 
 /// Runs tools/bench/node/seed-bench.js and returns the JSON it prints, plus the other load on
 /// the machine meanwhile.
-async fn node_seed_bench(
-    options: &Options,
-    env: &[(String, String)],
-    quiet_budget: &mut Duration,
-) -> Result<Option<Value>> {
-    let (Some(node), Some(modules), Some(scripts)) = (
-        options.node.as_ref(),
-        options.node_modules.as_ref(),
-        options.node_scripts.as_ref(),
-    ) else {
-        return Ok(None);
-    };
-    wait_for_quiet(options, quiet_budget).await;
+async fn node_seed_bench(o: &Options, c: &Config, quiet_budget: &mut Duration) -> Result<Value> {
+    let node = o.node.as_ref().ok_or("seed-bench needs --node")?;
+    wait_for_quiet(o, quiet_budget).await;
     eprintln!("==> seed stack in-process (jsonwebtoken sign/verify, bcrypt cost 12)");
-    let known: Vec<u32> = options.dynamodb_pid.into_iter().collect();
+    let known: Vec<u32> = o.dynamodb_pid.into_iter().collect();
     let load_before = LoadSnapshot::take(&known);
     let mut command = Command::new(node);
     command
-        .arg(scripts.join("seed-bench.js"))
+        .arg(Path::new(NODE_SCRIPTS).join("seed-bench.js"))
         .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .env("NODE_PATH", modules)
+        .envs(env_of("seed-bench", c)?)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     // On the functions' CPU, the harness idle meanwhile.
-    options.pin.place_harness()?;
-    let output = spawn_on(&mut command, options.pin)
+    o.pin.place_harness()?;
+    let output = spawn_on(&mut command, o.pin)
         .and_then(Child::wait_with_output)
         .map_err(|e| format!("cannot run node: {e}"))?;
     // The child has been waited for: its CPU is in the reaped-children figure, not "other".
@@ -637,234 +673,61 @@ async fn node_seed_bench(
         .map_err(|e| format!("seed-bench.js printed no JSON: {e}"))?;
     eprintln!("    other load {other_load:.2} cores");
     results["other_load_cores"] = json!(other_load);
-    Ok(Some(results))
+    Ok(results)
 }
 
-async fn run(options: Options) -> Result<()> {
-    let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
-        .map_err(|_| "AWS_ENDPOINT_URL_DYNAMODB is not set (DynamoDB Local)")?;
-    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
-    let logs = options.out_dir.join("logs");
+fn reset_logs(o: &Options) -> Result<()> {
+    let logs = o.out_dir.join("logs");
     let _ = std::fs::remove_dir_all(&logs);
-    std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
+    std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))
+}
 
-    let issuer = "https://auth.bench.example";
-    let audience = "bench-api";
-    // What Lambda sets (minus what we do not emulate), plus the functions' configuration. The
-    // children start from an empty environment, so nothing leaks in from the caller's.
-    let env: Vec<(String, String)> = [
-        ("PATH", "/usr/local/bin:/usr/bin:/bin"),
-        ("LANG", "en_US.UTF-8"),
-        ("TZ", ":UTC"),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-        ("AWS_LAMBDA_LOG_LEVEL", "error"),
-        ("RUST_LOG", "error"),
-        ("TABLE_NAME", &table),
-        ("JWT_ACCESS_SECRET", &random_secret()?),
-        ("JWT_REFRESH_SECRET", &random_secret()?),
-        ("JWT_ISSUER", issuer),
-        ("JWT_AUDIENCE", audience),
-        ("ROUTE_ROLES", "GET /admin/*=admin"),
-        ("AWS_ACCESS_KEY_ID", "local"),
-        ("AWS_SECRET_ACCESS_KEY", "local"),
-        ("AWS_REGION", &region),
-        ("AWS_DEFAULT_REGION", &region),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
+/// `--cold-start BINARY`: the median time from exec to its first `/next`, in ms, on stdout.
+async fn cold_start(o: &Options, binary: &Path) -> Result<()> {
+    let function = binary
+        .file_name()
+        .and_then(|name| name.to_str())
+        .ok_or_else(|| format!("{}: no file name", binary.display()))?;
+    let config = Config::new(false, None)?;
+    let spec = Spec::new(o, &config, function, function, 0)?;
+    reset_logs(o)?;
+    o.pin.place_harness()?;
+    let mut ready_ms = Vec::with_capacity(o.cold_samples);
+    for _ in 0..o.cold_samples {
+        let process = Process::start(&spec, &o.log_path(function)).await?;
+        ready_ms.push(process.ready_after.as_secs_f64() * 1e3);
+    }
+    println!("{:.2}", report::median(&ready_ms));
+    Ok(())
+}
 
-    let run_id = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    let main_user = format!("bench-{run_id}-main@example.com");
-    let cold = options.cold_samples;
-    let mut rows = Vec::new();
-    let mut quiet_budget = options.quiet_wait;
-    if options.pin != Pin::None
-        && let Some(pid) = options.dynamodb_pid
+async fn run(o: &Options) -> Result<()> {
+    let config = Config::new(true, o.node_modules.clone())?;
+    reset_logs(o)?;
+    if o.pin != Pin::None
+        && let Some(pid) = o.dynamodb_pid
     {
         // DynamoDB Local stays off the function's CPU.
-        pin_threads(pid, 0..=0)?;
+        pin::pin_threads(pid, 0..=0)?;
     }
-
-    eprintln!("==> helpers: register and login processes for the other functions' inputs");
-    let mut helpers = Helpers {
-        register: Process::start(
-            &rust_spec(&options, "helper-register", "register", 0),
-            &env,
-            &log_path(&options, "helper-register"),
-            Pin::None,
-        )
-        .await?,
-        login: Process::start(
-            &rust_spec(&options, "helper-login", "login", 0),
-            &env,
-            &log_path(&options, "helper-login"),
-            Pin::None,
-        )
-        .await?,
-        counter: 0,
-    };
-    helpers.register(&main_user).await?;
-
-    if options.wants("register") {
-        let mut spec = rust_spec(&options, "register", "register", options.slow_runs);
-        spec.note = Some(format!(
-            "{} invocations, a new user each (argon2id hash per call)",
-            options.slow_runs
-        ));
-        let mut workload = Workload::Register {
-            prefix: format!("bench-{run_id}-register"),
-            next: 0,
-        };
-        rows.push(measure(&spec, &mut workload, &env, &options, &mut quiet_budget).await?);
+    let mut quiet_budget = o.quiet_wait;
+    let mut rows = Vec::new();
+    for (spec, mut workload) in plan(o, &config).await? {
+        rows.push(measure(&spec, &mut workload, o, &mut quiet_budget).await?);
     }
-    if options.wants("login") {
-        let mut spec = rust_spec(&options, "login", "login", options.slow_runs);
-        spec.note = Some(format!(
-            "{} invocations, the same user (argon2id verify per call)",
-            options.slow_runs
-        ));
-        let mut workload = Workload::Login {
-            email: main_user.clone(),
-            next: 0,
-        };
-        rows.push(measure(&spec, &mut workload, &env, &options, &mut quiet_budget).await?);
+    let mut node_seed = None;
+    if o.node.is_some() && o.wants("seed-bench") {
+        node_seed = Some(node_seed_bench(o, &config, &mut quiet_budget).await?);
     }
-    if options.wants("refresh") {
-        let mut spec = rust_spec(&options, "refresh", "refresh", options.runs);
-        spec.note = Some(
-            "one session's rotation chain: each event carries the cookie the previous response set"
-                .to_owned(),
-        );
-        let session = helpers.login(&main_user).await?;
-        let mut workload = Workload::Refresh {
-            cookie: session.refresh_cookie,
-            next: 0,
-        };
-        rows.push(measure(&spec, &mut workload, &env, &options, &mut quiet_budget).await?);
-    }
-    if options.wants("logout") {
-        let mut spec = rust_spec(&options, "logout", "logout", options.runs);
-        let sessions = options.runs + cold;
-        spec.note = Some(format!(
-            "a fresh session per invocation: {sessions} logins through the login function first"
-        ));
-        eprintln!("==> logout: logging in {sessions} sessions first (argon2id each)");
-        let mut cookies = VecDeque::with_capacity(sessions);
-        for _ in 0..sessions {
-            cookies.push_back(helpers.login(&main_user).await?.refresh_cookie);
-        }
-        let mut workload = Workload::Logout { cookies, next: 0 };
-        rows.push(measure(&spec, &mut workload, &env, &options, &mut quiet_budget).await?);
-    }
-
-    // A token (and its claims) for the authorizer, me, the echo floor and the Node authorizers.
-    let session = helpers.login(&main_user).await?;
-    drop(helpers);
-    let authorizer_event = events::authorizer_event(&session.access_token);
-    let fixed = |event: &Bytes, expect: Expect| Workload::Fixed {
-        event: event.clone(),
-        expect,
-    };
-
-    if options.wants("authorizer") {
-        let spec = rust_spec(&options, "authorizer", "authorizer", options.fast_runs);
-        let mut workload = fixed(&authorizer_event, Expect::Authorized);
-        rows.push(measure(&spec, &mut workload, &env, &options, &mut quiet_budget).await?);
-    }
-    if options.wants("me") {
-        let spec = rust_spec(&options, "me", "me", options.runs);
-        let context = json!({
-            "userId": session.user_id,
-            "role": session.role,
-            "sessionId": session.session_id,
-            "expiresAt": session.expires_at,
-        });
-        let event = events::http_event("GET", "/me", None, &[], Some(context), 1);
-        let mut workload = fixed(&event, Expect::Status(200));
-        rows.push(measure(&spec, &mut workload, &env, &options, &mut quiet_budget).await?);
-    }
-    if options.wants("jwks") {
-        let spec = rust_spec(&options, "jwks", "jwks", options.fast_runs);
-        let event = events::http_event("GET", "/.well-known/jwks.json", None, &[], None, 1);
-        let mut workload = fixed(&event, Expect::Status(200));
-        rows.push(measure(&spec, &mut workload, &env, &options, &mut quiet_budget).await?);
-    }
-    for (name, binary) in [
-        ("echo-current-thread", "echo-rt-current-thread"),
-        ("echo-multi-thread", "echo-rt-multi-thread"),
-    ] {
-        if options.wants(name) {
-            let mut spec = rust_spec(&options, name, binary, options.fast_runs);
-            spec.note = Some(format!(
-                "`{binary}`: lambda_runtime returning the authorizer's event unchanged (the runtime loop's floor)"
-            ));
-            let mut workload = fixed(&authorizer_event, Expect::Anything);
-            rows.push(measure(&spec, &mut workload, &env, &options, &mut quiet_budget).await?);
-        }
-    }
-    for style in ["seed", "careful"] {
-        let name = format!("node-authorizer-{style}");
-        if !options.wants(&name) {
-            continue;
-        }
-        let Some(mut spec) = node_spec(&options, style) else {
-            continue;
-        };
-        spec.note = Some(match style {
-            "seed" => "Node custom-runtime loop, `jwt.verify(token, secretString)` as the seed writes it".to_owned(),
-            _ => "Node custom-runtime loop, `jwt.verify(token, createSecretKey(…), {algorithms, issuer, audience})`".to_owned(),
-        });
-        let mut workload = fixed(&authorizer_event, Expect::Authorized);
-        rows.push(measure(&spec, &mut workload, &env, &options, &mut quiet_budget).await?);
-    }
-    // The authorizer and the floor again with the harness on the other CPU: what waking a process
-    // across CPUs costs per invocation on this machine.
-    if options.pin == Pin::Same {
-        for (name, binary, expect) in [
-            ("authorizer", "authorizer", Expect::Authorized),
-            (
-                "echo-current-thread",
-                "echo-rt-current-thread",
-                Expect::Anything,
-            ),
-        ] {
-            let name = format!("{name}-cross-cpu");
-            if !options.wants(&name) {
-                continue;
-            }
-            let mut spec = rust_spec(&options, &name, binary, options.fast_runs);
-            spec.pin = Pin::Split;
-            spec.round_trips = None;
-            spec.note = Some(format!(
-                "`{binary}` on CPU {}, the harness on CPU 0: each event and response wakes a \
-                 process on the other CPU",
-                last_cpu()
-            ));
-            let mut workload = fixed(&authorizer_event, expect);
-            rows.push(measure(&spec, &mut workload, &env, &options, &mut quiet_budget).await?);
-        }
-    }
-    let node_seed = if options.wants("seed-bench") {
-        node_seed_bench(&options, &env, &mut quiet_budget).await?
-    } else {
-        None
-    };
 
     let machine = Machine::detect();
     let settings = Settings {
-        date: events::utc_date(),
-        runs: options.runs,
-        slow_runs: options.slow_runs,
-        fast_runs: options.fast_runs,
-        cold_samples: options.cold_samples,
-        placement: match options.pin {
+        date: o.date.clone(),
+        runs: o.runs,
+        slow_runs: o.slow_runs,
+        fast_runs: o.fast_runs,
+        cold_samples: o.cold_samples,
+        placement: match o.pin {
             Pin::Split => format!(
                 "each function on CPU {}, the harness and DynamoDB Local on CPU 0 (`--pin split`)",
                 last_cpu()
@@ -881,34 +744,34 @@ async fn run(options: Options) -> Result<()> {
     let ratios = report::ratios(&rows);
     let markdown = report::markdown(&machine, &settings, &rows, &ratios, node_seed.as_ref());
     let json = report::json(&machine, &settings, &rows, &ratios, node_seed.as_ref());
-    write(&options.out_dir.join("results.md"), markdown.as_bytes())?;
-    write(
-        &options.out_dir.join("results.json"),
-        serde_json::to_string_pretty(&json)
-            .map_err(|e| e.to_string())?
-            .as_bytes(),
-    )?;
+    let json = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+    for (file, bytes) in [
+        ("results.md", markdown.as_bytes()),
+        ("results.json", json.as_bytes()),
+    ] {
+        let path = o.out_dir.join(file);
+        use std::io::Write as _;
+        File::create(&path)
+            .and_then(|mut out| out.write_all(bytes))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
     println!("{markdown}");
-    eprintln!(
-        "wrote {} and {}",
-        options.out_dir.join("results.md").display(),
-        options.out_dir.join("results.json").display()
-    );
     Ok(())
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write as _;
-    File::create(path)
-        .and_then(|mut file| file.write_all(bytes))
-        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let outcome = match Options::parse() {
-        Ok(options) => run(options).await,
-        Err(error) => Err(error),
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Some(o)) => match &o.cold_start {
+            Some(binary) => cold_start(&o, binary).await,
+            None => run(&o).await,
+        },
+        Err(error) => Err(format!("{error}\n\n{USAGE}")),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -150,9 +150,9 @@ fn find<'a>(rows: &'a [Row], name: &str) -> Option<&'a Row> {
 }
 
 /// Rust against Node authorizer rows measured the same way.
-fn compare_authorizers(lines: &mut Vec<String>, rust: &Row, node: &Row, style: &str, how: &str) {
+fn compare_authorizers(lines: &mut Vec<String>, rust: &Row, node: &Row, style: &str) {
     lines.push(format!(
-        "authorizer CPU/invocation{how}: Rust {:.1} µs vs Node {style} {:.1} µs = {} \
+        "authorizer CPU/invocation: Rust {:.1} µs vs Node {style} {:.1} µs = {} \
          (schedstat: {:.1} vs {:.1} µs = {})",
         rust.cpu_per_invocation_us,
         node.cpu_per_invocation_us,
@@ -165,7 +165,7 @@ fn compare_authorizers(lines: &mut Vec<String>, rust: &Row, node: &Row, style: &
         ),
     ));
     lines.push(format!(
-        "authorizer warm latency{how}: Rust p50 {:.0} / p99 {:.0} µs vs Node {style} p50 {:.0} / \
+        "authorizer warm latency: Rust p50 {:.0} / p99 {:.0} µs vs Node {style} p50 {:.0} / \
          p99 {:.0} µs = {} / {}",
         rust.p50_us(),
         rust.p99_us(),
@@ -173,6 +173,23 @@ fn compare_authorizers(lines: &mut Vec<String>, rust: &Row, node: &Row, style: &
         node.p99_us(),
         times(node.p50_us(), rust.p50_us()),
         times(node.p99_us(), rust.p99_us()),
+    ));
+    lines.push(format!(
+        "authorizer cold start to ready: Rust {:.2} ms vs Node {style} {:.2} ms = {}; \
+         first invocation {:.0} vs {:.0} µs = {}; peak RSS after the run {:.1} vs \
+         {:.1} MiB = {}",
+        rust.cold_ready_median_ms(),
+        node.cold_ready_median_ms(),
+        times(node.cold_ready_median_ms(), rust.cold_ready_median_ms()),
+        rust.first_invocation_median_us(),
+        node.first_invocation_median_us(),
+        times(
+            node.first_invocation_median_us(),
+            rust.first_invocation_median_us()
+        ),
+        mib(rust.rss_after_kib),
+        mib(node.rss_after_kib),
+        times(node.rss_after_kib as f64, rust.rss_after_kib as f64),
     ));
 }
 
@@ -185,24 +202,7 @@ pub fn ratios(rows: &[Row]) -> Vec<String> {
             let Some(node) = find(rows, &format!("node-authorizer-{style}")) else {
                 continue;
             };
-            compare_authorizers(&mut lines, rust, node, style, "");
-            lines.push(format!(
-                "authorizer cold start to ready: Rust {:.2} ms vs Node {style} {:.2} ms = {}; \
-                 first invocation {:.0} vs {:.0} µs = {}; peak RSS after the run {:.1} vs \
-                 {:.1} MiB = {}",
-                rust.cold_ready_median_ms(),
-                node.cold_ready_median_ms(),
-                times(node.cold_ready_median_ms(), rust.cold_ready_median_ms()),
-                rust.first_invocation_median_us(),
-                node.first_invocation_median_us(),
-                times(
-                    node.first_invocation_median_us(),
-                    rust.first_invocation_median_us()
-                ),
-                mib(rust.rss_after_kib),
-                mib(node.rss_after_kib),
-                times(node.rss_after_kib as f64, rust.rss_after_kib as f64),
-            ));
+            compare_authorizers(&mut lines, rust, node, style);
         }
     }
     for name in ["authorizer", "echo-current-thread"] {
@@ -273,6 +273,8 @@ pub fn markdown(
         md,
         "Each function is its release binary, run as a child process of `tools/bench`, which \
          serves the Lambda Runtime API on 127.0.0.1; DynamoDB Local runs on the same machine. \
+         Events: the repository's `events/*.json`, changed per request only where they must be \
+         (email, cookie, `requestId`, `timeEpoch`). \
          Cold start: exec to the first `/invocation/next` (median of {cold} processes); first \
          invocation: the first event's latency in each of them (median). Latency: event handed \
          out to response received, as the harness sees it (its own turns on the CPU included). CPU/invocation: the function \

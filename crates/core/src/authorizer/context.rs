@@ -11,8 +11,23 @@ pub struct AuthorizerContext {
     pub user_id: String,
     pub role: String,
     pub session_id: String,
-    /// The access token's `exp`, epoch seconds.
+    /// The access token's `exp`, epoch seconds. REST APIs hand context values to the function
+    /// as strings, HTTP APIs as they were: both are read.
+    #[serde(deserialize_with = "number_or_string")]
     pub expires_at: i64,
+}
+
+fn number_or_string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(i64),
+        Text(String),
+    }
+    match Raw::deserialize(deserializer)? {
+        Raw::Number(number) => Ok(number),
+        Raw::Text(text) => text.parse().map_err(serde::de::Error::custom),
+    }
 }
 
 /// The context field of a response: present for authenticated callers, `{}` otherwise.

@@ -99,21 +99,14 @@ pub fn allow_stage_except<'r>(
     denied: impl Iterator<Item = &'r RouteRule>,
 ) -> ApiGatewayCustomAuthorizerPolicy {
     let denied: Vec<String> = denied
-        .map(|rule| arn.resource(&rule.method, &rule.path))
+        .filter_map(|rule| rule.route.arn_pattern())
+        .map(|(method, path)| arn.resource(&method, &path))
         .collect();
     let mut statements = vec![statement(IamPolicyEffect::Allow, vec![arn.stage_wide()])];
     if !denied.is_empty() {
         statements.push(statement(IamPolicyEffect::Deny, denied));
     }
     document(statements)
-}
-
-/// Deny the whole stage (HTTP API IAM responses for an invalid token).
-pub fn deny_stage(arn: &RouteArn<'_>) -> ApiGatewayCustomAuthorizerPolicy {
-    document(vec![statement(
-        IamPolicyEffect::Deny,
-        vec![arn.stage_wide()],
-    )])
 }
 
 #[cfg(test)]
@@ -165,7 +158,11 @@ mod tests {
 
     #[test]
     fn one_cached_policy_allows_user_routes_and_denies_admin_routes() {
-        let rules = RouteRules::parse("GET /admin/*=admin;DELETE /users/*=admin").expect("rules");
+        let rules = RouteRules::parse(
+            "GET /admin/users/{id}=admin;DELETE /users/{id}=admin",
+            crate::authorizer::ResponseMode::Iam,
+        )
+        .expect("rules");
         let arn = RouteArn::parse(ARN).expect("arn");
         let policy = allow_stage_except(&arn, rules.denied_for("user"));
         let json = serde_json::to_value(&policy).expect("json");
@@ -176,7 +173,7 @@ mod tests {
                 "Statement": [
                     {"Action": ["execute-api:Invoke"], "Effect": "Allow", "Resource": ["arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/*"]},
                     {"Action": ["execute-api:Invoke"], "Effect": "Deny", "Resource": [
-                        "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/admin/*",
+                        "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/admin/users/*",
                         "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/DELETE/users/*"
                     ]}
                 ]

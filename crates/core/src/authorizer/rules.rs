@@ -1,99 +1,162 @@
-//! Route role rules (`ROUTE_ROLES`), parsed and validated once at init.
+//! Route role rules (`ROUTE_ROLES`), parsed and checked once at init.
 //!
-//! Syntax: rules separated by `;`, each `METHOD /path/pattern=role1|role2`. `METHOD` is an HTTP
-//! method or `*`; in the path, `*` matches any run of characters, slashes included (as in IAM
-//! resource ARNs, so the policy and the check agree). A request must satisfy every rule that
-//! matches it. Example: `GET /admin/*=admin;DELETE /users/*=admin|support`.
+//! A rule names a route exactly as API Gateway does, by its route key: `GET /admin/users/{id}`,
+//! `ANY /admin/{proxy+}`, `$default`; then `=` and the roles allowed, `|`-separated. Rules are
+//! separated by `;`. Routes no rule names are open to any valid token.
+//!
+//! HTTP API simple answers are cached per route key, so a rule is matched against the route
+//! key the answer is cached for, never against the concrete path. IAM answers (REST, and HTTP
+//! API with `AUTHORIZER_RESPONSE=iam`) are cached per token and applied to every route, so each
+//! rule the caller's role fails becomes a Deny resource (`{id}` and `{proxy+}` become `*`).
 
-use crate::config::ConfigError;
+use super::ResponseMode;
 use crate::domain::Role;
 
 const METHODS: [&str; 8] = [
-    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*",
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
 ];
+
+/// A route key: `$default`, or a method (or `ANY`) and a path template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteKey {
+    Default,
+    Route { method: String, path: String },
+}
+
+impl RouteKey {
+    /// Parses `METHOD /path/{param}/{greedy+}` or `$default`.
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        let text = text.trim();
+        if text == "$default" {
+            return Ok(Self::Default);
+        }
+        let (method, path) = text
+            .split_once(' ')
+            .ok_or("is not a route key such as \"GET /admin/users/{id}\"")?;
+        let method = method.trim().to_ascii_uppercase();
+        if !METHODS.contains(&method.as_str()) {
+            return Err("has an unknown HTTP method (or use ANY)");
+        }
+        let path = path.trim();
+        if !path.starts_with('/') {
+            return Err("has a path that does not start with '/'");
+        }
+        let segments: Vec<&str> = path.split('/').skip(1).collect();
+        let last = segments.len().saturating_sub(1);
+        for (index, segment) in segments.iter().enumerate() {
+            let valid = match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => match name.strip_suffix('+') {
+                    Some(greedy) => index == last && is_name(greedy),
+                    None => is_name(name),
+                },
+                None => {
+                    (segment.is_empty() && segments.len() == 1)
+                        || (!segment.is_empty()
+                            && segment
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)))
+                }
+            };
+            if !valid {
+                return Err("has a path segment that is neither literal nor {param} (or a final {proxy+})");
+            }
+        }
+        Ok(Self::Route {
+            method,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The route key as API Gateway writes it in `routeKey`.
+    pub fn text(&self) -> String {
+        match self {
+            Self::Default => "$default".to_owned(),
+            Self::Route { method, path } => format!("{method} {path}"),
+        }
+    }
+
+    /// The method and path of this route in an `execute-api` resource ARN: `ANY` and every
+    /// `{param}` become `*` (which, as in IAM, may cover more than one segment: over-denying
+    /// is the safe direction). `None` for `$default`, which no ARN can name.
+    pub fn arn_pattern(&self) -> Option<(String, String)> {
+        match self {
+            Self::Default => None,
+            Self::Route { method, path } => {
+                let method = if method == "ANY" { "*" } else { method };
+                let path = path
+                    .split('/')
+                    .map(|segment| if segment.starts_with('{') { "*" } else { segment })
+                    .collect::<Vec<_>>()
+                    .join("/");
+                Some((method.to_owned(), path))
+            }
+        }
+    }
+}
+
+fn is_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteRule {
-    /// An HTTP method, or `*` for any.
-    pub method: String,
-    /// A path pattern starting with `/`.
-    pub path: String,
+    pub route: RouteKey,
     pub roles: Vec<Role>,
 }
 
 impl RouteRule {
-    pub fn matches(&self, method: &str, path: &str) -> bool {
-        (self.method == "*" || self.method.eq_ignore_ascii_case(method))
-            && glob_matches(&self.path, path)
-    }
-
     pub fn allows(&self, role: &str) -> bool {
         self.roles.iter().any(|allowed| allowed.as_str() == role)
     }
+}
+
+/// A rule that was refused, named so the operator can find it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("rule {rule:?} {reason}; expected e.g. \"GET /admin/users/{{id}}=admin|support\"")]
+pub struct RuleError {
+    pub rule: String,
+    pub reason: &'static str,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RouteRules(Vec<RouteRule>);
 
 impl RouteRules {
-    pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let invalid = |rule: &str, reason: &str| ConfigError::Invalid {
-            name: "ROUTE_ROLES",
-            reason: format!("rule {rule:?} {reason}; expected e.g. \"GET /admin/*=admin|support\""),
-        };
+    /// Parses the rules for an authorizer answering HTTP API events in `response` mode. A rule
+    /// that mode cannot honour under caching is refused: `$default` with IAM answers (no ARN
+    /// names "every route no other route matched").
+    pub fn parse(text: &str, response: ResponseMode) -> Result<Self, RuleError> {
         let mut rules = Vec::new();
-        for rule in text
-            .split(';')
-            .map(str::trim)
-            .filter(|rule| !rule.is_empty())
-        {
-            let (route, roles) = rule
-                .split_once('=')
-                .ok_or_else(|| invalid(rule, "has no '='"))?;
-            let (method, path) = route
-                .trim()
-                .split_once(' ')
-                .ok_or_else(|| invalid(rule, "needs 'METHOD /path'"))?;
-            let method = method.trim().to_ascii_uppercase();
-            let path = path.trim();
-            if !METHODS.contains(&method.as_str()) {
-                return Err(invalid(rule, "has an unknown HTTP method"));
-            }
-            let path_ok = path.starts_with('/')
-                && path
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"/-._~*{}+".contains(&b));
-            if !path_ok {
-                return Err(invalid(
-                    rule,
-                    "has a path that is not '/...' of URL path characters",
+        for rule in text.split(';').map(str::trim).filter(|rule| !rule.is_empty()) {
+            let refuse = |reason| RuleError {
+                rule: rule.to_owned(),
+                reason,
+            };
+            let (route, roles) = rule.rsplit_once('=').ok_or_else(|| refuse("has no '='"))?;
+            let route = RouteKey::parse(route).map_err(refuse)?;
+            if route == RouteKey::Default && response == ResponseMode::Iam {
+                return Err(refuse(
+                    "names $default, which an IAM policy cannot express; use simple responses",
                 ));
             }
             let roles = roles
                 .split('|')
-                .map(|role| {
-                    Role::parse(role.trim()).ok_or_else(|| invalid(rule, "names an invalid role"))
-                })
+                .map(|role| Role::parse(role.trim()).ok_or_else(|| refuse("names an invalid role")))
                 .collect::<Result<Vec<_>, _>>()?;
-            rules.push(RouteRule {
-                method,
-                path: path.to_owned(),
-                roles,
-            });
+            if rules.iter().any(|known: &RouteRule| known.route == route) {
+                return Err(refuse("names a route another rule already names"));
+            }
+            rules.push(RouteRule { route, roles });
         }
         Ok(Self(rules))
     }
 
-    /// The rules a request by `role` to `method path` fails; empty means allowed.
-    pub fn failed_by<'a>(
-        &'a self,
-        role: &'a str,
-        method: &'a str,
-        path: &'a str,
-    ) -> impl Iterator<Item = &'a RouteRule> + 'a {
+    /// Whether `role` may call the route with this route key (HTTP API simple answers).
+    pub fn allows(&self, role: &str, route_key: &str) -> bool {
         self.0
             .iter()
-            .filter(move |rule| rule.matches(method, path) && !rule.allows(role))
+            .filter(|rule| rule.route.text() == route_key)
+            .all(|rule| rule.allows(role))
     }
 
     /// Every rule `role` does not satisfy, whatever the route: what a cached policy must deny.
@@ -101,52 +164,41 @@ impl RouteRules {
         self.0.iter().filter(move |rule| !rule.allows(role))
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &RouteRule> {
+        self.0.iter()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }
 
-/// `*` matches any run of bytes (including `/`); everything else matches itself.
-fn glob_matches(pattern: &str, text: &str) -> bool {
-    let (pattern, text) = (pattern.as_bytes(), text.as_bytes());
-    let (mut p, mut t) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if p < pattern.len() && pattern[p] == b'*' {
-            backtrack = Some((p, t));
-            p += 1;
-        } else if p < pattern.len() && pattern[p] == text[t] {
-            p += 1;
-            t += 1;
-        } else if let Some((star, matched)) = backtrack {
-            p = star + 1;
-            t = matched + 1;
-            backtrack = Some((star, matched + 1));
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|&b| b == b'*')
-}
-
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
-    #[test]
-    fn rules_parse_with_several_roles_and_any_method() {
-        let rules = RouteRules::parse(" GET /admin/*=admin ; * /billing/*=admin|billing-reader;")
-            .expect("valid");
-        assert_eq!(rules.0.len(), 2);
-        assert_eq!(rules.0[1].method, "*");
-        assert_eq!(rules.0[1].roles.len(), 2);
-        assert!(RouteRules::parse("").expect("empty is valid").is_empty());
+    fn parse(text: &str) -> Result<RouteRules, RuleError> {
+        RouteRules::parse(text, ResponseMode::Simple)
     }
 
     #[test]
-    fn bad_rules_stop_start_up_naming_the_variable_and_the_rule() {
+    fn rules_are_route_keys_with_one_or_more_roles() {
+        let rules = parse(" GET /admin/users/{id}=admin ; ANY /billing/{proxy+}=admin|billing-reader;")
+            .expect("valid");
+        assert_eq!(rules.0.len(), 2);
+        assert_eq!(rules.0[1].route.text(), "ANY /billing/{proxy+}");
+        assert_eq!(rules.0[1].roles.len(), 2);
+        assert!(parse("").expect("empty is valid").is_empty());
+        assert!(parse("$default=admin").is_ok());
+        assert!(parse("GET /=admin").is_ok());
+    }
+
+    #[test]
+    fn bad_rules_are_refused_naming_the_rule() {
         for text in [
-            "GET /admin/*",
+            "GET /admin/users/{id}",
             "/admin=admin",
             "FETCH /x=admin",
             "GET admin=admin",
@@ -154,40 +206,70 @@ mod tests {
             "GET /x=",
             "GET /a b=admin",
             "GET /x?y=admin",
+            "GET /admin/*=admin",
+            "GET /{proxy+}/x=admin",
+            "GET /a//b=admin",
+            "GET /{}=admin",
+            "GET /x=admin;GET /x=support",
         ] {
-            let error = RouteRules::parse(text).expect_err(text).to_string();
-            assert!(error.contains("ROUTE_ROLES"), "{error}");
+            let error = parse(text).expect_err(text);
+            assert!(error.to_string().contains(&error.rule), "{error}");
         }
     }
 
     #[test]
-    fn globs_match_like_iam_resource_wildcards() {
-        assert!(glob_matches("/admin/*", "/admin/users"));
-        assert!(glob_matches("/admin/*", "/admin/users/42/roles"));
-        assert!(glob_matches("/admin/*", "/admin/"));
-        assert!(!glob_matches("/admin/*", "/admin"));
-        assert!(!glob_matches("/admin/*", "/administrator"));
-        assert!(glob_matches("/users/*/roles", "/users/42/roles"));
-        assert!(!glob_matches("/users/*/roles", "/users/42/profile"));
-        assert!(glob_matches("/me", "/me"));
-        assert!(!glob_matches("/me", "/me/"));
-        assert!(glob_matches("*", ""));
+    fn default_cannot_be_honoured_by_an_iam_policy() {
+        let error = RouteRules::parse("$default=admin", ResponseMode::Iam).expect_err("refused");
+        assert!(error.to_string().contains("$default"), "{error}");
     }
 
     #[test]
-    fn a_request_fails_each_matching_rule_its_role_lacks() {
-        let rules =
-            RouteRules::parse("GET /admin/*=admin;DELETE /users/*=admin|support").expect("valid");
-        assert_eq!(rules.failed_by("user", "GET", "/admin/users").count(), 1);
-        assert_eq!(rules.failed_by("admin", "GET", "/admin/users").count(), 0);
-        assert_eq!(rules.failed_by("user", "GET", "/me").count(), 0);
-        assert_eq!(
-            rules.failed_by("user", "POST", "/admin/users").count(),
-            0,
-            "the rule is for GET only"
+    fn a_rule_matches_its_route_key_only_never_a_concrete_path() {
+        let rules = parse("GET /admin/users/{id}=admin;ANY /ops/{proxy+}=admin|support").expect("valid");
+        assert!(!rules.allows("user", "GET /admin/users/{id}"));
+        assert!(rules.allows("admin", "GET /admin/users/{id}"));
+        assert!(rules.allows("user", "GET /me"));
+        assert!(!rules.allows("user", "ANY /ops/{proxy+}"));
+        assert!(rules.allows("support", "ANY /ops/{proxy+}"));
+        assert!(
+            rules.allows("user", "GET /admin/users/42"),
+            "a concrete path is not a route key; API Gateway never sends one"
         );
-        assert_eq!(rules.failed_by("support", "DELETE", "/users/7").count(), 0);
-        assert_eq!(rules.denied_for("user").count(), 2);
-        assert_eq!(rules.denied_for("support").count(), 1);
+    }
+
+    #[test]
+    fn arn_patterns_replace_parameters_and_any() {
+        let pattern = |text: &str| RouteKey::parse(text).expect("valid").arn_pattern();
+        assert_eq!(
+            pattern("GET /admin/users/{id}"),
+            Some(("GET".into(), "/admin/users/*".into()))
+        );
+        assert_eq!(
+            pattern("ANY /admin/{proxy+}"),
+            Some(("*".into(), "/admin/*".into()))
+        );
+        assert_eq!(pattern("$default"), None);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn parsing_never_panics(text in "\\PC{0,120}") {
+            let _ = RouteRules::parse(&text, ResponseMode::Simple);
+            let _ = RouteRules::parse(&text, ResponseMode::Iam);
+        }
+
+        #[test]
+        fn well_formed_rules_round_trip(
+            method in prop::sample::select(METHODS.to_vec()),
+            segments in proptest::collection::vec("[a-z]{1,8}|\\{[a-z]{1,5}\\}", 1..4),
+            role in "[a-z][a-z0-9_-]{0,10}",
+        ) {
+            let route = format!("{method} /{}", segments.join("/"));
+            let rules = parse(&format!("{route}={role}")).expect("valid");
+            prop_assert!(rules.allows(&role, &route));
+            prop_assert_eq!(rules.0[0].route.text(), route);
+        }
     }
 }

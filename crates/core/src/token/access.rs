@@ -13,14 +13,18 @@ use serde::de::IgnoredAny;
 
 use super::claims::{AccessClaims, Audience, ClaimsPolicy, Rejection, TOKEN_TYPE};
 use super::keys::{KeySet, VerifyingKey};
-use crate::config::{ConfigError, Env, MAX_LEEWAY, duration_or};
 use crate::domain::{Role, SessionId, UserId};
 
 /// Tokens longer than this are refused before any decoding (API Gateway headers cap near 10 KiB).
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
-/// Access-token settings: `JWT_ISSUER`, `JWT_AUDIENCE`, `ACCESS_TOKEN_TTL` (default 15m),
-/// `JWT_LEEWAY` (default 5s, at most 30s) and the keys.
+/// Largest clock-skew allowance accepted for token timestamps.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(30);
+/// Longest access-token lifetime accepted: they cannot be revoked, so they stay short.
+pub const MAX_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Access-token settings: the claims every token must satisfy, the lifetime of issued tokens,
+/// and the keys.
 #[derive(Debug)]
 pub struct AccessTokenConfig {
     pub policy: ClaimsPolicy,
@@ -29,36 +33,6 @@ pub struct AccessTokenConfig {
 }
 
 impl AccessTokenConfig {
-    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let leeway = duration_or(env, "JWT_LEEWAY", Duration::from_secs(5))?;
-        if leeway > MAX_LEEWAY {
-            return Err(ConfigError::Invalid {
-                name: "JWT_LEEWAY",
-                reason: "must be at most 30s".into(),
-            });
-        }
-        let ttl = duration_or(env, "ACCESS_TOKEN_TTL", Duration::from_secs(15 * 60))?;
-        if ttl.is_zero() || ttl > Duration::from_secs(24 * 3600) {
-            return Err(ConfigError::Invalid {
-                name: "ACCESS_TOKEN_TTL",
-                reason:
-                    "must be between 1s and 24h; access tokens cannot be revoked, keep them short"
-                        .into(),
-            });
-        }
-        Ok(Self {
-            policy: ClaimsPolicy {
-                issuer: env
-                    .get("JWT_ISSUER")
-                    .unwrap_or_else(|| "jwt-auth".to_owned()),
-                audience: env.get("JWT_AUDIENCE").unwrap_or_else(|| "api".to_owned()),
-                leeway_seconds: leeway.as_secs() as i64,
-            },
-            ttl,
-            keys: KeySet::from_env(env)?,
-        })
-    }
-
     pub fn uses_secret(&self, candidate: &[u8]) -> bool {
         self.keys.uses_secret(candidate)
     }
@@ -130,7 +104,7 @@ impl AccessTokens {
             aud: Audience::One(self.config.policy.audience.clone()),
             iat: now,
             nbf: now,
-            exp: now + ttl as i64,
+            exp: now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)),
             jti: Some(crate::random::hex_id()),
         };
         let mut header = Header::new(signing.algorithm);
@@ -164,15 +138,19 @@ impl AccessTokens {
         else {
             return Err(Rejection::Malformed);
         };
-        let key = match self
+        let known = self
             .known_headers
             .iter()
             .find(|(known, _)| known == header_b64)
-        {
-            Some((_, index)) => &self.config.keys.verifying[*index],
+            .and_then(|(_, index)| self.config.keys.verifying.get(*index));
+        let key = match known {
+            Some(key) => key,
             None => self.key_for_header(header_b64)?,
         };
-        let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
+        let signing_input = token
+            .as_bytes()
+            .get(..header_b64.len() + 1 + payload_b64.len())
+            .ok_or(Rejection::Malformed)?;
         verify_signature(key, signing_input, signature_b64)?;
         let payload = URL_SAFE_NO_PAD
             .decode(payload_b64)
@@ -289,7 +267,8 @@ fn verify_signature(
             let mut mac = keyed.clone();
             mac.update(signing_input);
             // Constant-time comparison; a truncated signature fails too.
-            mac.verify_slice(&signature[..length])
+            let signature = signature.get(..length).ok_or(Rejection::Malformed)?;
+            mac.verify_slice(signature)
                 .map_err(|_| Rejection::BadSignature)
         }
         None => match jsonwebtoken::crypto::verify(
@@ -324,7 +303,11 @@ mod tests {
     }
 
     fn tokens(pairs: &[(&str, &str)]) -> AccessTokens {
-        AccessTokens::new(AccessTokenConfig::from_env(&env(pairs)).expect("valid config"))
+        AccessTokens::new(config(pairs).expect("valid config"))
+    }
+
+    fn config(pairs: &[(&str, &str)]) -> Result<AccessTokenConfig, crate::config::ConfigError> {
+        crate::config::access_tokens(&env(pairs), crate::config::KeyUse::Sign)
     }
 
     fn issue(tokens: &AccessTokens) -> IssuedAccessToken {
@@ -417,20 +400,17 @@ mod tests {
 
     #[test]
     fn configuration_refuses_short_secrets_and_long_leeway_naming_the_variable() {
-        let short = AccessTokenConfig::from_env(&env(&[("JWT_ACCESS_SECRET", "too-short")]))
+        let short = config(&[("JWT_ACCESS_SECRET", "too-short")])
             .expect_err("short");
         assert!(short.to_string().contains("JWT_ACCESS_SECRET"), "{short}");
         assert!(
             !short.to_string().contains("too-short"),
             "the secret must not be echoed"
         );
-        let leeway = AccessTokenConfig::from_env(&env(&[
-            ("JWT_ACCESS_SECRET", SECRET),
-            ("JWT_LEEWAY", "31s"),
-        ]))
+        let leeway = config(&[("JWT_ACCESS_SECRET", SECRET), ("JWT_LEEWAY", "31s")])
         .expect_err("leeway");
         assert!(leeway.to_string().contains("JWT_LEEWAY"));
-        let missing = AccessTokenConfig::from_env(&env(&[])).expect_err("missing");
+        let missing = config(&[]).expect_err("missing");
         assert!(missing.to_string().contains("JWT_ACCESS_SECRET"));
     }
 }

@@ -12,7 +12,6 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::config::{ConfigError, Env, secret};
 
 /// The signing algorithms we support. HS256 is the default; the others sign with a private key
 /// held only by the issuing functions, so verifiers hold public keys only.
@@ -25,7 +24,7 @@ pub enum KeyAlgorithm {
 }
 
 impl KeyAlgorithm {
-    fn parse(raw: &str) -> Option<Self> {
+    pub fn parse(raw: &str) -> Option<Self> {
         match raw.trim().to_ascii_uppercase().as_str() {
             "HS256" => Some(Self::Hs256),
             "RS256" => Some(Self::Rs256),
@@ -82,38 +81,69 @@ impl std::fmt::Debug for KeySet {
     }
 }
 
-fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        name,
+/// Which configured key a [`KeyError`] is about (the configuration names its variable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRole {
+    Secret,
+    PreviousSecret,
+    Private,
+    Public,
+    PreviousPublic,
+}
+
+/// A key that cannot be used, and why (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct KeyError {
+    pub role: KeyRole,
+    pub reason: String,
+}
+
+fn key_error(role: KeyRole, reason: impl Into<String>) -> KeyError {
+    KeyError {
+        role,
         reason: reason.into(),
     }
 }
 
+/// The key material a function was given, as plain values.
+pub enum KeyMaterial {
+    /// No keys at all (the JWKS function under HS256: a shared secret is never published).
+    None,
+    Hmac {
+        current: SecretString,
+        previous: Option<SecretString>,
+    },
+    /// Verifiers get public keys only; issuers also get the private key (whose public key is
+    /// derived when `public_pem` is absent).
+    Asymmetric {
+        algorithm: KeyAlgorithm,
+        private_pem: Option<SecretString>,
+        public_pem: Option<String>,
+        previous_public_pem: Option<String>,
+    },
+}
+
 impl KeySet {
-    /// Reads `JWT_ALGORITHM` (default HS256) and its keys:
-    /// - HS256: `JWT_ACCESS_SECRET` (signs and verifies), `JWT_ACCESS_SECRET_PREVIOUS` (verifies only).
-    /// - RS256/ES256/EdDSA: `JWT_PRIVATE_KEY` (PEM; signs, optional for verifiers),
-    ///   `JWT_PUBLIC_KEY` (PEM; derived from the private key when absent), `JWT_PUBLIC_KEY_PREVIOUS`.
-    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let algorithm = match env.get("JWT_ALGORITHM") {
-            None => KeyAlgorithm::Hs256,
-            Some(raw) => KeyAlgorithm::parse(&raw).ok_or_else(|| {
-                invalid(
-                    "JWT_ALGORITHM",
-                    format!("expected HS256, RS256, ES256 or EdDSA, got {raw:?}"),
-                )
-            })?,
-        };
-        match algorithm {
-            KeyAlgorithm::Hs256 => {
-                let current = secret(env, "JWT_ACCESS_SECRET")?;
-                let previous = match env.get("JWT_ACCESS_SECRET_PREVIOUS") {
-                    None => None,
-                    Some(_) => Some(secret(env, "JWT_ACCESS_SECRET_PREVIOUS")?),
-                };
-                Ok(Self::hmac(&current, previous.as_ref()))
-            }
-            asymmetric => Self::asymmetric_from_env(env, asymmetric),
+    pub fn from_material(material: KeyMaterial) -> Result<Self, KeyError> {
+        match material {
+            KeyMaterial::None => Ok(Self {
+                signing: None,
+                verifying: Vec::new(),
+                hmac_secret_digests: Vec::new(),
+            }),
+            KeyMaterial::Hmac { current, previous } => Ok(Self::hmac(&current, previous.as_ref())),
+            KeyMaterial::Asymmetric {
+                algorithm,
+                private_pem,
+                public_pem,
+                previous_public_pem,
+            } => Self::asymmetric(
+                algorithm,
+                private_pem.as_ref(),
+                public_pem.as_deref(),
+                previous_public_pem.as_deref(),
+            ),
         }
     }
 
@@ -146,63 +176,61 @@ impl KeySet {
         keys
     }
 
-    fn asymmetric_from_env(env: &dyn Env, algorithm: KeyAlgorithm) -> Result<Self, ConfigError> {
+    fn asymmetric(
+        algorithm: KeyAlgorithm,
+        private_pem: Option<&SecretString>,
+        public_pem: Option<&str>,
+        previous_public_pem: Option<&str>,
+    ) -> Result<Self, KeyError> {
         let jwt_algorithm = algorithm.jwt_algorithm();
-        let signing = match env.get("JWT_PRIVATE_KEY") {
-            None => None,
-            Some(pem) => Some(
-                encoding_key_from_pem(algorithm, &pem)
-                    .map_err(|reason| invalid("JWT_PRIVATE_KEY", reason))?,
-            ),
-        };
-        let current_jwk = match (env.get("JWT_PUBLIC_KEY"), &signing) {
-            (Some(pem), _) => public_jwk_from_pem(algorithm, &pem)
-                .map_err(|reason| invalid("JWT_PUBLIC_KEY", reason))?,
-            (None, Some(private)) => {
+        let signing = private_pem
+            .map(|pem| {
+                encoding_key_from_pem(algorithm, pem.expose_secret())
+                    .map_err(|reason| key_error(KeyRole::Private, reason))
+            })
+            .transpose()?;
+        let derived_public = signing
+            .as_ref()
+            .map(|private| {
                 Jwk::from_encoding_key(private, jwt_algorithm).map_err(|error| {
-                    invalid(
-                        "JWT_PRIVATE_KEY",
+                    key_error(
+                        KeyRole::Private,
                         format!("cannot derive its public key: {error}"),
                     )
-                })?
-            }
+                })
+            })
+            .transpose()?;
+        let current_jwk = match (public_pem, derived_public.clone()) {
+            (Some(pem), _) => public_jwk_from_pem(algorithm, pem)
+                .map_err(|reason| key_error(KeyRole::Public, reason))?,
+            (None, Some(derived)) => derived,
             (None, None) => {
-                return Err(ConfigError::Missing {
-                    name: "JWT_PUBLIC_KEY",
-                    hint: "set the PEM public key (or JWT_PRIVATE_KEY where tokens are issued)",
-                });
+                return Err(key_error(KeyRole::Public, "no public key was given"));
             }
         };
-        let mut verifying = vec![
-            verifying_key(current_jwk, jwt_algorithm)
-                .map_err(|reason| invalid("JWT_PUBLIC_KEY", reason))?,
-        ];
-        if let Some(pem) = env.get("JWT_PUBLIC_KEY_PREVIOUS") {
-            let jwk = public_jwk_from_pem(algorithm, &pem)
-                .map_err(|reason| invalid("JWT_PUBLIC_KEY_PREVIOUS", reason))?;
-            verifying.push(
-                verifying_key(jwk, jwt_algorithm)
-                    .map_err(|reason| invalid("JWT_PUBLIC_KEY_PREVIOUS", reason))?,
-            );
+        if let Some(derived) = &derived_public
+            && !same_public_key(derived, &current_jwk)
+        {
+            return Err(key_error(
+                KeyRole::Public,
+                "does not belong to JWT_PRIVATE_KEY",
+            ));
         }
+        let current = verifying_key(current_jwk, jwt_algorithm)
+            .map_err(|reason| key_error(KeyRole::Public, reason))?;
         let signing = signing.map(|key| SigningKey {
-            kid: verifying[0].kid.clone(),
+            kid: current.kid.clone(),
             algorithm: jwt_algorithm,
             key,
         });
-        if let (Some(private), Some(public)) = (&signing, verifying[0].public_jwk.as_ref()) {
-            let derived = Jwk::from_encoding_key(&private.key, jwt_algorithm).map_err(|error| {
-                invalid(
-                    "JWT_PRIVATE_KEY",
-                    format!("cannot derive its public key: {error}"),
-                )
-            })?;
-            if derived.algorithm != public.algorithm {
-                return Err(invalid(
-                    "JWT_PUBLIC_KEY",
-                    "does not belong to JWT_PRIVATE_KEY",
-                ));
-            }
+        let mut verifying = vec![current];
+        if let Some(pem) = previous_public_pem {
+            let jwk = public_jwk_from_pem(algorithm, pem)
+                .map_err(|reason| key_error(KeyRole::PreviousPublic, reason))?;
+            verifying.push(
+                verifying_key(jwk, jwt_algorithm)
+                    .map_err(|reason| key_error(KeyRole::PreviousPublic, reason))?,
+            );
         }
         Ok(Self {
             signing,
@@ -250,11 +278,23 @@ fn hmac_kid(secret: &[u8]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(b"jwt-auth kid v1:");
     hasher.update(secret);
-    let digest = hasher.finalize();
+    let digest: [u8; 32] = hasher.finalize().into();
+    let (prefix, _) = digest.split_at(9);
     format!(
         "hs256-{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..9])
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(prefix)
     )
+}
+
+/// Whether two public JWKs hold the same key (their RFC 7638 thumbprints agree).
+fn same_public_key(a: &Jwk, b: &Jwk) -> bool {
+    match (
+        a.thumbprint(ThumbprintHash::SHA256),
+        b.thumbprint(ThumbprintHash::SHA256),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 fn encoding_key_from_pem(algorithm: KeyAlgorithm, pem: &str) -> Result<EncodingKey, String> {

@@ -5,7 +5,10 @@ mod claims;
 mod keys;
 mod refresh;
 
-pub use access::{AccessTokenConfig, AccessTokens, IssuedAccessToken, MAX_TOKEN_BYTES, TokenError};
+pub use access::{
+    AccessTokenConfig, AccessTokens, IssuedAccessToken, MAX_ACCESS_TOKEN_TTL, MAX_LEEWAY,
+    MAX_TOKEN_BYTES, TokenError,
+};
 pub use claims::{AccessClaims, Audience, ClaimsPolicy, Rejection, TOKEN_TYPE};
-pub use keys::{KeyAlgorithm, KeySet};
-pub use refresh::{RefreshToken, RefreshTokens};
+pub use keys::{KeyAlgorithm, KeyError, KeyMaterial, KeyRole, KeySet};
+pub use refresh::{MAX_REUSE_WALK, RefreshKeys, RefreshToken, StoredDigests};

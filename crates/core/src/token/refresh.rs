@@ -1,11 +1,18 @@
-//! Opaque refresh tokens: `<user id><session id>.<secret>` (64 hex characters, a dot, 43
-//! base64url characters carrying 256 bits).
+//! Opaque refresh tokens: `<user id><session id>.<key id>.<secret>` (64 hex characters, a dot,
+//! 8 base64url characters naming the chain key, a dot, 43 base64url characters carrying 256 bits).
 //!
-//! Secrets form a keyed chain per session: the first is HMAC(key, ids), each successor is
-//! HMAC(key, ids ‖ predecessor). So the database keeps only a SHA-256 digest of the current
-//! and previous secret (useless to whoever reads a leaked table), rotation can be one
-//! compare-and-swap write, and the successor of a just-rotated token can be handed out again
-//! (grace window) or an older one recognised as reuse, all without storing any token.
+//! A session's first secret is 256 random bits from the OS: it is derived from nothing, so the
+//! refresh key alone (a leaked `JWT_REFRESH_SECRET`) mints no token of any session. Each
+//! successor is HMAC(chain key, ids ‖ predecessor), with the key the session started under
+//! (named in the token), so:
+//! - the database keeps only SHA-256 digests of the current and previous secret: a leaked table
+//!   holds no usable token;
+//! - rotation is one compare-and-swap write, and a token rotated out moments ago gets the very
+//!   same successor again (concurrent tabs converge on one cookie);
+//! - an older genuine token is recognised by walking forward from it to a stored digest, at
+//!   most [`MAX_REUSE_WALK`] steps, so even a forged token costs bounded CPU;
+//! - the key can be rotated: sessions started under `JWT_REFRESH_SECRET_PREVIOUS` go on (and
+//!   keep their reuse detection) while it is configured; removing it ends them.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -18,15 +25,22 @@ use crate::domain::{SessionId, UserId};
 
 const SECRET_BYTES: usize = 32;
 const SECRET_TEXT_LEN: usize = 43;
+const KID_LEN: usize = 8;
 const IDS_LEN: usize = UserId::LEN + SessionId::LEN;
-/// Longest text accepted as a refresh token; anything longer is refused unparsed.
-const TOKEN_LEN: usize = IDS_LEN + 1 + SECRET_TEXT_LEN;
+/// The exact length of a refresh token; anything else is refused unparsed.
+const TOKEN_LEN: usize = IDS_LEN + 1 + KID_LEN + 1 + SECRET_TEXT_LEN;
+
+/// Most rotations walked forward from a presented token to tell an old genuine token (reuse:
+/// revoke the session) from a forgery (refuse, revoke nothing). Bounds the CPU a forged token
+/// costs (README, "Security"); a genuine token older than this is refused without revoking.
+pub const MAX_REUSE_WALK: u64 = 4096;
 
 /// A parsed refresh token. Its `Debug` output never shows the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RefreshToken {
     pub user_id: UserId,
     pub session_id: SessionId,
+    kid: String,
     secret: [u8; SECRET_BYTES],
 }
 
@@ -35,34 +49,48 @@ impl std::fmt::Debug for RefreshToken {
         f.debug_struct("RefreshToken")
             .field("user_id", &self.user_id)
             .field("session_id", &self.session_id)
+            .field("kid", &self.kid)
             .finish_non_exhaustive()
     }
 }
 
 impl RefreshToken {
-    /// Parses the wire form; `None` for anything that is not exactly a refresh token.
+    /// Parses the wire form; `None` for anything that is not exactly a refresh token, whatever
+    /// its bytes (multi-byte characters included).
     pub fn parse(text: &str) -> Option<Self> {
-        if text.len() != TOKEN_LEN {
+        if text.len() != TOKEN_LEN || !text.is_ascii() {
             return None;
         }
-        let (ids, secret) = text.split_once('.')?;
-        if ids.len() != IDS_LEN {
+        let mut parts = text.split('.');
+        let (Some(ids), Some(kid), Some(secret), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        if ids.len() != IDS_LEN || kid.len() != KID_LEN || !is_base64url(kid) {
             return None;
         }
-        let (user, session) = ids.split_at(UserId::LEN);
-        let decoded = URL_SAFE_NO_PAD.decode(secret).ok()?;
+        let user = ids.get(..UserId::LEN)?;
+        let session = ids.get(UserId::LEN..)?;
+        let mut decoded = [0u8; SECRET_BYTES];
+        let length = URL_SAFE_NO_PAD.decode_slice(secret, &mut decoded).ok()?;
+        if length != SECRET_BYTES || secret.len() != SECRET_TEXT_LEN {
+            return None;
+        }
         Some(Self {
             user_id: UserId::parse(user)?,
             session_id: SessionId::parse(session)?,
-            secret: decoded.try_into().ok()?,
+            kid: kid.to_owned(),
+            secret: decoded,
         })
     }
 
     pub fn encode(&self) -> String {
         format!(
-            "{}{}.{}",
+            "{}{}.{}.{}",
             self.user_id,
             self.session_id,
+            self.kid,
             URL_SAFE_NO_PAD.encode(self.secret)
         )
     }
@@ -71,84 +99,137 @@ impl RefreshToken {
     pub fn digest(&self) -> String {
         URL_SAFE_NO_PAD.encode(Sha256::digest(self.secret))
     }
+}
 
-    fn same_secret(&self, other: &Self) -> bool {
-        self.user_id == other.user_id
-            && self.session_id == other.session_id
-            && bool::from(self.secret.ct_eq(&other.secret))
+fn is_base64url(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The digests a session item holds.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredDigests<'a> {
+    pub current: &'a str,
+    pub previous: Option<&'a str>,
+}
+
+impl StoredDigests<'_> {
+    fn holds(&self, digest: &str) -> bool {
+        let current = bool::from(self.current.as_bytes().ct_eq(digest.as_bytes()));
+        let previous = self
+            .previous
+            .is_some_and(|previous| bool::from(previous.as_bytes().ct_eq(digest.as_bytes())));
+        current | previous
     }
 }
 
-/// Derives refresh tokens from `JWT_REFRESH_SECRET`.
-#[derive(Clone)]
-pub struct RefreshTokens {
-    key: SecretString,
+struct ChainKey {
+    kid: String,
+    mac: Hmac<Sha256>,
 }
 
-impl std::fmt::Debug for RefreshTokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RefreshTokens(<key redacted>)")
-    }
-}
-
-impl RefreshTokens {
-    pub fn new(key: SecretString) -> Self {
-        Self { key }
-    }
-
-    fn mac(
-        &self,
-        label: &[u8],
-        user: &UserId,
-        session: &SessionId,
-        previous: Option<&[u8]>,
-    ) -> [u8; SECRET_BYTES] {
-        // HMAC accepts keys of any length, so this cannot fail.
-        #[allow(clippy::expect_used)]
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.key.expose_secret().as_bytes())
-            .expect("HMAC takes any key length");
-        mac.update(label);
-        mac.update(user.as_str().as_bytes());
-        mac.update(session.as_str().as_bytes());
-        if let Some(previous) = previous {
-            mac.update(previous);
+impl ChainKey {
+    fn new(secret: &SecretString) -> Self {
+        let bytes = secret.expose_secret().as_bytes();
+        let digest: [u8; 32] = Sha256::new()
+            .chain_update(b"jwt-auth refresh kid v1:")
+            .chain_update(bytes)
+            .finalize()
+            .into();
+        let (prefix, _) = digest.split_at(6);
+        Self {
+            kid: URL_SAFE_NO_PAD.encode(prefix),
+            mac: keyed_hmac(bytes),
         }
-        mac.finalize().into_bytes().into()
     }
 
-    /// The first token of a new session (generation 0).
+    fn successor(&self, token: &RefreshToken) -> RefreshToken {
+        let mut mac = self.mac.clone();
+        mac.update(b"refresh-v2:next:");
+        mac.update(token.user_id.as_str().as_bytes());
+        mac.update(token.session_id.as_str().as_bytes());
+        mac.update(&token.secret);
+        RefreshToken {
+            user_id: token.user_id.clone(),
+            session_id: token.session_id.clone(),
+            kid: self.kid.clone(),
+            secret: mac.finalize().into_bytes().into(),
+        }
+    }
+}
+
+fn keyed_hmac(secret: &[u8]) -> Hmac<Sha256> {
+    #[allow(clippy::expect_used, reason = "HMAC accepts keys of any length")]
+    Hmac::new_from_slice(secret).expect("HMAC takes any key length")
+}
+
+/// The refresh chain keys: `JWT_REFRESH_SECRET` for new sessions, and optionally the previous
+/// one for sessions started before a rotation.
+pub struct RefreshKeys {
+    current: ChainKey,
+    previous: Option<ChainKey>,
+}
+
+impl std::fmt::Debug for RefreshKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshKeys")
+            .field("current_kid", &self.current.kid)
+            .field("previous_kid", &self.previous.as_ref().map(|key| &key.kid))
+            .finish()
+    }
+}
+
+impl RefreshKeys {
+    pub fn new(current: &SecretString, previous: Option<&SecretString>) -> Self {
+        Self {
+            current: ChainKey::new(current),
+            previous: previous.map(ChainKey::new),
+        }
+    }
+
+    /// The first token of a new session: random, under the current key.
     pub fn first(&self, user: &UserId, session: &SessionId) -> RefreshToken {
         RefreshToken {
             user_id: user.clone(),
             session_id: session.clone(),
-            secret: self.mac(b"refresh-v1:first:", user, session, None),
+            kid: self.current.kid.clone(),
+            secret: crate::random::bytes::<SECRET_BYTES>(),
         }
     }
 
-    /// The token that replaces `token` when it is rotated.
-    pub fn successor(&self, token: &RefreshToken) -> RefreshToken {
-        RefreshToken {
-            user_id: token.user_id.clone(),
-            session_id: token.session_id.clone(),
-            secret: self.mac(
-                b"refresh-v1:next:",
-                &token.user_id,
-                &token.session_id,
-                Some(&token.secret),
-            ),
-        }
+    fn key_of(&self, token: &RefreshToken) -> Option<&ChainKey> {
+        std::iter::once(&self.current)
+            .chain(self.previous.as_ref())
+            .find(|key| key.kid == token.kid)
     }
 
-    /// Whether `token` is one of generations `0..before` of its session: a genuine token that
-    /// was rotated out, as opposed to a forgery. Costs one HMAC per generation, and runs only
-    /// when a token matches neither the current nor the previous digest.
-    pub fn is_earlier_generation(&self, token: &RefreshToken, before: u64) -> bool {
-        let mut candidate = self.first(&token.user_id, &token.session_id);
-        for _ in 0..before {
-            if candidate.same_secret(token) {
+    /// The token that replaces `token`, under the key its session started with; `None` when
+    /// that key is no longer configured (the session ended with the key's retirement).
+    pub fn successor(&self, token: &RefreshToken) -> Option<RefreshToken> {
+        self.key_of(token).map(|key| key.successor(token))
+    }
+
+    /// Whether `token` is a genuine earlier token of a session whose item holds `stored`, at most
+    /// `generation` (the session's rotation count) and [`MAX_REUSE_WALK`] rotations back.
+    /// Walks forward from `token`: one HMAC and one SHA-256 per step.
+    pub fn is_earlier_generation(
+        &self,
+        token: &RefreshToken,
+        stored: StoredDigests<'_>,
+        generation: u64,
+    ) -> bool {
+        let Some(key) = self.key_of(token) else {
+            return false;
+        };
+        if stored.holds(&token.digest()) {
+            return true;
+        }
+        let mut candidate = token.clone();
+        for _ in 0..generation.min(MAX_REUSE_WALK) {
+            candidate = key.successor(&candidate);
+            if stored.holds(&candidate.digest()) {
                 return true;
             }
-            candidate = self.successor(&candidate);
         }
         false
     }
@@ -156,58 +237,112 @@ impl RefreshTokens {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
-    fn tokens() -> RefreshTokens {
-        RefreshTokens::new(SecretString::from(
-            "a-refresh-secret-of-at-least-32-bytes!!".to_owned(),
-        ))
+    fn secret(text: &str) -> SecretString {
+        SecretString::from(text.to_owned())
+    }
+
+    fn keys() -> RefreshKeys {
+        RefreshKeys::new(&secret("a-refresh-secret-of-at-least-32-bytes!!"), None)
+    }
+
+    fn chain(keys: &RefreshKeys, length: usize) -> Vec<RefreshToken> {
+        let mut tokens = vec![keys.first(&UserId::generate(), &SessionId::generate())];
+        while tokens.len() < length {
+            let next = keys
+                .successor(tokens.last().expect("non-empty"))
+                .expect("known key");
+            tokens.push(next);
+        }
+        tokens
+    }
+
+    fn stored_at(tokens: &[RefreshToken], generation: usize) -> (String, Option<String>) {
+        (
+            tokens[generation].digest(),
+            generation.checked_sub(1).map(|previous| tokens[previous].digest()),
+        )
     }
 
     #[test]
     fn a_token_round_trips_through_its_wire_form() {
-        let token = tokens().first(&UserId::generate(), &SessionId::generate());
+        let token = keys().first(&UserId::generate(), &SessionId::generate());
         let text = token.encode();
         assert_eq!(text.len(), TOKEN_LEN);
         assert_eq!(RefreshToken::parse(&text), Some(token));
     }
 
     #[test]
-    fn the_chain_is_deterministic_and_every_link_differs() {
+    fn first_tokens_are_random_so_the_key_alone_derives_nothing() {
+        let keys = keys();
         let (user, session) = (UserId::generate(), SessionId::generate());
-        let first = tokens().first(&user, &session);
-        assert_eq!(first, tokens().first(&user, &session));
-        let second = tokens().successor(&first);
+        assert_ne!(keys.first(&user, &session), keys.first(&user, &session));
+    }
+
+    #[test]
+    fn successors_are_deterministic_keyed_and_distinct() {
+        let keys = keys();
+        let first = keys.first(&UserId::generate(), &SessionId::generate());
+        let second = keys.successor(&first).expect("known key");
         assert_ne!(first, second);
-        assert_eq!(second, tokens().successor(&first));
-        assert_ne!(first.digest(), second.digest());
-        let other_key = RefreshTokens::new(SecretString::from(
-            "another-refresh-secret-32-bytes-long!!".to_owned(),
-        ));
-        assert_ne!(
-            other_key.first(&user, &session),
-            first,
-            "the key is part of the derivation"
+        assert_eq!(Some(second.clone()), keys.successor(&first));
+        let other = RefreshKeys::new(&secret("another-refresh-secret-32-bytes-long!!"), None);
+        assert_eq!(other.successor(&first), None, "a token names its chain key");
+    }
+
+    #[test]
+    fn earlier_generations_are_recognised_walking_forward_and_forgeries_are_not() {
+        let keys = keys();
+        let tokens = chain(&keys, 6);
+        let (current, previous) = stored_at(&tokens, 5);
+        let stored = StoredDigests {
+            current: &current,
+            previous: previous.as_deref(),
+        };
+        for old in &tokens[..5] {
+            assert!(keys.is_earlier_generation(old, stored, 5), "{old:?}");
+        }
+        let mut forged = tokens[0].clone();
+        forged.secret[0] ^= 1;
+        assert!(!keys.is_earlier_generation(&forged, stored, 5));
+        assert!(
+            !keys.is_earlier_generation(&tokens[0], stored, 3),
+            "the walk is bounded by the stored generation"
         );
     }
 
     #[test]
-    fn earlier_generations_are_recognised_and_forgeries_are_not() {
-        let keys = tokens();
-        let first = keys.first(&UserId::generate(), &SessionId::generate());
-        let second = keys.successor(&first);
-        let third = keys.successor(&second);
-        assert!(keys.is_earlier_generation(&first, 2));
-        assert!(keys.is_earlier_generation(&second, 2));
-        assert!(!keys.is_earlier_generation(&third, 2));
-        let mut forged = first.clone();
-        forged.secret[0] ^= 1;
-        assert!(!keys.is_earlier_generation(&forged, 2));
+    fn sessions_started_under_the_previous_key_rotate_and_keep_reuse_detection() {
+        let old = keys();
+        let tokens = chain(&old, 4);
+        let rotated = RefreshKeys::new(
+            &secret("the-new-refresh-secret-of-32-bytes-!!"),
+            Some(&secret("a-refresh-secret-of-at-least-32-bytes!!")),
+        );
+        let next = rotated.successor(&tokens[3]).expect("previous key known");
+        assert_eq!(Some(next.clone()), old.successor(&tokens[3]));
+        let (current, previous) = (next.digest(), tokens[3].digest());
+        let stored = StoredDigests {
+            current: &current,
+            previous: Some(&previous),
+        };
+        assert!(rotated.is_earlier_generation(&tokens[0], stored, 4));
+        let retired = RefreshKeys::new(&secret("the-new-refresh-secret-of-32-bytes-!!"), None);
+        assert_eq!(retired.successor(&tokens[3]), None);
+        assert!(!retired.is_earlier_generation(&tokens[0], stored, 4));
+        assert_ne!(
+            rotated.first(&UserId::generate(), &SessionId::generate()).kid,
+            tokens[0].kid,
+            "new sessions start under the new key"
+        );
     }
 
     #[test]
     fn anything_else_does_not_parse() {
-        let valid = tokens()
+        let valid = keys()
             .first(&UserId::generate(), &SessionId::generate())
             .encode();
         let cases = [
@@ -217,7 +352,10 @@ mod tests {
             valid.replacen('.', "_", 1),
             valid.to_uppercase(),
             "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln".to_owned(),
-            format!("{}.{}", "g".repeat(64), &valid[65..]),
+            format!("{}{}", "g".repeat(64), &valid[64..]),
+            // A multi-byte character where the ids end: once a panic in split_at.
+            format!("{}é{}", &valid[..31], &valid[33..]),
+            format!("{}é{}", &valid[..64], &valid[66..]),
         ];
         for case in cases {
             assert!(RefreshToken::parse(&case).is_none(), "{case:?}");
@@ -226,8 +364,33 @@ mod tests {
 
     #[test]
     fn debug_output_hides_the_secret() {
-        let token = tokens().first(&UserId::generate(), &SessionId::generate());
-        let secret_part = token.encode()[65..].to_owned();
-        assert!(!format!("{token:?}").contains(&secret_part));
+        let token = keys().first(&UserId::generate(), &SessionId::generate());
+        let encoded = token.encode();
+        let secret_part = encoded.rsplit('.').next().expect("secret");
+        assert!(!format!("{token:?}").contains(secret_part));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn parse_never_panics_and_accepts_only_what_encode_produces(text in "\\PC{0,140}") {
+            if let Some(token) = RefreshToken::parse(&text) {
+                prop_assert_eq!(token.encode(), text);
+            }
+        }
+
+        #[test]
+        fn mutated_valid_tokens_never_panic(position in 0usize..TOKEN_LEN, replacement in any::<char>()) {
+            let valid = keys().first(&UserId::generate(), &SessionId::generate()).encode();
+            let mutated: String = valid
+                .chars()
+                .enumerate()
+                .map(|(index, c)| if index == position { replacement } else { c })
+                .collect();
+            if let Some(token) = RefreshToken::parse(&mutated) {
+                prop_assert_eq!(token.encode(), mutated);
+            }
+        }
     }
 }

@@ -1,0 +1,170 @@
+//! The auth functions' settings. Together with `auth_core::config` (keys, claims, the store),
+//! the only code that knows these variable names; every function gets only what it uses.
+
+use std::time::Duration;
+
+use auth_core::config::{
+    ConfigError, Env, KeyUse, StoreSettings, access_tokens, duration_or, invalid, number_or,
+    optional_secret, same_secret, secret,
+};
+use auth_core::token::AccessTokenConfig;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::http::cookie::{DEFAULT_REFRESH_COOKIE_PATH, is_valid_cookie_path};
+use crate::password::PasswordPolicy;
+use crate::sessions::SessionPolicy;
+
+/// The refresh chain keys (`JWT_REFRESH_SECRET`, `JWT_REFRESH_SECRET_PREVIOUS`), refused when
+/// equal to an access secret.
+pub struct RefreshKeySettings {
+    pub current: SecretString,
+    pub previous: Option<SecretString>,
+}
+
+impl std::fmt::Debug for RefreshKeySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefreshKeySettings(<redacted>)")
+    }
+}
+
+/// Register and login: issue tokens and start sessions; hash and verify passwords.
+#[derive(Debug)]
+pub struct SignInSettings {
+    pub store: StoreSettings,
+    pub access: AccessTokenConfig,
+    pub refresh_keys: RefreshKeySettings,
+    pub sessions: SessionPolicy,
+    pub passwords: PasswordPolicy,
+    pub cookie_path: String,
+}
+
+/// Refresh: rotate sessions and issue access tokens.
+#[derive(Debug)]
+pub struct RefreshSettings {
+    pub store: StoreSettings,
+    pub access: AccessTokenConfig,
+    pub refresh_keys: RefreshKeySettings,
+    pub sessions: SessionPolicy,
+    pub cookie_path: String,
+}
+
+/// Logout and logout-all: delete sessions; verify the access token of logout-all.
+#[derive(Debug)]
+pub struct LogoutSettings {
+    pub store: StoreSettings,
+    pub access: AccessTokenConfig,
+    pub cookie_path: String,
+}
+
+impl SignInSettings {
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let access = access_tokens(env, KeyUse::Sign)?;
+        Ok(Self {
+            store: StoreSettings::from_env(env)?,
+            refresh_keys: refresh_keys(env, &access)?,
+            access,
+            sessions: session_policy(env)?,
+            passwords: password_policy(env)?,
+            cookie_path: cookie_path(env)?,
+        })
+    }
+}
+
+impl RefreshSettings {
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let access = access_tokens(env, KeyUse::Sign)?;
+        Ok(Self {
+            store: StoreSettings::from_env(env)?,
+            refresh_keys: refresh_keys(env, &access)?,
+            access,
+            sessions: session_policy(env)?,
+            cookie_path: cookie_path(env)?,
+        })
+    }
+}
+
+impl LogoutSettings {
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            store: StoreSettings::from_env(env)?,
+            access: access_tokens(env, KeyUse::Verify)?,
+            cookie_path: cookie_path(env)?,
+        })
+    }
+}
+
+fn refresh_keys(env: &dyn Env, access: &AccessTokenConfig) -> Result<RefreshKeySettings, ConfigError> {
+    let current = secret(env, "JWT_REFRESH_SECRET")?;
+    let previous = optional_secret(env, "JWT_REFRESH_SECRET_PREVIOUS")?;
+    for (name, key) in [("JWT_REFRESH_SECRET", Some(&current)), ("JWT_REFRESH_SECRET_PREVIOUS", previous.as_ref())] {
+        if let Some(key) = key
+            && access.uses_secret(key.expose_secret().as_bytes())
+        {
+            return Err(invalid(name, "must differ from JWT_ACCESS_SECRET (and its previous value)"));
+        }
+    }
+    if previous.as_ref().is_some_and(|previous| same_secret(previous, &current)) {
+        return Err(invalid("JWT_REFRESH_SECRET_PREVIOUS", "must differ from JWT_REFRESH_SECRET"));
+    }
+    Ok(RefreshKeySettings { current, previous })
+}
+
+/// `REFRESH_TOKEN_TTL` (7d, sliding), `SESSION_MAX_AGE` (30d, absolute), `REFRESH_REUSE_GRACE`
+/// (10s, at most 5m, 0 disables).
+pub fn session_policy(env: &dyn Env) -> Result<SessionPolicy, ConfigError> {
+    let defaults = SessionPolicy::default();
+    let policy = SessionPolicy {
+        refresh_ttl: duration_or(env, "REFRESH_TOKEN_TTL", defaults.refresh_ttl)?,
+        max_age: duration_or(env, "SESSION_MAX_AGE", defaults.max_age)?,
+        reuse_grace: duration_or(env, "REFRESH_REUSE_GRACE", defaults.reuse_grace)?,
+    };
+    if policy.refresh_ttl.is_zero() {
+        return Err(invalid("REFRESH_TOKEN_TTL", "must be longer than zero"));
+    }
+    if policy.max_age < policy.refresh_ttl {
+        return Err(invalid("SESSION_MAX_AGE", "must be at least REFRESH_TOKEN_TTL"));
+    }
+    if policy.reuse_grace > Duration::from_secs(300) {
+        return Err(invalid(
+            "REFRESH_REUSE_GRACE",
+            "must be at most 5m; a long grace window lets a stolen token ride along",
+        ));
+    }
+    Ok(policy)
+}
+
+/// `ARGON2_MEMORY_KIB` (19456), `ARGON2_ITERATIONS` (2), `ARGON2_PARALLELISM` (1): OWASP's.
+pub fn password_policy(env: &dyn Env) -> Result<PasswordPolicy, ConfigError> {
+    let defaults = PasswordPolicy::default();
+    let policy = PasswordPolicy {
+        memory_kib: number_or(env, "ARGON2_MEMORY_KIB", defaults.memory_kib)?,
+        iterations: number_or(env, "ARGON2_ITERATIONS", defaults.iterations)?,
+        parallelism: number_or(env, "ARGON2_PARALLELISM", defaults.parallelism)?,
+    };
+    policy.check().map_err(password_problem)?;
+    Ok(policy)
+}
+
+/// `REFRESH_COOKIE_PATH` (default `/auth`): must cover both the refresh and the logout routes.
+pub fn cookie_path(env: &dyn Env) -> Result<String, ConfigError> {
+    let path = env
+        .get("REFRESH_COOKIE_PATH")
+        .unwrap_or_else(|| DEFAULT_REFRESH_COOKIE_PATH.to_owned());
+    if !is_valid_cookie_path(&path) {
+        return Err(invalid(
+            "REFRESH_COOKIE_PATH",
+            "must start with '/' and contain no spaces, ';' or ','",
+        ));
+    }
+    Ok(path)
+}
+
+/// A password policy argon2 refuses, named by its variable.
+pub fn password_problem(problem: crate::password::PolicyProblem) -> ConfigError {
+    let name = match problem.parameter {
+        crate::password::Parameter::Memory => "ARGON2_MEMORY_KIB",
+        crate::password::Parameter::Iterations => "ARGON2_ITERATIONS",
+        crate::password::Parameter::Parallelism => "ARGON2_PARALLELISM",
+    };
+    invalid(name, problem.reason)
+}

@@ -1,0 +1,123 @@
+//! Errors typed by what the client must do, mapped to HTTP in exactly one place.
+//! Clients see `{"error": "...", "code": "..."}`; causes go to the logs, never to the body.
+
+use http::StatusCode;
+
+use auth_core::domain::InvalidField;
+use crate::store::StoreError;
+use auth_core::token::Rejection;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Request body is not valid JSON")]
+    InvalidJson,
+    #[error("{0}")]
+    InvalidField(#[from] InvalidField),
+    #[error("Invalid credentials")]
+    InvalidCredentials,
+    #[error("Missing access token")]
+    MissingAccessToken,
+    #[error("Invalid or expired access token")]
+    InvalidAccessToken(Rejection),
+    #[error("Missing refresh token")]
+    MissingRefreshToken,
+    #[error("Invalid or expired refresh token")]
+    InvalidRefreshToken,
+    #[error("Refresh token was already used; the session has been revoked")]
+    RefreshTokenReused,
+    #[error("Not allowed")]
+    Forbidden,
+    #[error("Email is already registered")]
+    EmailTaken,
+    #[error("Not found")]
+    NotFound,
+    #[error("Method not allowed")]
+    MethodNotAllowed { allow: &'static str },
+    #[error("Request body is larger than 16 KiB")]
+    PayloadTooLarge,
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    #[error("Service temporarily unavailable, retry shortly")]
+    Unavailable(#[source] BoxError),
+    #[error("Internal error")]
+    Internal(#[source] BoxError),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(_) => Self::Unavailable(Box::new(error)),
+            StoreError::Unexpected(_) | StoreError::Corrupt(_) => Self::Internal(Box::new(error)),
+        }
+    }
+}
+
+impl ApiError {
+    pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Box::new(error))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidJson | Self::InvalidField(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidCredentials
+            | Self::MissingAccessToken
+            | Self::InvalidAccessToken(_)
+            | Self::MissingRefreshToken
+            | Self::InvalidRefreshToken
+            | Self::RefreshTokenReused => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::EmailTaken => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidJson => "INVALID_JSON",
+            Self::InvalidField(_) => "VALIDATION_ERROR",
+            Self::InvalidCredentials => "INVALID_CREDENTIALS",
+            Self::MissingAccessToken => "MISSING_TOKEN",
+            Self::InvalidAccessToken(_) => "INVALID_TOKEN",
+            Self::MissingRefreshToken => "MISSING_REFRESH_TOKEN",
+            Self::InvalidRefreshToken => "INVALID_REFRESH_TOKEN",
+            Self::RefreshTokenReused => "REFRESH_TOKEN_REUSED",
+            Self::EmailTaken => "EMAIL_TAKEN",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    /// The field a validation error is about, echoed so clients can highlight it.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidField(invalid) => Some(invalid.field),
+            _ => None,
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge of a 401 (RFC 6750).
+    pub fn challenge(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidCredentials | Self::MissingAccessToken | Self::MissingRefreshToken => {
+                Some("Bearer")
+            }
+            Self::InvalidAccessToken(_) | Self::InvalidRefreshToken | Self::RefreshTokenReused => {
+                Some(r#"Bearer error="invalid_token""#)
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Issuing what a signed-in client gets: an access token in the body and the refresh token in
+//! an `HttpOnly` cookie (and in the body too for clients that sent theirs in the body).
+
+use auth_core::domain::{Role, SessionId, UserId, UserProfile};
+use auth_core::token::{AccessTokens, RefreshToken};
+use http::StatusCode;
+use lambda_http::{Body, Response};
+
+use crate::error::ApiError;
+use crate::http::cookie::{cleared_refresh_cookie, refresh_cookie};
+use crate::http::response::{TokenResponse, json, with_cookie};
+
+pub struct TokenIssuer {
+    access: AccessTokens,
+    cookie_path: String,
+}
+
+/// The session a response is for.
+pub struct IssuedSession<'a> {
+    pub user: &'a UserId,
+    pub role: &'a Role,
+    pub session: &'a SessionId,
+    pub expires_at: i64,
+    pub refresh_token: &'a RefreshToken,
+}
+
+impl TokenIssuer {
+    pub fn new(access: AccessTokens, cookie_path: String) -> Self {
+        Self { access, cookie_path }
+    }
+
+    /// `status` with `{accessToken, tokenType, expiresIn[, refreshToken][, user]}` and the
+    /// rotated refresh cookie.
+    pub fn respond(
+        &self,
+        status: StatusCode,
+        issued: &IssuedSession<'_>,
+        user: Option<&UserProfile>,
+        refresh_in_body: bool,
+        now: i64,
+    ) -> Result<Response<Body>, ApiError> {
+        let access = self
+            .access
+            .issue(issued.user, issued.role, issued.session, now)
+            .map_err(ApiError::internal)?;
+        let refresh_token = issued.refresh_token.encode();
+        let body = TokenResponse {
+            access_token: &access.token,
+            token_type: "Bearer",
+            expires_in: access.expires_in,
+            refresh_token: refresh_in_body.then_some(refresh_token.as_str()),
+            user,
+        };
+        let cookie = refresh_cookie(
+            &refresh_token,
+            issued.expires_at.saturating_sub(now),
+            &self.cookie_path,
+        );
+        Ok(with_cookie(json(status, &body), &cookie))
+    }
+
+    pub fn cleared_cookie(&self) -> String {
+        cleared_refresh_cookie(&self.cookie_path)
+    }
+}

@@ -1,0 +1,60 @@
+use auth_core::domain::UserId;
+use auth_core::token::{RefreshToken, Rejection};
+use lambda_http::{Body, Request, Response};
+
+use super::{Logout, respond};
+use crate::error::ApiError;
+use crate::http::cookie::cleared_refresh_cookie;
+use crate::http::request::{bearer_token, presented_refresh_token, require_post};
+use crate::http::response::{no_content, with_cookie};
+
+/// Serves `POST /auth/logout` and `POST /auth/logout-all` (chosen by the path's last segment).
+pub async fn logout(state: &Logout, request: Request) -> Response<Body> {
+    if request
+        .uri()
+        .path()
+        .trim_end_matches('/')
+        .ends_with("/logout-all")
+    {
+        respond("logout-all", logout_everywhere(state, request).await)
+    } else {
+        respond("logout", logout_session(state, request).await)
+    }
+}
+
+/// Revokes the session behind the refresh token and clears the cookie. Idempotent: no token,
+/// an unknown one or an expired one still answers 204.
+async fn logout_session(state: &Logout, request: Request) -> Result<Response<Body>, ApiError> {
+    require_post(&request)?;
+    if let Some(token) = presented_refresh_token(&request)?
+        .and_then(|presented| RefreshToken::parse(&presented.raw))
+    {
+        let revoked = state
+            .store
+            .delete_session_holding(&token.user_id, &token.session_id, &token.digest())
+            .await?;
+        tracing::info!(revoked, session_id = %token.session_id, "logout");
+    }
+    Ok(with_cookie(
+        no_content(),
+        &cleared_refresh_cookie(&state.cookie_path),
+    ))
+}
+
+/// Revokes every session of the user named by a valid access token ("lock a user out").
+async fn logout_everywhere(state: &Logout, request: Request) -> Result<Response<Body>, ApiError> {
+    require_post(&request)?;
+    let token = bearer_token(request.headers())?.ok_or(ApiError::MissingAccessToken)?;
+    let claims = state
+        .verifier
+        .verify(token, state.clock.now())
+        .map_err(ApiError::InvalidAccessToken)?;
+    let user =
+        UserId::parse(&claims.sub).ok_or(ApiError::InvalidAccessToken(Rejection::InvalidClaims))?;
+    let revoked = state.store.delete_all_sessions(&user).await?;
+    tracing::info!(user_id = %user, revoked, "logout everywhere");
+    Ok(with_cookie(
+        no_content(),
+        &cleared_refresh_cookie(&state.cookie_path),
+    ))
+}

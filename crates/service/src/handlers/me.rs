@@ -1,0 +1,55 @@
+use auth_core::authorizer::AuthorizerContext;
+use auth_core::domain::UserId;
+use http::Method;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{Map, Value};
+
+use super::{Profiles, respond};
+use crate::error::ApiError;
+use crate::http::response::json;
+
+/// The authorizer's context, read as the very type the authorizer serialises. A request without
+/// one did not pass through the authorizer: refuse it rather than trust anything.
+fn caller(request: &Request) -> Option<AuthorizerContext> {
+    let fields = &request.request_context_ref()?.authorizer()?.fields;
+    let object: Map<String, Value> = fields
+        .iter()
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    serde_json::from_value(Value::Object(object)).ok()
+}
+
+/// `GET /me` returns the caller's profile; `GET /admin/users/{id}` (admins only) anyone's.
+pub async fn me(profiles: &Profiles, request: Request) -> Response<Body> {
+    respond("me", handle(profiles, request).await)
+}
+
+async fn handle(profiles: &Profiles, request: Request) -> Result<Response<Body>, ApiError> {
+    if request.method() != Method::GET {
+        return Err(ApiError::MethodNotAllowed { allow: "GET" });
+    }
+    let caller = caller(&request).ok_or(ApiError::MissingAccessToken)?;
+    let path = request.uri().path().trim_end_matches('/');
+    let target = match path.rsplit_once("/admin/users/") {
+        Some((_, id)) => {
+            // The authorizer already denies this route to non-admins; check again, cheaply.
+            if caller.role != "admin" {
+                return Err(ApiError::Forbidden);
+            }
+            UserId::parse(id).ok_or(ApiError::NotFound)?
+        }
+        None if path.ends_with("/me") => {
+            UserId::parse(&caller.user_id).ok_or(ApiError::MissingAccessToken)?
+        }
+        None => return Err(ApiError::NotFound),
+    };
+    let profile = profiles
+        .store
+        .profile(&target)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(json(
+        http::StatusCode::OK,
+        &serde_json::json!({ "user": profile }),
+    ))
+}

@@ -1,0 +1,121 @@
+//! Each function's state: exactly what its handlers touch, built once at init from its
+//! settings (`crate::config`) and a store.
+
+use std::sync::Arc;
+
+use auth_core::clock::{SharedClock, SystemClock};
+use auth_core::config::{ConfigError, JwksSettings, ProcessEnv, StoreSettings};
+use auth_core::token::{AccessTokens, RefreshKeys};
+use jsonwebtoken::jwk::JwkSet;
+
+use super::issue::TokenIssuer;
+use crate::config::{LogoutSettings, RefreshSettings, SignInSettings, password_problem};
+use crate::password::Passwords;
+use crate::sessions::Sessions;
+use crate::store::Store;
+
+/// Register and login: the users table, argon2, new sessions, and token issuance.
+pub struct SignIn {
+    pub store: Store,
+    pub passwords: Passwords,
+    pub sessions: Sessions,
+    pub issuer: TokenIssuer,
+}
+
+/// Refresh: session rotation and token issuance; no passwords.
+pub struct Refresh {
+    pub sessions: Sessions,
+    pub issuer: TokenIssuer,
+}
+
+/// Logout and logout-all: session deletion, and verification of logout-all's access token;
+/// no signing key, no refresh key, no passwords.
+pub struct Logout {
+    pub store: Store,
+    pub verifier: AccessTokens,
+    pub cookie_path: String,
+    pub clock: SharedClock,
+}
+
+/// The example protected function: read access to profiles, and no secrets at all (the
+/// authorizer has already verified the caller).
+pub struct Profiles {
+    pub store: Store,
+}
+
+/// The public keys, for services that verify our tokens themselves.
+pub struct Jwks {
+    pub keys: JwkSet,
+}
+
+impl SignIn {
+    pub fn new(settings: SignInSettings, store: Store, clock: SharedClock) -> Result<Self, ConfigError> {
+        let keys = RefreshKeys::new(&settings.refresh_keys.current, settings.refresh_keys.previous.as_ref());
+        Ok(Self {
+            passwords: Passwords::new(settings.passwords).map_err(password_problem)?,
+            sessions: Sessions::new(store.clone(), keys, settings.sessions, clock),
+            issuer: TokenIssuer::new(AccessTokens::new(settings.access), settings.cookie_path),
+            store,
+        })
+    }
+
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let settings = SignInSettings::from_env(&ProcessEnv)?;
+        let store = Store::connect(&settings.store).await;
+        Self::new(settings, store, Arc::new(SystemClock))
+    }
+}
+
+impl Refresh {
+    pub fn new(settings: RefreshSettings, store: Store, clock: SharedClock) -> Self {
+        let keys = RefreshKeys::new(&settings.refresh_keys.current, settings.refresh_keys.previous.as_ref());
+        Self {
+            sessions: Sessions::new(store, keys, settings.sessions, clock),
+            issuer: TokenIssuer::new(AccessTokens::new(settings.access), settings.cookie_path),
+        }
+    }
+
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let settings = RefreshSettings::from_env(&ProcessEnv)?;
+        let store = Store::connect(&settings.store).await;
+        Ok(Self::new(settings, store, Arc::new(SystemClock)))
+    }
+}
+
+impl Logout {
+    pub fn new(settings: LogoutSettings, store: Store, clock: SharedClock) -> Self {
+        Self {
+            store,
+            verifier: AccessTokens::new(settings.access),
+            cookie_path: settings.cookie_path,
+            clock,
+        }
+    }
+
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let settings = LogoutSettings::from_env(&ProcessEnv)?;
+        let store = Store::connect(&settings.store).await;
+        Ok(Self::new(settings, store, Arc::new(SystemClock)))
+    }
+}
+
+impl Profiles {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let settings = StoreSettings::from_env(&ProcessEnv)?;
+        Ok(Self {
+            store: Store::connect(&settings).await,
+        })
+    }
+}
+
+impl Jwks {
+    pub fn new(settings: JwksSettings) -> Self {
+        Self {
+            keys: settings.keys.jwks(),
+        }
+    }
+
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self::new(JwksSettings::from_env(&ProcessEnv)?))
+    }
+}

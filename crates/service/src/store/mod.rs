@@ -1,0 +1,82 @@
+//! DynamoDB persistence, in domain terms. One table holds users and sessions:
+//!
+//! | item        | pk              | sk            | what it is for                            |
+//! |-------------|-----------------|---------------|-------------------------------------------|
+//! | credentials | `EMAIL#<email>` | `CREDENTIALS` | login by email; makes emails unique       |
+//! | profile     | `USER#<id>`     | `PROFILE`     | the user's profile, read by id            |
+//! | session     | `USER#<id>`     | `SESSION#<id>`| one refresh-token family; TTL `expires_at`|
+//!
+//! Sessions live in their user's partition so "log out everywhere" is one strongly consistent
+//! query, not a scan or an eventually consistent index.
+
+mod error;
+mod item;
+mod round_trips;
+pub mod schema;
+mod sessions;
+mod users;
+
+use std::time::Duration;
+
+use auth_core::config::StoreSettings;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+
+pub use error::StoreError;
+pub use round_trips::RoundTripCounter;
+pub use sessions::{NewSession, Rotation, SessionRecord};
+pub use users::{NewUser, Registration};
+
+/// The table, through one SDK client built once at init.
+#[derive(Debug, Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+/// Client settings for Lambda: a bounded time per call (so an outage answers 503 well before the
+/// function times out) and the SDK's standard retries with backoff for throttling.
+pub fn client_config(
+    shared: &aws_config::SdkConfig,
+    timeout: Duration,
+) -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::config::Builder::from(shared)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_millis(500).min(timeout))
+                .operation_attempt_timeout(timeout / 2)
+                .operation_timeout(timeout)
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+}
+
+impl Store {
+    /// Loads the shared AWS configuration (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB`)
+    /// once, at init, and builds the client with the configured timeout.
+    pub async fn connect(settings: &StoreSettings) -> Self {
+        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let client = Client::from_conf(client_config(&shared, settings.timeout).build());
+        Self::new(client, &settings.table)
+    }
+}

@@ -1,0 +1,106 @@
+//! Attribute names, key formats and the table definition, in one place. `template.yaml`
+//! declares the same table; a test checks the two agree.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
+};
+
+use super::StoreError;
+use auth_core::domain::{Email, SessionId, UserId};
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+/// Epoch seconds after which a session is dead; the table's TTL attribute.
+pub const EXPIRES_AT: &str = "expires_at";
+
+pub const USER_ID: &str = "user_id";
+pub const EMAIL: &str = "email";
+pub const NAME: &str = "name";
+pub const ROLE: &str = "role";
+pub const PASSWORD_HASH: &str = "password_hash";
+pub const CREATED_AT: &str = "created_at";
+
+pub const SESSION_ID: &str = "session_id";
+pub const CURRENT_DIGEST: &str = "current_digest";
+pub const PREVIOUS_DIGEST: &str = "previous_digest";
+pub const GENERATION: &str = "generation";
+pub const ROTATED_AT: &str = "rotated_at";
+pub const ABSOLUTE_EXPIRES_AT: &str = "absolute_expires_at";
+
+pub const CREDENTIALS_SK: &str = "CREDENTIALS";
+pub const PROFILE_SK: &str = "PROFILE";
+pub const SESSION_SK_PREFIX: &str = "SESSION#";
+
+pub fn email_pk(email: &Email) -> String {
+    format!("EMAIL#{}", email.as_str())
+}
+
+pub fn user_pk(user: &UserId) -> String {
+    format!("USER#{user}")
+}
+
+pub fn session_sk(session: &SessionId) -> String {
+    format!("{SESSION_SK_PREFIX}{session}")
+}
+
+/// The table's keys, as both the bootstrap and the SAM template declare them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableDefinition {
+    /// (attribute name, DynamoDB scalar type: "S", "N" or "B")
+    pub attributes: Vec<(&'static str, &'static str)>,
+    /// (attribute name, "HASH" or "RANGE")
+    pub key_schema: Vec<(&'static str, &'static str)>,
+    pub ttl_attribute: &'static str,
+}
+
+pub fn table_definition() -> TableDefinition {
+    TableDefinition {
+        attributes: vec![(PK, "S"), (SK, "S")],
+        key_schema: vec![(PK, "HASH"), (SK, "RANGE")],
+        ttl_attribute: EXPIRES_AT,
+    }
+}
+
+/// Creates the table (on-demand) and enables TTL on [`EXPIRES_AT`]. Used by the local bootstrap
+/// and the tests; production tables come from `template.yaml`.
+pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
+    let definition = table_definition();
+    let mut request = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest);
+    for (name, kind) in &definition.attributes {
+        request = request.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(*name)
+                .attribute_type(ScalarAttributeType::from(*kind))
+                .build()
+                .map_err(|error| StoreError::Unexpected(Box::new(error)))?,
+        );
+    }
+    for (name, kind) in &definition.key_schema {
+        request = request.key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(*name)
+                .key_type(KeyType::from(*kind))
+                .build()
+                .map_err(|error| StoreError::Unexpected(Box::new(error)))?,
+        );
+    }
+    request.send().await?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(definition.ttl_attribute)
+                .build()
+                .map_err(|error| StoreError::Unexpected(Box::new(error)))?,
+        )
+        .send()
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,330 @@
+//! Refresh sessions: one item per login (a token family), rotated by compare-and-swap.
+
+use aws_sdk_dynamodb::types::{
+    DeleteRequest, ReturnValue, ReturnValuesOnConditionCheckFailure, WriteRequest,
+};
+
+use super::item::{self, Item, n, s};
+use super::schema::*;
+use super::{Store, StoreError};
+use auth_core::domain::{Role, SessionId, UserId};
+
+/// A session about to be created at login or registration.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub user_id: UserId,
+    pub session_id: SessionId,
+    pub role: Role,
+    pub token_digest: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub absolute_expires_at: i64,
+}
+
+impl NewSession {
+    pub(super) fn item(&self) -> Item {
+        Item::from([
+            (PK.to_owned(), s(user_pk(&self.user_id))),
+            (SK.to_owned(), s(session_sk(&self.session_id))),
+            (USER_ID.to_owned(), s(self.user_id.as_str())),
+            (SESSION_ID.to_owned(), s(self.session_id.as_str())),
+            (ROLE.to_owned(), s(self.role.as_str())),
+            (CURRENT_DIGEST.to_owned(), s(&self.token_digest)),
+            (GENERATION.to_owned(), n(0)),
+            (CREATED_AT.to_owned(), n(self.created_at)),
+            (EXPIRES_AT.to_owned(), n(self.expires_at)),
+            (ABSOLUTE_EXPIRES_AT.to_owned(), n(self.absolute_expires_at)),
+        ])
+    }
+}
+
+/// A session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub user_id: UserId,
+    pub session_id: SessionId,
+    pub role: Role,
+    pub current_digest: String,
+    pub previous_digest: Option<String>,
+    /// How many times the session has been rotated; the current token is this generation.
+    pub generation: u64,
+    pub rotated_at: Option<i64>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub absolute_expires_at: i64,
+}
+
+impl SessionRecord {
+    /// Live means not past its expiry, whether or not DynamoDB's TTL has deleted it yet.
+    pub fn is_live(&self, now: i64) -> bool {
+        now < self.expires_at && now < self.absolute_expires_at
+    }
+}
+
+impl TryFrom<&Item> for SessionRecord {
+    type Error = StoreError;
+
+    fn try_from(item: &Item) -> Result<Self, Self::Error> {
+        Ok(Self {
+            user_id: item::parsed(item, USER_ID, UserId::parse)?,
+            session_id: item::parsed(item, SESSION_ID, SessionId::parse)?,
+            role: item::parsed(item, ROLE, Role::parse)?,
+            current_digest: item::string(item, CURRENT_DIGEST)?.to_owned(),
+            previous_digest: item::optional_string(item, PREVIOUS_DIGEST)?.map(str::to_owned),
+            generation: item::number(item, GENERATION)?,
+            rotated_at: item::optional_number(item, ROTATED_AT)?,
+            created_at: item::number(item, CREATED_AT)?,
+            expires_at: item::number(item, EXPIRES_AT)?,
+            absolute_expires_at: item::number(item, ABSOLUTE_EXPIRES_AT)?,
+        })
+    }
+}
+
+/// The outcome of a rotation attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The presented token was current and the session live: it is now rotated.
+    Rotated(SessionRecord),
+    /// The condition failed; the session as it was (if it exists) tells the caller why.
+    Refused(Option<SessionRecord>),
+}
+
+impl Store {
+    /// Rotates the session from `presented_digest` to `next_digest` in one conditional write:
+    /// the presented token must be current, the session live, and the new expiry within the
+    /// session's absolute lifetime. On refusal DynamoDB returns the old item in the same round trip.
+    pub async fn rotate_session(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+        presented_digest: &str,
+        next_digest: &str,
+        now: i64,
+        new_expires_at: i64,
+    ) -> Result<Rotation, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(user_pk(user)))
+            .key(SK, s(session_sk(session)))
+            .update_expression(
+                "SET #current = :next, #previous = :presented, #generation = #generation + :one, \
+                 #rotated_at = :now, #expires_at = :expires_at",
+            )
+            .condition_expression(
+                "#current = :presented AND #expires_at > :now AND #absolute >= :expires_at",
+            )
+            .expression_attribute_names("#current", CURRENT_DIGEST)
+            .expression_attribute_names("#previous", PREVIOUS_DIGEST)
+            .expression_attribute_names("#generation", GENERATION)
+            .expression_attribute_names("#rotated_at", ROTATED_AT)
+            .expression_attribute_names("#expires_at", EXPIRES_AT)
+            .expression_attribute_names("#absolute", ABSOLUTE_EXPIRES_AT)
+            .expression_attribute_values(":next", s(next_digest))
+            .expression_attribute_values(":presented", s(presented_digest))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":expires_at", n(new_expires_at))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let item = output
+                    .attributes()
+                    .ok_or_else(|| StoreError::Corrupt("rotation returned no item".into()))?;
+                Ok(Rotation::Rotated(SessionRecord::try_from(item)?))
+            }
+            Err(error) => match error.as_service_error() {
+                Some(service) if service.is_conditional_check_failed_exception() => {
+                    let old = match service {
+                        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(failed) => {
+                            failed.item().map(SessionRecord::try_from).transpose()?
+                        }
+                        _ => None,
+                    };
+                    Ok(Rotation::Refused(old))
+                }
+                _ => Err(error.into()),
+            },
+        }
+    }
+
+    /// Creates a session (login). The id is fresh, so the condition only guards a collision.
+    pub async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(session.item()))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The session, read strongly consistently; `None` when absent. Expiry is the caller's check.
+    pub async fn session(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(user_pk(user)))
+            .key(SK, s(session_sk(session)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        output.item().map(SessionRecord::try_from).transpose()
+    }
+
+    /// Deletes the session if `digest` is its current or previous token (logout). Returns whether
+    /// a session was deleted; a token that matches nothing deletes nothing.
+    pub async fn delete_session_holding(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+        digest: &str,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(user_pk(user)))
+            .key(SK, s(session_sk(session)))
+            .condition_expression("#current = :digest OR #previous = :digest")
+            .expression_attribute_names("#current", CURRENT_DIGEST)
+            .expression_attribute_names("#previous", PREVIOUS_DIGEST)
+            .expression_attribute_values(":digest", s(digest))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Deletes the session unconditionally (its family was caught being reused).
+    pub async fn delete_session(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+    ) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(user_pk(user)))
+            .key(SK, s(session_sk(session)))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The sort keys of every session of `user`, read strongly consistently (so a session
+    /// created just before is included).
+    pub(super) async fn session_keys(&self, user: &UserId) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(user_pk(user)))
+            .expression_attribute_values(":prefix", s(SESSION_SK_PREFIX))
+            .projection_expression("#sk")
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            keys.push(item::string(&item?, SK)?.to_owned());
+        }
+        Ok(keys)
+    }
+
+    /// Deletes every session of `user` (log out everywhere); returns how many there were.
+    pub async fn delete_all_sessions(&self, user: &UserId) -> Result<usize, StoreError> {
+        let keys: Vec<Item> = self
+            .session_keys(user)
+            .await?
+            .into_iter()
+            .map(|sk| Item::from([(PK.to_owned(), s(user_pk(user))), (SK.to_owned(), s(sk))]))
+            .collect();
+        for chunk in keys.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|key| {
+                    DeleteRequest::builder()
+                        .set_key(Some(key.clone()))
+                        .build()
+                        .map(|delete| WriteRequest::builder().delete_request(delete).build())
+                        .map_err(|error| StoreError::Unexpected(Box::new(error)))
+                })
+                .collect::<Result<_, _>>()?;
+            // BatchWriteItem may leave items unprocessed under load; retry those with backoff.
+            for attempt in 0..5u32 {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await?;
+                pending = output
+                    .unprocessed_items()
+                    .and_then(|unprocessed| unprocessed.get(&self.table))
+                    .cloned()
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
+            if !pending.is_empty() {
+                return Err(StoreError::Unavailable(
+                    "sessions left unprocessed after retries".into(),
+                ));
+            }
+        }
+        Ok(keys.len())
+    }
+}
+
+/// Strict-mode authorizers ask whether a token's session still exists and is live.
+impl auth_core::authorizer::SessionCheck for Store {
+    fn is_live<'a>(
+        &'a self,
+        user_id: &'a str,
+        session_id: &'a str,
+        now: i64,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<bool, Box<dyn std::error::Error + Send + Sync>>>
+                + Send
+                + 'a,
+        >,
+    > {
+        Box::pin(async move {
+            let (Some(user), Some(session)) =
+                (UserId::parse(user_id), SessionId::parse(session_id))
+            else {
+                return Ok(false);
+            };
+            let record = self.session(&user, &session).await?;
+            Ok(record.is_some_and(|record| record.is_live(now)))
+        })
+    }
+}

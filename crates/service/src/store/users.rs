@@ -1,0 +1,234 @@
+//! Users: credentials by email, profiles by id.
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+use super::item::{self, Item, n, s};
+use super::schema::*;
+use super::sessions::NewSession;
+use super::{Store, StoreError};
+use auth_core::domain::{DisplayName, Email, Role, UserCredentials, UserId, UserProfile};
+
+/// A user about to be registered.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub profile: UserProfile,
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+/// The outcome of a registration write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    Created,
+    EmailTaken,
+}
+
+fn profile_from(item: &Item) -> Result<UserProfile, StoreError> {
+    Ok(UserProfile {
+        id: item::parsed(item, USER_ID, UserId::parse)?,
+        name: item::parsed(item, NAME, |raw| DisplayName::parse(raw).ok())?,
+        email: item::parsed(item, EMAIL, |raw| Email::parse(raw).ok())?,
+        role: item::parsed(item, ROLE, Role::parse)?,
+    })
+}
+
+fn profile_attributes(profile: &UserProfile, created_at: i64) -> Item {
+    Item::from([
+        (USER_ID.to_owned(), s(profile.id.as_str())),
+        (EMAIL.to_owned(), s(profile.email.as_str())),
+        (NAME.to_owned(), s(profile.name.as_str())),
+        (ROLE.to_owned(), s(profile.role.as_str())),
+        (CREATED_AT.to_owned(), n(created_at)),
+    ])
+}
+
+fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(#pk)")
+        .expression_attribute_names("#pk", PK)
+        .build()
+        .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+impl Store {
+    /// Writes the credentials, the profile and the first session in one transaction, so a
+    /// registration is all or nothing, and a second registration of the email fails its condition.
+    pub async fn register(
+        &self,
+        user: &NewUser,
+        session: &NewSession,
+    ) -> Result<Registration, StoreError> {
+        let mut credentials = profile_attributes(&user.profile, user.created_at);
+        credentials.insert(PK.to_owned(), s(email_pk(&user.profile.email)));
+        credentials.insert(SK.to_owned(), s(CREDENTIALS_SK));
+        credentials.insert(PASSWORD_HASH.to_owned(), s(&user.password_hash));
+        let mut profile = profile_attributes(&user.profile, user.created_at);
+        profile.insert(PK.to_owned(), s(user_pk(&user.profile.id)));
+        profile.insert(SK.to_owned(), s(PROFILE_SK));
+
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(put(&self.table, credentials)?)
+            .transact_items(put(&self.table, profile)?)
+            .transact_items(put(&self.table, session.item())?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Registration::Created),
+            Err(error) => {
+                let email_taken = error.as_service_error().is_some_and(|service| {
+                    service.code() == Some("TransactionCanceledException")
+                        && service.is_transaction_canceled_exception()
+                        && first_reason_is_condition_failure(service)
+                });
+                if email_taken {
+                    Ok(Registration::EmailTaken)
+                } else {
+                    Err(error.into())
+                }
+            }
+        }
+    }
+
+    /// The credentials for `email`, read strongly consistently (a login right after
+    /// registration must see the user).
+    pub async fn credentials_by_email(
+        &self,
+        email: &Email,
+    ) -> Result<Option<UserCredentials>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(email_pk(email)))
+            .key(SK, s(CREDENTIALS_SK))
+            .consistent_read(true)
+            .send()
+            .await?;
+        output
+            .item()
+            .map(|item| {
+                Ok(UserCredentials {
+                    profile: profile_from(item)?,
+                    password_hash: item::string(item, PASSWORD_HASH)?.to_owned(),
+                })
+            })
+            .transpose()
+    }
+
+    /// Replaces a password hash (rehash on login), only if it is still the one we verified.
+    pub async fn replace_password_hash(
+        &self,
+        email: &Email,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(email_pk(email)))
+            .key(SK, s(CREDENTIALS_SK))
+            .update_expression("SET #hash = :new")
+            .condition_expression("#hash = :old")
+            .expression_attribute_names("#hash", PASSWORD_HASH)
+            .expression_attribute_values(":new", s(new_hash))
+            .expression_attribute_values(":old", s(old_hash))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    pub async fn profile(&self, user: &UserId) -> Result<Option<UserProfile>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(user_pk(user)))
+            .key(SK, s(PROFILE_SK))
+            .send()
+            .await?;
+        output.item().map(profile_from).transpose()
+    }
+}
+
+/// The credentials item is the transaction's first write; its condition failing means the
+/// email is taken. (A session-id collision would fail the third write instead.)
+fn first_reason_is_condition_failure(
+    error: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+) -> bool {
+    match error {
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(canceled) => canceled
+            .cancellation_reasons()
+            .first()
+            .and_then(|reason| reason.code())
+            .is_some_and(|code| code == "ConditionalCheckFailed"),
+        _ => false,
+    }
+}
+
+impl Store {
+    /// Changes a user's role on their credentials, profile and live sessions, so it shows in the
+    /// next access token (at the next refresh, within one access-token lifetime).
+    /// Returns `false` when no user has this email.
+    pub async fn set_role(&self, email: &Email, role: &Role) -> Result<bool, StoreError> {
+        let Some(credentials) = self.credentials_by_email(email).await? else {
+            return Ok(false);
+        };
+        let keys = [
+            (email_pk(email), CREDENTIALS_SK.to_owned()),
+            (user_pk(&credentials.profile.id), PROFILE_SK.to_owned()),
+        ];
+        for (pk, sk) in keys {
+            self.update_role(pk, sk, role).await?;
+        }
+        for session_sk in self.session_keys(&credentials.profile.id).await? {
+            self.update_role(user_pk(&credentials.profile.id), session_sk, role)
+                .await?;
+        }
+        Ok(true)
+    }
+
+    async fn update_role(&self, pk: String, sk: String, role: &Role) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .update_expression("SET #role = :role")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#role", ROLE)
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":role", s(role.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The item vanished meanwhile (a session logged out): nothing to update.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+}
