@@ -3,20 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use auth_core::App;
-use auth_core::handlers;
-use e2e::{TestApp, TestResponse};
+use e2e::{Function, TestApp};
 use lambda_http::Request;
 
 const EVENTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
-
-#[derive(Clone, Copy)]
-enum Function {
-    Register,
-    Login,
-    Refresh,
-    Logout,
-}
 
 /// (file, function, expected status, expected error code)
 const CASES: &[(&str, Function, u16, Option<&str>)] = &[
@@ -106,21 +96,12 @@ fn load(file: &str) -> Request {
         .unwrap_or_else(|e| panic!("{file} is not an API Gateway event: {e}"))
 }
 
-async fn run(app: &App, function: Function, request: Request) -> TestResponse {
-    TestResponse::from(match function {
-        Function::Register => handlers::register(app, request).await,
-        Function::Login => handlers::login(app, request).await,
-        Function::Refresh => handlers::refresh(app, request).await,
-        Function::Logout => handlers::logout(app, request).await,
-    })
-}
-
 #[tokio::test]
 async fn every_sample_event_gets_its_documented_response() {
     let app = TestApp::spawn().await;
     // login.json logs in the user that register.json creates, so register runs first.
     for (file, function, status, code) in CASES {
-        let response = run(&app.app, *function, load(file)).await;
+        let response = app.send(*function, load(file)).await;
         match code {
             Some(code) => response.assert_error(*status, code),
             None => assert_eq!(response.status, *status, "{file}: {}", response.text),

@@ -1,4 +1,4 @@
-use auth_core::handlers;
+use e2e::Function;
 use e2e::{PASSWORD, TestApp, claims, json_post, settings};
 
 #[tokio::test]
@@ -44,7 +44,7 @@ async fn wrong_password_and_unknown_email_are_indistinguishable() {
     let app = TestApp::spawn().await;
     let (email, _) = app.registered_user().await;
     app.round_trips.take();
-    let verifications_before = app.app.passwords.verifications();
+    let verifications_before = app.sign_in.passwords.verifications();
 
     let wrong_password = app.login(&email, "not the password").await;
     let wrong_password_trips = app.round_trips.take();
@@ -63,7 +63,7 @@ async fn wrong_password_and_unknown_email_are_indistinguishable() {
         "identical database work"
     );
     assert_eq!(
-        app.app.passwords.verifications() - verifications_before,
+        app.sign_in.passwords.verifications() - verifications_before,
         2,
         "the unknown email ran a (dummy) argon2 verify just like the wrong password"
     );
@@ -79,7 +79,7 @@ async fn login_input_errors_name_the_field() {
         (r#"{"email":["a@example.com"],"password":"x"}"#, "email"),
     ] {
         let response = app
-            .call(handlers::login, json_post("/auth/login", body))
+            .send(Function::Login, json_post("/auth/login", body))
             .await;
         response.assert_error(400, "VALIDATION_ERROR");
         assert_eq!(response.json["field"], field, "{body}");
@@ -89,7 +89,7 @@ async fn login_input_errors_name_the_field() {
         "p".repeat(1000)
     );
     let response = app
-        .call(handlers::login, json_post("/auth/login", &huge_password))
+        .send(Function::Login, json_post("/auth/login", &huge_password))
         .await;
     response.assert_error(400, "VALIDATION_ERROR");
     assert_eq!(

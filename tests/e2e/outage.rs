@@ -18,7 +18,7 @@ async fn a_dynamodb_outage_is_503_with_retry_after_and_writes_nothing_half_way()
     let refresh_token = registered.refresh_token();
 
     let mut proxy = Proxy::start(dynamodb_address()).await;
-    let round_trips = auth_core::store::RoundTripCounter::default();
+    let round_trips = auth_service::store::RoundTripCounter::default();
     let proxied_client = client(&format!("http://{}", proxy.address), &round_trips).await;
     let app = TestApp::with_client(direct.settings.clone(), proxied_client, round_trips);
     assert_eq!(

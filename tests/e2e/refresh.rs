@@ -1,4 +1,4 @@
-use auth_core::handlers;
+use e2e::Function;
 use e2e::{PASSWORD, TestApp, attribute_number, claims, http_api_event, json_post};
 
 const DAY: i64 = 86_400;
@@ -243,8 +243,8 @@ async fn missing_malformed_and_wrong_type_tokens_are_401() {
     let app = TestApp::spawn().await;
     let (_, registered) = app.registered_user().await;
     let none = app
-        .call(
-            handlers::refresh,
+        .send(
+            Function::Refresh,
             http_api_event("POST", "/auth/refresh", &[], &[], None),
         )
         .await;
@@ -275,7 +275,7 @@ async fn non_browser_clients_send_the_token_in_the_body_and_get_the_next_one_bac
     let body = serde_json::json!({ "refreshToken": first }).to_string();
 
     let response = app
-        .call(handlers::refresh, json_post("/auth/refresh", &body))
+        .send(Function::Refresh, json_post("/auth/refresh", &body))
         .await;
 
     assert_eq!(response.status, 200, "{}", response.text);
@@ -290,20 +290,20 @@ async fn non_browser_clients_send_the_token_in_the_body_and_get_the_next_one_bac
 #[tokio::test]
 async fn refresh_input_errors_are_4xx() {
     let app = TestApp::spawn().await;
-    app.call(handlers::refresh, json_post("/auth/refresh", "{oops"))
+    app.send(Function::Refresh, json_post("/auth/refresh", "{oops"))
         .await
         .assert_error(400, "INVALID_JSON");
     let wrong_type = app
-        .call(
-            handlers::refresh,
+        .send(
+            Function::Refresh,
             json_post("/auth/refresh", r#"{"refreshToken":7}"#),
         )
         .await;
     wrong_type.assert_error(400, "VALIDATION_ERROR");
     assert_eq!(wrong_type.json["field"], "refreshToken");
     let get = app
-        .call(
-            handlers::refresh,
+        .send(
+            Function::Refresh,
             http_api_event("GET", "/auth/refresh", &[], &[], None),
         )
         .await;
@@ -318,8 +318,8 @@ async fn the_role_in_refreshed_access_tokens_comes_from_the_session() {
     let refreshed = app.refresh(&login.refresh_token()).await;
     assert_eq!(claims(&refreshed.access_token())["role"], "user");
     assert!(
-        app.app
-            .access
+        app.logouts
+            .verifier
             .verify(&refreshed.access_token(), app.now())
             .is_ok()
     );

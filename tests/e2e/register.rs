@@ -1,4 +1,4 @@
-use auth_core::handlers;
+use e2e::Function;
 use e2e::{PASSWORD, TestApp, claims, http_api_event, json_post, rest_api_event};
 
 #[tokio::test]
@@ -28,8 +28,8 @@ async fn registration_returns_201_with_an_access_token_the_user_and_a_refresh_co
     assert_eq!(token_claims["iss"], "https://auth.test");
     assert_eq!(token_claims["aud"], "test-api");
     assert!(
-        app.app
-            .access
+        app.logouts
+            .verifier
             .verify(&response.access_token(), app.now())
             .is_ok()
     );
@@ -189,7 +189,7 @@ async fn invalid_fields_are_400_naming_the_field() {
     ];
     for (body, field) in cases {
         let response = app
-            .call(handlers::register, json_post("/auth/register", &body))
+            .send(Function::Register, json_post("/auth/register", &body))
             .await;
         response.assert_error(400, "VALIDATION_ERROR");
         assert_eq!(response.json["field"], field, "{body}");
@@ -213,12 +213,12 @@ async fn malformed_bodies_get_clear_errors_and_never_a_5xx() {
         "\u{0}",
     ] {
         let response = app
-            .call(handlers::register, json_post("/auth/register", body))
+            .send(Function::Register, json_post("/auth/register", body))
             .await;
         response.assert_error(400, "INVALID_JSON");
     }
     let empty = app
-        .call(handlers::register, json_post("/auth/register", ""))
+        .send(Function::Register, json_post("/auth/register", ""))
         .await;
     empty.assert_error(400, "INVALID_JSON");
 
@@ -226,7 +226,7 @@ async fn malformed_bodies_get_clear_errors_and_never_a_5xx() {
         r#"{{"name":"{}","email":"a@example.com","password":"long enough"}}"#,
         "n".repeat(17 * 1024)
     );
-    app.call(handlers::register, json_post("/auth/register", &oversized))
+    app.send(Function::Register, json_post("/auth/register", &oversized))
         .await
         .assert_error(413, "PAYLOAD_TOO_LARGE");
 
@@ -237,12 +237,12 @@ async fn malformed_bodies_get_clear_errors_and_never_a_5xx() {
         &[],
         Some("name=a"),
     );
-    app.call(handlers::register, form)
+    app.send(Function::Register, form)
         .await
         .assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
 
     let get = http_api_event("GET", "/auth/register", &[], &[], None);
-    let response = app.call(handlers::register, get).await;
+    let response = app.send(Function::Register, get).await;
     response.assert_error(405, "METHOD_NOT_ALLOWED");
     assert_eq!(response.header("allow"), Some("POST"));
 }
@@ -258,7 +258,7 @@ async fn a_json_content_type_with_charset_is_accepted() {
         &[],
         Some(body),
     );
-    assert_eq!(app.call(handlers::register, request).await.status, 201);
+    assert_eq!(app.send(Function::Register, request).await.status, 201);
 }
 
 #[tokio::test]
@@ -271,7 +271,7 @@ async fn rest_api_v1_proxy_events_work_too() {
         &[("Content-Type", "application/json")],
         Some(body),
     );
-    let response = app.call(handlers::register, request).await;
+    let response = app.send(Function::Register, request).await;
     assert_eq!(response.status, 201, "{}", response.text);
     assert!(response.refresh_cookie().is_some());
 }
@@ -304,6 +304,6 @@ fn a_cookie_path_that_could_break_the_header_stops_start_up() {
         "t",
         &[("REFRESH_COOKIE_PATH", "/auth; Domain=evil.example")],
     );
-    let error = auth_core::config::AuthConfig::from_env(&settings).expect_err("invalid path");
+    let error = auth_service::config::SignInSettings::from_env(&settings).expect_err("invalid path");
     assert!(error.to_string().contains("REFRESH_COOKIE_PATH"), "{error}");
 }

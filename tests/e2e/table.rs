@@ -1,4 +1,4 @@
-use auth_core::store::schema::{self, table_definition};
+use auth_service::store::schema::{self, table_definition};
 use e2e::TestApp;
 
 #[tokio::test]

@@ -89,3 +89,12 @@ fn header_map(headers: &[(&str, &str)]) -> Map<String, Value> {
         .map(|(name, value)| ((*name).to_owned(), Value::from(*value)))
         .collect()
 }
+
+/// A sample event from `events/`, with placeholders such as `{{ACCESS_TOKEN}}` replaced.
+pub fn fixture(file: &str, replacements: &[(&str, &str)]) -> String {
+    let path = format!("{}/../events/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
+    replacements
+        .iter()
+        .fold(text, |text, (placeholder, value)| text.replace(placeholder, value))
+}

@@ -8,11 +8,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::App;
 use auth_core::clock::AdjustableClock;
-use auth_core::config::AuthConfig;
-use auth_core::handlers;
-use auth_core::store::{RoundTripCounter, schema};
+use auth_service::config::{LogoutSettings, RefreshSettings, SignInSettings};
+use auth_service::handlers::{self, Logout, Profiles, Refresh, SignIn};
+use auth_service::store::{RoundTripCounter, Store, schema};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -20,7 +19,7 @@ use http::HeaderMap;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
-pub use events::{http_api_event, rest_api_event};
+pub use events::{fixture, http_api_event, rest_api_event};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -39,7 +38,7 @@ pub async fn client(endpoint: &str, round_trips: &RoundTripCounter) -> Client {
         .endpoint_url(endpoint)
         .load()
         .await;
-    let config = auth_core::store::client_config(&shared, Duration::from_secs(2))
+    let config = auth_service::store::client_config(&shared, Duration::from_secs(2))
         .interceptor(round_trips.clone())
         .build();
     Client::from_conf(config)
@@ -70,9 +69,34 @@ pub fn settings(table: &str, overrides: &[(&str, &str)]) -> BTreeMap<String, Str
     env
 }
 
-/// One isolated instance of the service: its own table, clock and round-trip counter.
+/// The HTTP functions, for [`TestApp::send`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Register,
+    Login,
+    Refresh,
+    Logout,
+    Me,
+}
+
+/// Logs of the code under test, printed with the failing test's output when `TEST_LOG` is set
+/// (`TEST_LOG=debug scripts/test`).
+pub fn init_test_log() {
+    if let Ok(level) = std::env::var("TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+/// One isolated instance of the service: its own table, clock and round-trip counter, and each
+/// function's state built from the same settings, as each deployed function would build it.
 pub struct TestApp {
-    pub app: App,
+    pub sign_in: SignIn,
+    pub refresher: Refresh,
+    pub logouts: Logout,
+    pub profiles: Profiles,
     pub clock: AdjustableClock,
     pub round_trips: RoundTripCounter,
     pub client: Client,
@@ -102,13 +126,29 @@ impl TestApp {
         client: Client,
         round_trips: RoundTripCounter,
     ) -> Self {
+        init_test_log();
         let clock = AdjustableClock::default();
-        let config = AuthConfig::from_env(&settings).expect("valid test configuration");
-        let table = config.table_name.clone();
-        let app = App::new(config, client.clone(), Arc::new(clock.clone())).expect("app");
+        let shared_clock: auth_core::clock::SharedClock = Arc::new(clock.clone());
+        let sign_in = SignInSettings::from_env(&settings).expect("valid sign-in settings");
+        let table = sign_in.store.table.clone();
+        let store = Store::new(client.clone(), &table);
+        let sign_in = SignIn::new(sign_in, store.clone(), shared_clock.clone()).expect("sign-in");
+        let refresher = Refresh::new(
+            RefreshSettings::from_env(&settings).expect("valid refresh settings"),
+            store.clone(),
+            shared_clock.clone(),
+        );
+        let logouts = Logout::new(
+            LogoutSettings::from_env(&settings).expect("valid logout settings"),
+            store.clone(),
+            shared_clock,
+        );
         round_trips.take();
         Self {
-            app,
+            sign_in,
+            refresher,
+            logouts,
+            profiles: Profiles { store },
             clock,
             round_trips,
             client,
@@ -125,7 +165,7 @@ impl TestApp {
     pub async fn register(&self, name: &str, email: &str, password: &str) -> TestResponse {
         let body =
             serde_json::json!({ "name": name, "email": email, "password": password }).to_string();
-        self.call(handlers::register, json_post("/auth/register", &body))
+        self.send(Function::Register, json_post("/auth/register", &body))
             .await
     }
 
@@ -143,7 +183,7 @@ impl TestApp {
 
     pub async fn login(&self, email: &str, password: &str) -> TestResponse {
         let body = serde_json::json!({ "email": email, "password": password }).to_string();
-        self.call(handlers::login, json_post("/auth/login", &body))
+        self.send(Function::Login, json_post("/auth/login", &body))
             .await
     }
 
@@ -156,7 +196,7 @@ impl TestApp {
             &[format!("refreshToken={refresh_token}")],
             None,
         );
-        self.call(handlers::refresh, request).await
+        self.send(Function::Refresh, request).await
     }
 
     pub async fn logout(&self, refresh_token: Option<&str>) -> TestResponse {
@@ -164,8 +204,8 @@ impl TestApp {
             .map(|token| format!("refreshToken={token}"))
             .into_iter()
             .collect();
-        self.call(
-            handlers::logout,
+        self.send(
+            Function::Logout,
             http_api_event("POST", "/auth/logout", &[], &cookies, None),
         )
         .await
@@ -177,19 +217,22 @@ impl TestApp {
             .iter()
             .map(|value| ("authorization", value.as_str()))
             .collect();
-        self.call(
-            handlers::logout,
+        self.send(
+            Function::Logout,
             http_api_event("POST", "/auth/logout-all", &headers, &[], None),
         )
         .await
     }
 
-    pub async fn call<'a, F, Fut>(&'a self, handler: F, request: Request) -> TestResponse
-    where
-        F: FnOnce(&'a App, Request) -> Fut,
-        Fut: std::future::Future<Output = Response<Body>>,
-    {
-        TestResponse::from(handler(&self.app, request).await)
+    /// Sends `request` to `function`'s handler, as Lambda would.
+    pub async fn send(&self, function: Function, request: Request) -> TestResponse {
+        TestResponse::from(match function {
+            Function::Register => handlers::register(&self.sign_in, request).await,
+            Function::Login => handlers::login(&self.sign_in, request).await,
+            Function::Refresh => handlers::refresh(&self.refresher, request).await,
+            Function::Logout => handlers::logout(&self.logouts, request).await,
+            Function::Me => handlers::me(&self.profiles, request).await,
+        })
     }
 
     /// The raw session item, or `None` once deleted.

@@ -264,6 +264,40 @@ impl Store {
             .into_iter()
             .map(|sk| Item::from([(PK.to_owned(), s(user_pk(user))), (SK.to_owned(), s(sk))]))
             .collect();
+        self.delete_keys(&keys).await?;
+        Ok(keys.len())
+    }
+
+    /// Deletes every session of every user (the operator's answer to a leaked refresh key):
+    /// a scan for session items, then batched deletes. Returns how many there were.
+    pub async fn delete_every_session(&self) -> Result<usize, StoreError> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":prefix", s(SESSION_SK_PREFIX))
+            .projection_expression("#pk, #sk")
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            let item = item?;
+            keys.push(Item::from([
+                (PK.to_owned(), s(item::string(&item, PK)?)),
+                (SK.to_owned(), s(item::string(&item, SK)?)),
+            ]));
+        }
+        self.delete_keys(&keys).await?;
+        Ok(keys.len())
+    }
+
+    /// Batch-deletes items by key, 25 per request, retrying what DynamoDB leaves unprocessed.
+    async fn delete_keys(&self, keys: &[Item]) -> Result<(), StoreError> {
         for chunk in keys.chunks(25) {
             let mut pending: Vec<WriteRequest> = chunk
                 .iter()
@@ -295,11 +329,11 @@ impl Store {
             }
             if !pending.is_empty() {
                 return Err(StoreError::Unavailable(
-                    "sessions left unprocessed after retries".into(),
+                    "items left unprocessed after retries".into(),
                 ));
             }
         }
-        Ok(keys.len())
+        Ok(())
     }
 }
 
