@@ -80,20 +80,23 @@ fn function_env(function: &str, c: &Config) -> Result<Vec<(&'static str, String)
             .ok_or("the Node rows need --node-modules")
     };
     let own: Vec<(&'static str, String)> = match function {
-        "register" | "login" | "refresh" | "logout" => [
+        "register" | "login" | "refresh" => [
             access,
             ("JWT_REFRESH_SECRET", c.refresh_secret.clone()),
             table[0].clone(),
             table[1].clone(),
         ]
         .into(),
+        "logout" => [access, table[0].clone(), table[1].clone()].into(),
         "authorizer" => vec![
             access,
-            ("ROUTE_ROLES", "GET /admin/*=admin".into()),
+            ("ROUTE_ROLES", "GET /admin/users/{id}=admin".into()),
             ("AUTHORIZER_RESPONSE", "simple".into()),
+            ("AUTHORIZER_TOKEN_SOURCE", "header".into()),
         ],
         "me" => table.into(),
-        "jwks" => vec![access],
+        // HS256 publishes no key: the JWKS function holds none.
+        "jwks" => Vec::new(),
         "echo-current-thread" | "echo-multi-thread" => return Ok(Vec::new()),
         "node-authorizer-seed" => vec![access, node_path()?, ("BENCH_JWT_STYLE", "seed".into())],
         "node-authorizer-careful" => {
