@@ -9,5 +9,6 @@ mod logout;
 mod outage;
 mod refresh;
 mod register;
+mod security;
 mod table;
 mod template;

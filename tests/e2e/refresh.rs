@@ -311,16 +311,36 @@ async fn refresh_input_errors_are_4xx() {
 }
 
 #[tokio::test]
-async fn the_role_in_refreshed_access_tokens_comes_from_the_session() {
+async fn a_role_change_reaches_every_session_at_its_next_refresh() {
     let app = TestApp::spawn().await;
-    let (email, _) = app.registered_user().await;
+    let (email, registered) = app.registered_user().await;
     let login = app.login(&email, PASSWORD).await;
-    let refreshed = app.refresh(&login.refresh_token()).await;
-    assert_eq!(claims(&refreshed.access_token())["role"], "user");
+    assert_eq!(claims(&login.access_token())["role"], "user");
+
+    let email = auth_core::domain::Email::parse(&email).expect("email");
+    let admin = auth_core::domain::Role::parse("admin").expect("role");
     assert!(
-        app.logouts
-            .verifier
-            .verify(&refreshed.access_token(), app.now())
-            .is_ok()
+        app.sign_in
+            .store
+            .set_role(&email, &admin)
+            .await
+            .expect("set role")
+    );
+    for session in [registered, login] {
+        let refreshed = app.refresh(&session.refresh_token()).await;
+        assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+        assert_eq!(claims(&refreshed.access_token())["role"], "admin");
+    }
+    let relogin = app.login(email.as_str(), PASSWORD).await;
+    assert_eq!(claims(&relogin.access_token())["role"], "admin");
+    assert_eq!(relogin.json["user"]["role"], "admin");
+
+    let unknown = auth_core::domain::Email::parse("nobody@example.com").expect("email");
+    assert!(
+        !app.sign_in
+            .store
+            .set_role(&unknown, &admin)
+            .await
+            .expect("set role")
     );
 }

@@ -304,6 +304,7 @@ fn a_cookie_path_that_could_break_the_header_stops_start_up() {
         "t",
         &[("REFRESH_COOKIE_PATH", "/auth; Domain=evil.example")],
     );
-    let error = auth_service::config::SignInSettings::from_env(&settings).expect_err("invalid path");
+    let error =
+        auth_service::config::SignInSettings::from_env(&settings).expect_err("invalid path");
     assert!(error.to_string().contains("REFRESH_COOKIE_PATH"), "{error}");
 }

@@ -96,5 +96,7 @@ pub fn fixture(file: &str, replacements: &[(&str, &str)]) -> String {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
     replacements
         .iter()
-        .fold(text, |text, (placeholder, value)| text.replace(placeholder, value))
+        .fold(text, |text, (placeholder, value)| {
+            text.replace(placeholder, value)
+        })
 }

@@ -21,7 +21,10 @@ async fn the_me_function_reads_the_context_the_authorizer_produces() {
         .expect("authorized");
     let produced = serde_json::to_value(produced).expect("json")["context"].clone();
     // The context exactly as the authorizer produced it, in the sample event's place.
-    let user_id = registered.json["user"]["id"].as_str().expect("id").to_owned();
+    let user_id = registered.json["user"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     let request = me_event("me.json", &user_id, |event| {
         event["requestContext"]["authorizer"]["lambda"] = produced.clone();
     });
@@ -51,9 +54,14 @@ async fn the_me_function_reads_the_context_the_authorizer_produces() {
 async fn the_me_function_answers_from_the_context_and_trusts_nothing_else() {
     let app = TestApp::spawn().await;
     let (email, registered) = app.registered_user().await;
-    let user_id = registered.json["user"]["id"].as_str().expect("id").to_owned();
+    let user_id = registered.json["user"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
 
-    let own = app.send(Function::Me, me_event("me.json", &user_id, |_| {})).await;
+    let own = app
+        .send(Function::Me, me_event("me.json", &user_id, |_| {}))
+        .await;
     assert_eq!(own.status, 200, "{}", own.text);
     assert_eq!(own.json["user"]["email"], email.as_str());
     assert_eq!(own.json["user"]["role"], "user");
@@ -64,7 +72,10 @@ async fn the_me_function_answers_from_the_context_and_trusts_nothing_else() {
     );
 
     let admin = app
-        .send(Function::Me, me_event("me-admin-user.json", &user_id, |_| {}))
+        .send(
+            Function::Me,
+            me_event("me-admin-user.json", &user_id, |_| {}),
+        )
         .await;
     assert_eq!(admin.status, 200, "{}", admin.text);
     assert_eq!(admin.json["user"]["id"], user_id.as_str());
@@ -72,7 +83,9 @@ async fn the_me_function_answers_from_the_context_and_trusts_nothing_else() {
     let as_user = me_event("me-admin-user.json", &user_id, |event| {
         event["requestContext"]["authorizer"]["lambda"]["role"] = json!("user");
     });
-    app.send(Function::Me, as_user).await.assert_error(403, "FORBIDDEN");
+    app.send(Function::Me, as_user)
+        .await
+        .assert_error(403, "FORBIDDEN");
 
     let rest_style = me_event("me.json", &user_id, |event| {
         // REST APIs hand context values over as strings.
@@ -81,9 +94,15 @@ async fn the_me_function_answers_from_the_context_and_trusts_nothing_else() {
     assert_eq!(app.send(Function::Me, rest_style).await.status, 200);
 
     let unknown = me_event("me.json", &"0".repeat(32), |_| {});
-    app.send(Function::Me, unknown).await.assert_error(404, "NOT_FOUND");
+    app.send(Function::Me, unknown)
+        .await
+        .assert_error(404, "NOT_FOUND");
     let unknown_target = me_event("me-admin-user.json", &"0".repeat(32), |_| {});
-    app.send(Function::Me, unknown_target).await.assert_error(404, "NOT_FOUND");
+    app.send(Function::Me, unknown_target)
+        .await
+        .assert_error(404, "NOT_FOUND");
     let unprotected = me_event("me-without-authorizer.json", &user_id, |_| {});
-    app.send(Function::Me, unprotected).await.assert_error(401, "MISSING_TOKEN");
+    app.send(Function::Me, unprotected)
+        .await
+        .assert_error(401, "MISSING_TOKEN");
 }

@@ -18,13 +18,17 @@ async fn strict_mode_refuses_tokens_of_revoked_sessions_at_once() {
     );
     app.round_trips.take();
 
-    let allowed = strict.handle(&event).await.expect("a live session is allowed");
+    let allowed = strict
+        .handle(&event)
+        .await
+        .expect("a live session is allowed");
     assert_eq!(
         serde_json::to_value(allowed).expect("json")["principalId"],
         user_id
     );
     assert_eq!(app.round_trips.take(), 1, "one read per decision");
-    let simple = serde_json::to_value(strict.handle(&http_api).await.expect("simple")).expect("json");
+    let simple =
+        serde_json::to_value(strict.handle(&http_api).await.expect("simple")).expect("json");
     assert_eq!(simple["isAuthorized"], true);
 
     assert_eq!(app.logout_all(Some(&token)).await.status, 204);

@@ -1,0 +1,113 @@
+//! No password, token, hash or secret reaches a log line at the most verbose level. Its own
+//! test binary: `tracing` caches which call sites are enabled process-wide, so a scoped
+//! subscriber is only reliable when no other test runs beside it.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use e2e::{PASSWORD, TestApp};
+
+async fn signed_in(app: &TestApp) -> (String, e2e::TestResponse) {
+    let (email, _) = app.registered_user().await;
+    let login = app.login(&email, PASSWORD).await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    (email, login)
+}
+
+/// A `MakeWriter` collecting every log line.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
+    }
+}
+
+async fn every_flow_logged(level: &str, dependency_payloads: bool) -> (String, Vec<String>) {
+    let settings = auth_core::telemetry::LogSettings {
+        level: level.into(),
+        json: true,
+        dependency_payloads,
+    };
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            auth_core::telemetry::filter_directives(&settings),
+        ))
+        .json()
+        .with_writer(captured.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let app = TestApp::spawn().await;
+    let (email, login) = signed_in(&app).await;
+    let refreshed = app.refresh(&login.refresh_token()).await;
+    app.clock.advance(60);
+    let _ = app.refresh(&login.refresh_token()).await; // reuse: logged as a warning
+    let _ = app.logout(Some(&refreshed.refresh_token())).await;
+    let hash = app
+        .sign_in
+        .store
+        .credentials_by_email(&auth_core::domain::Email::parse(&email).expect("email"))
+        .await
+        .expect("read")
+        .map(|credentials| credentials.password_hash)
+        .unwrap_or_default();
+    let secrets = vec![
+        PASSWORD.to_owned(),
+        login.refresh_token(),
+        login.access_token(),
+        refreshed.refresh_token(),
+        refreshed.access_token(),
+        hash,
+        app.settings["JWT_ACCESS_SECRET"].clone(),
+        app.settings["JWT_REFRESH_SECRET"].clone(),
+    ];
+    (captured.text(), secrets)
+}
+
+#[tokio::test]
+async fn the_most_verbose_level_writes_no_password_token_hash_or_secret() {
+    let (logs, secrets) = every_flow_logged("trace", false).await;
+    assert!(
+        logs.contains("request handled"),
+        "the capture works: {logs}"
+    );
+    assert!(logs.contains("reuse detected"));
+    for secret in &secrets {
+        // The refresh token's secret part is what matters; ids may be logged.
+        let secret_part = secret.rsplit('.').next().unwrap_or(secret);
+        assert!(
+            !secret.is_empty() && !logs.contains(secret_part),
+            "a secret reached the logs"
+        );
+    }
+    assert!(
+        !logs.contains("aws_smithy")
+            && !logs.contains("\"level\":\"TRACE\",\"fields\":{\"message\":\"send_request"),
+        "dependencies stayed at info"
+    );
+    // The opt-in is what lets dependency payload logging through.
+    let (verbose, _) = every_flow_logged("trace", true).await;
+    assert!(
+        verbose.len() > logs.len() * 2,
+        "dependency logs appear only when opted in"
+    );
+}
