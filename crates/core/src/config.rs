@@ -62,7 +62,11 @@ impl Env for std::collections::BTreeMap<String, String> {
     }
 }
 
-pub fn required(env: &dyn Env, name: &'static str, hint: &'static str) -> Result<String, ConfigError> {
+pub fn required(
+    env: &dyn Env,
+    name: &'static str,
+    hint: &'static str,
+) -> Result<String, ConfigError> {
     env.get(name).ok_or(ConfigError::Missing { name, hint })
 }
 
@@ -92,11 +96,18 @@ pub fn number_or<T: std::str::FromStr>(
 }
 
 pub fn flag_or(env: &dyn Env, name: &'static str, default: bool) -> Result<bool, ConfigError> {
-    match env.get(name).map(|value| value.trim().to_ascii_lowercase()).as_deref() {
+    match env
+        .get(name)
+        .map(|value| value.trim().to_ascii_lowercase())
+        .as_deref()
+    {
         None => Ok(default),
         Some("true") => Ok(true),
         Some("false") => Ok(false),
-        Some(other) => Err(invalid(name, format!("expected true or false, got {other:?}"))),
+        Some(other) => Err(invalid(
+            name,
+            format!("expected true or false, got {other:?}"),
+        )),
     }
 }
 
@@ -114,7 +125,9 @@ pub fn optional_secret(
     env: &dyn Env,
     name: &'static str,
 ) -> Result<Option<SecretString>, ConfigError> {
-    env.get(name).map(|value| checked_secret(name, value)).transpose()
+    env.get(name)
+        .map(|value| checked_secret(name, value))
+        .transpose()
 }
 
 fn checked_secret(name: &'static str, value: String) -> Result<SecretString, ConfigError> {
@@ -232,7 +245,9 @@ pub fn access_tokens(env: &dyn Env, purpose: KeyUse) -> Result<AccessTokenConfig
     }
     Ok(AccessTokenConfig {
         policy: ClaimsPolicy {
-            issuer: env.get("JWT_ISSUER").unwrap_or_else(|| "jwt-auth".to_owned()),
+            issuer: env
+                .get("JWT_ISSUER")
+                .unwrap_or_else(|| "jwt-auth".to_owned()),
             audience: env.get("JWT_AUDIENCE").unwrap_or_else(|| "api".to_owned()),
             leeway_seconds: i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX),
         },
@@ -269,18 +284,32 @@ pub struct AuthorizerSettings {
 
 impl AuthorizerSettings {
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let response = match env.get("AUTHORIZER_RESPONSE").map(|v| v.to_ascii_lowercase()).as_deref() {
+        let response = match env
+            .get("AUTHORIZER_RESPONSE")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
             None | Some("simple") => ResponseMode::Simple,
             Some("iam") => ResponseMode::Iam,
             Some(other) => {
-                return Err(invalid("AUTHORIZER_RESPONSE", format!("expected simple or iam, got {other:?}")));
+                return Err(invalid(
+                    "AUTHORIZER_RESPONSE",
+                    format!("expected simple or iam, got {other:?}"),
+                ));
             }
         };
-        let token_source = match env.get("AUTHORIZER_TOKEN_SOURCE").map(|v| v.to_ascii_lowercase()).as_deref() {
+        let token_source = match env
+            .get("AUTHORIZER_TOKEN_SOURCE")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
             None | Some("header") => TokenSource::AuthorizationHeader,
             Some("cookie") => TokenSource::Cookie,
             Some(other) => {
-                return Err(invalid("AUTHORIZER_TOKEN_SOURCE", format!("expected header or cookie, got {other:?}")));
+                return Err(invalid(
+                    "AUTHORIZER_TOKEN_SOURCE",
+                    format!("expected header or cookie, got {other:?}"),
+                ));
             }
         };
         let rules = RouteRules::parse(&env.get("ROUTE_ROLES").unwrap_or_default(), response)

@@ -40,7 +40,11 @@ pub fn filter_directives(settings: &LogSettings) -> String {
     }
     let mut default = LevelFilter::INFO;
     let mut own = Vec::new();
-    for directive in requested.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+    for directive in requested
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
         match directive.split_once('=') {
             None => default = directive.parse().unwrap_or(LevelFilter::INFO),
             Some((target, _)) => {
@@ -63,8 +67,8 @@ pub fn filter_directives(settings: &LogSettings) -> String {
 }
 
 pub fn init(settings: &LogSettings) {
-    let filter = EnvFilter::try_new(filter_directives(settings))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_new(filter_directives(settings)).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
@@ -115,7 +119,10 @@ mod tests {
 
     #[test]
     fn dependency_directives_are_dropped_and_quieter_levels_kept() {
-        let filter = directives("debug,lambda_runtime=trace,aws_smithy_runtime=trace,auth_core::token=trace", false);
+        let filter = directives(
+            "debug,lambda_runtime=trace,aws_smithy_runtime=trace,auth_core::token=trace",
+            false,
+        );
         assert!(!filter.contains("lambda_runtime=trace"), "{filter}");
         assert!(!filter.contains("aws_smithy_runtime"), "{filter}");
         assert!(filter.contains("auth_core::token=trace"), "{filter}");

@@ -4,7 +4,12 @@
 //! token carries; verify should stay within a small factor of it.
 
 // A bench is a harness, not product code: it may panic on a broken set-up.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -108,7 +113,10 @@ fn verification(c: &mut Criterion) {
 fn authorizer(c: &mut Criterion) {
     let env = env(&[
         ("JWT_ACCESS_SECRET", SECRET),
-        ("ROUTE_ROLES", "GET /admin/users/{id}=admin;DELETE /users/{id}=admin"),
+        (
+            "ROUTE_ROLES",
+            "GET /admin/users/{id}=admin;DELETE /users/{id}=admin",
+        ),
     ]);
     let token = issue(&tokens(&[("JWT_ACCESS_SECRET", SECRET)]));
     let settings = AuthorizerSettings::from_env(&env).expect("config");

@@ -93,18 +93,33 @@ impl LogoutSettings {
     }
 }
 
-fn refresh_keys(env: &dyn Env, access: &AccessTokenConfig) -> Result<RefreshKeySettings, ConfigError> {
+fn refresh_keys(
+    env: &dyn Env,
+    access: &AccessTokenConfig,
+) -> Result<RefreshKeySettings, ConfigError> {
     let current = secret(env, "JWT_REFRESH_SECRET")?;
     let previous = optional_secret(env, "JWT_REFRESH_SECRET_PREVIOUS")?;
-    for (name, key) in [("JWT_REFRESH_SECRET", Some(&current)), ("JWT_REFRESH_SECRET_PREVIOUS", previous.as_ref())] {
+    for (name, key) in [
+        ("JWT_REFRESH_SECRET", Some(&current)),
+        ("JWT_REFRESH_SECRET_PREVIOUS", previous.as_ref()),
+    ] {
         if let Some(key) = key
             && access.uses_secret(key.expose_secret().as_bytes())
         {
-            return Err(invalid(name, "must differ from JWT_ACCESS_SECRET (and its previous value)"));
+            return Err(invalid(
+                name,
+                "must differ from JWT_ACCESS_SECRET (and its previous value)",
+            ));
         }
     }
-    if previous.as_ref().is_some_and(|previous| same_secret(previous, &current)) {
-        return Err(invalid("JWT_REFRESH_SECRET_PREVIOUS", "must differ from JWT_REFRESH_SECRET"));
+    if previous
+        .as_ref()
+        .is_some_and(|previous| same_secret(previous, &current))
+    {
+        return Err(invalid(
+            "JWT_REFRESH_SECRET_PREVIOUS",
+            "must differ from JWT_REFRESH_SECRET",
+        ));
     }
     Ok(RefreshKeySettings { current, previous })
 }
@@ -122,7 +137,10 @@ pub fn session_policy(env: &dyn Env) -> Result<SessionPolicy, ConfigError> {
         return Err(invalid("REFRESH_TOKEN_TTL", "must be longer than zero"));
     }
     if policy.max_age < policy.refresh_ttl {
-        return Err(invalid("SESSION_MAX_AGE", "must be at least REFRESH_TOKEN_TTL"));
+        return Err(invalid(
+            "SESSION_MAX_AGE",
+            "must be at least REFRESH_TOKEN_TTL",
+        ));
     }
     if policy.reuse_grace > Duration::from_secs(300) {
         return Err(invalid(

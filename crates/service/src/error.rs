@@ -3,8 +3,8 @@
 
 use http::StatusCode;
 
-use auth_core::domain::InvalidField;
 use crate::store::StoreError;
+use auth_core::domain::InvalidField;
 use auth_core::token::Rejection;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

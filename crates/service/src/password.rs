@@ -11,7 +11,6 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 
-
 /// Argon2id cost parameters (`ARGON2_MEMORY_KIB`, `ARGON2_ITERATIONS`, `ARGON2_PARALLELISM`).
 /// Defaults are OWASP's: 19 MiB, 2 iterations, 1 lane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,9 +63,12 @@ impl PasswordPolicy {
         if self.memory_kib > 1024 * 1024 {
             return problem(Parameter::Memory, "must be at most 1048576 KiB (1 GiB)");
         }
-        self.params()
-            .map(|_| ())
-            .or_else(|error| problem(Parameter::Memory, &format!("argon2 refuses these parameters: {error}")))
+        self.params().map(|_| ()).or_else(|error| {
+            problem(
+                Parameter::Memory,
+                &format!("argon2 refuses these parameters: {error}"),
+            )
+        })
     }
 
     fn params(&self) -> Result<Params, argon2::Error> {

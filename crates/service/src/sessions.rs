@@ -179,7 +179,9 @@ impl Sessions {
                     return Ok(RotationOutcome::Replayed { session, successor });
                 }
                 Refusal::WithinGrace(_) => return Ok(RotationOutcome::Invalid),
-                Refusal::NotCurrent(session) => return self.reuse_or_forgery(token, &session).await,
+                Refusal::NotCurrent(session) => {
+                    return self.reuse_or_forgery(token, &session).await;
+                }
             }
         }
         Ok(RotationOutcome::Invalid)

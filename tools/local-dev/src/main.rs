@@ -15,8 +15,7 @@ use auth_core::domain::{Email, Role};
 use auth_core::telemetry::error_chain;
 use auth_service::store::{Store, StoreError, schema};
 
-const USAGE: &str =
-    "usage: local-dev create-table | set-role <email> <role> | revoke-all-sessions";
+const USAGE: &str = "usage: local-dev create-table | set-role <email> <role> | revoke-all-sessions";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {

@@ -58,7 +58,9 @@ impl RouteKey {
                 }
             };
             if !valid {
-                return Err("has a path segment that is neither literal nor {param} (or a final {proxy+})");
+                return Err(
+                    "has a path segment that is neither literal nor {param} (or a final {proxy+})",
+                );
             }
         }
         Ok(Self::Route {
@@ -85,7 +87,13 @@ impl RouteKey {
                 let method = if method == "ANY" { "*" } else { method };
                 let path = path
                     .split('/')
-                    .map(|segment| if segment.starts_with('{') { "*" } else { segment })
+                    .map(|segment| {
+                        if segment.starts_with('{') {
+                            "*"
+                        } else {
+                            segment
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join("/");
                 Some((method.to_owned(), path))
@@ -127,7 +135,11 @@ impl RouteRules {
     /// names "every route no other route matched").
     pub fn parse(text: &str, response: ResponseMode) -> Result<Self, RuleError> {
         let mut rules = Vec::new();
-        for rule in text.split(';').map(str::trim).filter(|rule| !rule.is_empty()) {
+        for rule in text
+            .split(';')
+            .map(str::trim)
+            .filter(|rule| !rule.is_empty())
+        {
             let refuse = |reason| RuleError {
                 rule: rule.to_owned(),
                 reason,
@@ -185,8 +197,9 @@ mod tests {
 
     #[test]
     fn rules_are_route_keys_with_one_or_more_roles() {
-        let rules = parse(" GET /admin/users/{id}=admin ; ANY /billing/{proxy+}=admin|billing-reader;")
-            .expect("valid");
+        let rules =
+            parse(" GET /admin/users/{id}=admin ; ANY /billing/{proxy+}=admin|billing-reader;")
+                .expect("valid");
         assert_eq!(rules.0.len(), 2);
         assert_eq!(rules.0[1].route.text(), "ANY /billing/{proxy+}");
         assert_eq!(rules.0[1].roles.len(), 2);
@@ -225,7 +238,8 @@ mod tests {
 
     #[test]
     fn a_rule_matches_its_route_key_only_never_a_concrete_path() {
-        let rules = parse("GET /admin/users/{id}=admin;ANY /ops/{proxy+}=admin|support").expect("valid");
+        let rules =
+            parse("GET /admin/users/{id}=admin;ANY /ops/{proxy+}=admin|support").expect("valid");
         assert!(!rules.allows("user", "GET /admin/users/{id}"));
         assert!(rules.allows("admin", "GET /admin/users/{id}"));
         assert!(rules.allows("user", "GET /me"));

@@ -400,15 +400,14 @@ mod tests {
 
     #[test]
     fn configuration_refuses_short_secrets_and_long_leeway_naming_the_variable() {
-        let short = config(&[("JWT_ACCESS_SECRET", "too-short")])
-            .expect_err("short");
+        let short = config(&[("JWT_ACCESS_SECRET", "too-short")]).expect_err("short");
         assert!(short.to_string().contains("JWT_ACCESS_SECRET"), "{short}");
         assert!(
             !short.to_string().contains("too-short"),
             "the secret must not be echoed"
         );
-        let leeway = config(&[("JWT_ACCESS_SECRET", SECRET), ("JWT_LEEWAY", "31s")])
-        .expect_err("leeway");
+        let leeway =
+            config(&[("JWT_ACCESS_SECRET", SECRET), ("JWT_LEEWAY", "31s")]).expect_err("leeway");
         assert!(leeway.to_string().contains("JWT_LEEWAY"));
         let missing = config(&[]).expect_err("missing");
         assert!(missing.to_string().contains("JWT_ACCESS_SECRET"));

@@ -12,7 +12,6 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-
 /// The signing algorithms we support. HS256 is the default; the others sign with a private key
 /// held only by the issuing functions, so verifiers hold public keys only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

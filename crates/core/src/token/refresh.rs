@@ -263,7 +263,9 @@ mod tests {
     fn stored_at(tokens: &[RefreshToken], generation: usize) -> (String, Option<String>) {
         (
             tokens[generation].digest(),
-            generation.checked_sub(1).map(|previous| tokens[previous].digest()),
+            generation
+                .checked_sub(1)
+                .map(|previous| tokens[previous].digest()),
         )
     }
 
@@ -334,7 +336,9 @@ mod tests {
         assert_eq!(retired.successor(&tokens[3]), None);
         assert!(!retired.is_earlier_generation(&tokens[0], stored, 4));
         assert_ne!(
-            rotated.first(&UserId::generate(), &SessionId::generate()).kid,
+            rotated
+                .first(&UserId::generate(), &SessionId::generate())
+                .kid,
             tokens[0].kid,
             "new sessions start under the new key"
         );

@@ -26,7 +26,10 @@ pub struct IssuedSession<'a> {
 
 impl TokenIssuer {
     pub fn new(access: AccessTokens, cookie_path: String) -> Self {
-        Self { access, cookie_path }
+        Self {
+            access,
+            cookie_path,
+        }
     }
 
     /// `status` with `{accessToken, tokenType, expiresIn[, refreshToken][, user]}` and the

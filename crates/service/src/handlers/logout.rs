@@ -26,8 +26,8 @@ pub async fn logout(state: &Logout, request: Request) -> Response<Body> {
 /// an unknown one or an expired one still answers 204.
 async fn logout_session(state: &Logout, request: Request) -> Result<Response<Body>, ApiError> {
     require_post(&request)?;
-    if let Some(token) = presented_refresh_token(&request)?
-        .and_then(|presented| RefreshToken::parse(&presented.raw))
+    if let Some(token) =
+        presented_refresh_token(&request)?.and_then(|presented| RefreshToken::parse(&presented.raw))
     {
         let revoked = state
             .store

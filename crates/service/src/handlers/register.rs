@@ -47,7 +47,11 @@ async fn handle(state: &SignIn, request: Request) -> Result<Response<Body>, ApiE
         expires_at: session.expires_at,
         refresh_token: &refresh_token,
     };
-    state
-        .issuer
-        .respond(StatusCode::CREATED, &issued, Some(&user.profile), false, now)
+    state.issuer.respond(
+        StatusCode::CREATED,
+        &issued,
+        Some(&user.profile),
+        false,
+        now,
+    )
 }

@@ -49,8 +49,15 @@ pub struct Jwks {
 }
 
 impl SignIn {
-    pub fn new(settings: SignInSettings, store: Store, clock: SharedClock) -> Result<Self, ConfigError> {
-        let keys = RefreshKeys::new(&settings.refresh_keys.current, settings.refresh_keys.previous.as_ref());
+    pub fn new(
+        settings: SignInSettings,
+        store: Store,
+        clock: SharedClock,
+    ) -> Result<Self, ConfigError> {
+        let keys = RefreshKeys::new(
+            &settings.refresh_keys.current,
+            settings.refresh_keys.previous.as_ref(),
+        );
         Ok(Self {
             passwords: Passwords::new(settings.passwords).map_err(password_problem)?,
             sessions: Sessions::new(store.clone(), keys, settings.sessions, clock),
@@ -68,7 +75,10 @@ impl SignIn {
 
 impl Refresh {
     pub fn new(settings: RefreshSettings, store: Store, clock: SharedClock) -> Self {
-        let keys = RefreshKeys::new(&settings.refresh_keys.current, settings.refresh_keys.previous.as_ref());
+        let keys = RefreshKeys::new(
+            &settings.refresh_keys.current,
+            settings.refresh_keys.previous.as_ref(),
+        );
         Self {
             sessions: Sessions::new(store, keys, settings.sessions, clock),
             issuer: TokenIssuer::new(AccessTokens::new(settings.access), settings.cookie_path),

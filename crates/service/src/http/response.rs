@@ -4,8 +4,8 @@ use http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use auth_core::domain::UserProfile;
 use crate::error::ApiError;
+use auth_core::domain::UserProfile;
 
 /// The body of register, login and refresh responses.
 #[derive(Debug, Serialize)]
