@@ -1,7 +1,6 @@
 //! End-to-end tests: every flow through the real handlers against DynamoDB Local over HTTP.
 //! Run with `scripts/test`, which starts DynamoDB Local and sets `DYNAMODB_ENDPOINT`.
 
-#[path = "authorizer/mod.rs"]
 mod authorizer;
 mod events;
 mod login;
