@@ -186,3 +186,137 @@ pub fn password_problem(problem: crate::password::PolicyProblem) -> ConfigError 
     };
     invalid(name, problem.reason)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use auth_core::config::{AuthorizerSettings, JwksSettings};
+
+    use super::*;
+
+    const ACCESS: &str = "an-access-secret-of-at-least-32-bytes!!";
+    const REFRESH: &str = "a-refresh-secret-of-at-least-32-bytes!!";
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::from([
+            ("TABLE_NAME".to_owned(), "auth".to_owned()),
+            ("JWT_ACCESS_SECRET".to_owned(), ACCESS.to_owned()),
+            ("JWT_REFRESH_SECRET".to_owned(), REFRESH.to_owned()),
+        ]);
+        for (key, value) in pairs {
+            env.insert((*key).to_owned(), (*value).to_owned());
+        }
+        env
+    }
+
+    /// Every function's settings from one environment: the first error, as text.
+    fn first_error(pairs: &[(&str, &str)]) -> Option<String> {
+        let env = env(pairs);
+        [
+            SignInSettings::from_env(&env).err(),
+            RefreshSettings::from_env(&env).err(),
+            LogoutSettings::from_env(&env).err(),
+            AuthorizerSettings::from_env(&env).err(),
+            JwksSettings::from_env(&env).err(),
+            StoreSettings::from_env(&env).err(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|error| error.to_string())
+        .next()
+    }
+
+    #[test]
+    fn defaults_follow_the_documented_values() {
+        let settings = SignInSettings::from_env(&env(&[])).expect("valid");
+        assert_eq!(settings.sessions, SessionPolicy::default());
+        assert_eq!(settings.access.ttl, Duration::from_secs(900));
+        assert_eq!(settings.cookie_path, "/auth");
+        assert_eq!(settings.passwords, PasswordPolicy::default());
+        assert_eq!(settings.store.timeout, Duration::from_secs(3));
+        assert!(first_error(&[]).is_none());
+    }
+
+    #[test]
+    fn each_bad_value_is_refused_naming_its_variable_and_never_echoing_a_secret() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("TABLE_NAME", "")], "TABLE_NAME"),
+            (&[("DYNAMODB_TIMEOUT", "soon")], "DYNAMODB_TIMEOUT"),
+            (&[("DYNAMODB_TIMEOUT", "0")], "DYNAMODB_TIMEOUT"),
+            (&[("JWT_ACCESS_SECRET", "short")], "JWT_ACCESS_SECRET"),
+            (
+                &[("JWT_ACCESS_SECRET_PREVIOUS", "short")],
+                "JWT_ACCESS_SECRET_PREVIOUS",
+            ),
+            (&[("JWT_REFRESH_SECRET", "")], "JWT_REFRESH_SECRET"),
+            (&[("JWT_REFRESH_SECRET", "short")], "JWT_REFRESH_SECRET"),
+            (&[("JWT_REFRESH_SECRET", ACCESS)], "JWT_REFRESH_SECRET"),
+            (
+                &[("JWT_REFRESH_SECRET_PREVIOUS", REFRESH)],
+                "JWT_REFRESH_SECRET_PREVIOUS",
+            ),
+            (
+                &[("JWT_REFRESH_SECRET_PREVIOUS", ACCESS)],
+                "JWT_REFRESH_SECRET_PREVIOUS",
+            ),
+            (
+                &[("JWT_ACCESS_SECRET_PREVIOUS", REFRESH)],
+                "JWT_REFRESH_SECRET",
+            ),
+            (&[("JWT_ALGORITHM", "none")], "JWT_ALGORITHM"),
+            (&[("JWT_ALGORITHM", "ES256")], "JWT_PRIVATE_KEY"),
+            (
+                &[("JWT_ALGORITHM", "ES256"), ("JWT_PRIVATE_KEY", "not a pem")],
+                "JWT_PRIVATE_KEY",
+            ),
+            (&[("JWT_LEEWAY", "31s")], "JWT_LEEWAY"),
+            (&[("ACCESS_TOKEN_TTL", "2d")], "ACCESS_TOKEN_TTL"),
+            (&[("ACCESS_TOKEN_TTL", "0")], "ACCESS_TOKEN_TTL"),
+            (&[("REFRESH_TOKEN_TTL", "forever")], "REFRESH_TOKEN_TTL"),
+            (&[("REFRESH_TOKEN_TTL", "0")], "REFRESH_TOKEN_TTL"),
+            (&[("SESSION_MAX_AGE", "1d")], "SESSION_MAX_AGE"),
+            (&[("REFRESH_REUSE_GRACE", "1h")], "REFRESH_REUSE_GRACE"),
+            (&[("ARGON2_ITERATIONS", "two")], "ARGON2_ITERATIONS"),
+            (&[("ARGON2_ITERATIONS", "0")], "ARGON2_ITERATIONS"),
+            (&[("ARGON2_MEMORY_KIB", "1")], "ARGON2_MEMORY_KIB"),
+            (&[("ARGON2_PARALLELISM", "0")], "ARGON2_PARALLELISM"),
+            (
+                &[("REFRESH_COOKIE_PATH", "/a; Domain=evil")],
+                "REFRESH_COOKIE_PATH",
+            ),
+            (&[("ROUTE_ROLES", "GET /admin/*=admin")], "ROUTE_ROLES"),
+            (&[("AUTHORIZER_RESPONSE", "maybe")], "AUTHORIZER_RESPONSE"),
+            (
+                &[("AUTHORIZER_TOKEN_SOURCE", "query")],
+                "AUTHORIZER_TOKEN_SOURCE",
+            ),
+            (
+                &[("AUTHORIZER_CHECK_REVOCATION", "yes")],
+                "AUTHORIZER_CHECK_REVOCATION",
+            ),
+            (
+                &[("AUTHORIZER_CHECK_REVOCATION", "true"), ("TABLE_NAME", "")],
+                "TABLE_NAME",
+            ),
+        ];
+        for (pairs, variable) in cases {
+            let message = first_error(pairs).unwrap_or_else(|| panic!("{pairs:?} was accepted"));
+            assert!(message.contains(variable), "{pairs:?}: {message}");
+            assert!(
+                !message.contains(ACCESS) && !message.contains(REFRESH),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn grace_may_be_disabled_and_the_jwks_function_needs_no_secret_under_hs256() {
+        let settings =
+            RefreshSettings::from_env(&env(&[("REFRESH_REUSE_GRACE", "0")])).expect("valid");
+        assert_eq!(settings.sessions.reuse_grace, Duration::ZERO);
+        let bare = BTreeMap::new();
+        let jwks = JwksSettings::from_env(&bare).expect("no key material needed");
+        assert!(jwks.keys.jwks().keys.is_empty());
+    }
+}
