@@ -36,7 +36,24 @@ pub fn parse_duration(text: &str) -> Result<Duration, InvalidDuration> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn parsing_never_panics(text in "\\PC{0,30}") {
+            let _ = parse_duration(&text);
+        }
+
+        #[test]
+        fn every_unit_scales_its_amount(amount in 0u64..1_000_000, unit in prop::sample::select(vec![("", 1u64), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400), ("y", 31_536_000)])) {
+            let parsed = parse_duration(&format!("{amount}{}", unit.0));
+            prop_assert_eq!(parsed, Ok(Duration::from_secs(amount * unit.1)));
+        }
+    }
 
     #[test]
     fn accepts_every_format_the_seed_documents() {
