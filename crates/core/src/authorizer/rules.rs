@@ -69,6 +69,17 @@ impl RouteKey {
         })
     }
 
+    /// Whether this is `route_key` as API Gateway writes it, compared without allocating
+    /// (the authorizer's hot path).
+    pub fn is(&self, route_key: &str) -> bool {
+        match self {
+            Self::Default => route_key == "$default",
+            Self::Route { method, path } => route_key
+                .split_once(' ')
+                .is_some_and(|(m, p)| m == method && p == path),
+        }
+    }
+
     /// The route key as API Gateway writes it in `routeKey`.
     pub fn text(&self) -> String {
         match self {
@@ -167,7 +178,7 @@ impl RouteRules {
     pub fn allows(&self, role: &str, route_key: &str) -> bool {
         self.0
             .iter()
-            .filter(|rule| rule.route.text() == route_key)
+            .filter(|rule| rule.route.is(route_key))
             .all(|rule| rule.allows(role))
     }
 
@@ -206,6 +217,10 @@ mod tests {
         assert!(parse("").expect("empty is valid").is_empty());
         assert!(parse("$default=admin").is_ok());
         assert!(parse("GET /=admin").is_ok());
+        let route = RouteKey::parse("GET /admin/users/{id}").expect("valid");
+        assert!(route.is("GET /admin/users/{id}"));
+        assert!(!route.is("GET /admin/users/{id}/x") && !route.is("POST /admin/users/{id}"));
+        assert!(RouteKey::Default.is("$default") && !RouteKey::Default.is("GET /"));
     }
 
     #[test]

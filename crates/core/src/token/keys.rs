@@ -278,10 +278,10 @@ fn hmac_kid(secret: &[u8]) -> String {
     hasher.update(b"jwt-auth kid v1:");
     hasher.update(secret);
     let digest: [u8; 32] = hasher.finalize().into();
-    let (prefix, _) = digest.split_at(9);
     format!(
         "hs256-{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(prefix)
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(digest.get(..9).unwrap_or_default())
     )
 }
 

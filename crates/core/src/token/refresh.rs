@@ -113,13 +113,31 @@ pub struct StoredDigests<'a> {
     pub previous: Option<&'a str>,
 }
 
-impl StoredDigests<'_> {
-    fn holds(&self, digest: &str) -> bool {
-        let current = bool::from(self.current.as_bytes().ct_eq(digest.as_bytes()));
-        let previous = self
-            .previous
-            .is_some_and(|previous| bool::from(previous.as_bytes().ct_eq(digest.as_bytes())));
-        current | previous
+/// The stored digests as raw SHA-256 values, decoded once per walk so each step compares bytes.
+struct RawDigests {
+    current: Option<[u8; 32]>,
+    previous: Option<[u8; 32]>,
+}
+
+impl RawDigests {
+    fn decode(stored: StoredDigests<'_>) -> Self {
+        let raw = |text: &str| {
+            let mut digest = [0u8; 32];
+            matches!(URL_SAFE_NO_PAD.decode_slice(text, &mut digest), Ok(32)).then_some(digest)
+        };
+        Self {
+            current: raw(stored.current),
+            previous: stored.previous.and_then(raw),
+        }
+    }
+
+    /// Whether `secret`'s SHA-256 is one of the stored digests, compared in constant time.
+    fn hold(&self, secret: &[u8; SECRET_BYTES]) -> bool {
+        let digest: [u8; 32] = Sha256::digest(secret).into();
+        let matches = |stored: Option<[u8; 32]>| {
+            stored.is_some_and(|stored| bool::from(stored.ct_eq(&digest)))
+        };
+        matches(self.current) | matches(self.previous)
     }
 }
 
@@ -136,24 +154,29 @@ impl ChainKey {
             .chain_update(bytes)
             .finalize()
             .into();
-        let (prefix, _) = digest.split_at(6);
         Self {
-            kid: URL_SAFE_NO_PAD.encode(prefix),
+            kid: URL_SAFE_NO_PAD.encode(digest.get(..6).unwrap_or_default()),
             mac: keyed_hmac(bytes),
         }
     }
 
-    fn successor(&self, token: &RefreshToken) -> RefreshToken {
+    /// The successor secret: HMAC(key, ids ‖ predecessor), with no allocation, so the reuse
+    /// walk costs one HMAC and one SHA-256 per step.
+    fn next_secret(&self, token: &RefreshToken, secret: &[u8; SECRET_BYTES]) -> [u8; SECRET_BYTES] {
         let mut mac = self.mac.clone();
         mac.update(b"refresh-v2:next:");
         mac.update(token.user_id.as_str().as_bytes());
         mac.update(token.session_id.as_str().as_bytes());
-        mac.update(&token.secret);
+        mac.update(secret);
+        mac.finalize().into_bytes().into()
+    }
+
+    fn successor(&self, token: &RefreshToken) -> RefreshToken {
         RefreshToken {
             user_id: token.user_id.clone(),
             session_id: token.session_id.clone(),
             kid: self.kid.clone(),
-            secret: mac.finalize().into_bytes().into(),
+            secret: self.next_secret(token, &token.secret),
         }
     }
 }
@@ -221,13 +244,14 @@ impl RefreshKeys {
         let Some(key) = self.key_of(token) else {
             return false;
         };
-        if stored.holds(&token.digest()) {
+        let stored = RawDigests::decode(stored);
+        let mut secret = token.secret;
+        if stored.hold(&secret) {
             return true;
         }
-        let mut candidate = token.clone();
         for _ in 0..generation.min(MAX_REUSE_WALK) {
-            candidate = key.successor(&candidate);
-            if stored.holds(&candidate.digest()) {
+            secret = key.next_secret(token, &secret);
+            if stored.hold(&secret) {
                 return true;
             }
         }

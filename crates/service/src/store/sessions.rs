@@ -4,6 +4,7 @@ use aws_sdk_dynamodb::types::{
     DeleteRequest, ReturnValue, ReturnValuesOnConditionCheckFailure, WriteRequest,
 };
 
+use super::error::condition_held;
 use super::item::{self, Item, n, s};
 use super::schema::*;
 use super::{Store, StoreError};
@@ -203,17 +204,7 @@ impl Store {
             .expression_attribute_values(":digest", s(digest))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(error.into()),
-        }
+        condition_held(result)
     }
 
     /// Deletes the session unconditionally (its family was caught being reused).

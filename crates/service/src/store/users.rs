@@ -3,6 +3,7 @@
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
+use super::error::condition_held;
 use super::item::{self, Item, n, s};
 use super::schema::*;
 use super::sessions::NewSession;
@@ -141,17 +142,7 @@ impl Store {
             .expression_attribute_values(":old", s(old_hash))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(error.into()),
-        }
+        condition_held(result)
     }
 
     pub async fn profile(&self, user: &UserId) -> Result<Option<UserProfile>, StoreError> {
@@ -218,17 +209,7 @@ impl Store {
             .expression_attribute_values(":role", s(role.as_str()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // The item vanished meanwhile (a session logged out): nothing to update.
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(error.into()),
-        }
+        // The item vanished meanwhile (a session logged out): nothing to update.
+        condition_held(result).map(|_| ())
     }
 }
