@@ -1,4 +1,5 @@
 use e2e::Function;
+use e2e::conflicts::ConflictInjector;
 use e2e::{PASSWORD, TestApp, claims, http_api_event, json_post, rest_api_event};
 
 #[tokio::test]
@@ -307,4 +308,44 @@ fn a_cookie_path_that_could_break_the_header_stops_start_up() {
     let error =
         auth_service::config::SignInSettings::from_env(&settings).expect_err("invalid path");
     assert!(error.to_string().contains("REFRESH_COOKIE_PATH"), "{error}");
+}
+
+#[tokio::test]
+async fn a_transaction_conflict_is_retried_and_never_surfaces_as_an_error() {
+    let conflicts = ConflictInjector::start().await;
+    let app = TestApp::spawn_with_conflicts(&[], Some(&conflicts)).await;
+
+    conflicts.conflict_next(2);
+    let response = app
+        .register("Ada", "conflicted@example.com", PASSWORD)
+        .await;
+    assert_eq!(response.status, 201, "{}", response.text);
+    assert_eq!(
+        conflicts.injected(),
+        2,
+        "two conflicts, then the write went through"
+    );
+    assert_eq!(
+        app.login("conflicted@example.com", PASSWORD).await.status,
+        200
+    );
+
+    conflicts.conflict_next(1);
+    app.register("Eve", "conflicted@example.com", PASSWORD)
+        .await
+        .assert_error(409, "EMAIL_TAKEN");
+
+    // A conflict that outlasts every retry is "busy, retry later", never a 500.
+    conflicts.conflict_next(usize::MAX);
+    let busy = app.register("Bob", "busy@example.com", PASSWORD).await;
+    busy.assert_error(503, "SERVICE_UNAVAILABLE");
+    assert!(busy.header("retry-after").is_some());
+    conflicts.conflict_next(0);
+    assert_eq!(
+        app.register("Bob", "busy@example.com", PASSWORD)
+            .await
+            .status,
+        201,
+        "the busy registration wrote nothing half-way"
+    );
 }

@@ -1,6 +1,7 @@
 //! Test harness: a fresh table in DynamoDB Local per test, the real handlers, and requests built
 //! from API Gateway event JSON exactly as Lambda delivers them.
 
+pub mod conflicts;
 pub mod events;
 pub mod proxy;
 
@@ -32,16 +33,27 @@ pub fn dynamodb_endpoint() -> String {
 
 /// A DynamoDB client for `endpoint` that counts its round trips.
 pub async fn client(endpoint: &str, round_trips: &RoundTripCounter) -> Client {
+    client_with(endpoint, round_trips, None).await
+}
+
+/// [`client`], with transaction conflicts forced where `conflicts` says.
+pub async fn client_with(
+    endpoint: &str,
+    round_trips: &RoundTripCounter,
+    conflicts: Option<&conflicts::ConflictInjector>,
+) -> Client {
     let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
         .endpoint_url(endpoint)
         .load()
         .await;
-    let config = auth_service::store::client_config(&shared, Duration::from_secs(2))
-        .interceptor(round_trips.clone())
-        .build();
-    Client::from_conf(config)
+    let mut config = auth_service::store::client_config(&shared, Duration::from_secs(2))
+        .interceptor(round_trips.clone());
+    if let Some(conflicts) = conflicts {
+        config = config.interceptor(conflicts.clone());
+    }
+    Client::from_conf(config.build())
 }
 
 fn unique_name(prefix: &str) -> String {
@@ -110,10 +122,18 @@ impl TestApp {
     }
 
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
+        Self::spawn_with_conflicts(overrides, None).await
+    }
+
+    /// An app whose DynamoDB transactions conflict when `conflicts` says so.
+    pub async fn spawn_with_conflicts(
+        overrides: &[(&str, &str)],
+        conflicts: Option<&conflicts::ConflictInjector>,
+    ) -> Self {
         let table = unique_name("auth");
         let settings = settings(&table, overrides);
         let round_trips = RoundTripCounter::default();
-        let client = client(&dynamodb_endpoint(), &round_trips).await;
+        let client = client_with(&dynamodb_endpoint(), &round_trips, conflicts).await;
         schema::create_table(&client, &table)
             .await
             .expect("create the test table in DynamoDB Local");

@@ -5,6 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -104,6 +105,7 @@ pub struct Passwords {
     dummy_hash: String,
     /// argon2 verifications run, the dummy ones included (shows unknown users cost the same).
     verifications: Arc<AtomicU64>,
+    policy_cost: Arc<PolicyCost>,
     /// argon2's working memory (19 MiB by default), allocated once and reused. Allocating it
     /// per call let glibc's malloc keep freed copies around: peak RSS reached 219 MiB after 60
     /// registrations, against 256 MiB functions (scripts/bench).
@@ -130,6 +132,7 @@ impl Passwords {
             dummy_hash: dummy_hash(&policy),
             policy,
             verifications: Arc::default(),
+            policy_cost: Arc::default(),
             memory: Arc::default(),
         })
     }
@@ -184,6 +187,11 @@ impl Passwords {
 
     /// Verifies `password` against `stored`, or, when there is no stored hash (unknown user),
     /// against the dummy hash so the work done is the same; the answer is then always `Mismatch`.
+    ///
+    /// A stored hash made with cheaper, older parameters would answer faster than the dummy and
+    /// tell an attacker the account exists: its verification is padded to what one run with the
+    /// policy's parameters takes here (the first such check on an instance, before any policy
+    /// run was timed, runs the dummy as well instead).
     pub async fn verify(
         &self,
         password: SecretString,
@@ -191,23 +199,80 @@ impl Passwords {
     ) -> Result<Verification, PasswordError> {
         let user_exists = stored.is_some();
         let stored = stored.unwrap_or_else(|| self.dummy_hash.clone());
+        let verified = self.run_verify(password.clone(), stored).await?;
+        let verification = if verified.matches && user_exists {
+            Verification::Match {
+                needs_rehash: !verified.uses_policy,
+            }
+        } else {
+            Verification::Mismatch
+        };
+        if verified.uses_policy {
+            self.policy_cost.observe(verified.took);
+        } else {
+            match self.policy_cost.get() {
+                Some(cost) => tokio::time::sleep(cost.saturating_sub(verified.took)).await,
+                None => {
+                    let dummy = self.run_verify(password, self.dummy_hash.clone()).await?;
+                    self.policy_cost.observe(dummy.took);
+                }
+            }
+        }
+        Ok(verification)
+    }
+
+    /// One argon2 verification on the blocking pool, timed.
+    async fn run_verify(
+        &self,
+        password: SecretString,
+        stored: String,
+    ) -> Result<Verified, PasswordError> {
         let policy = self.policy;
         let verifications = Arc::clone(&self.verifications);
         let memory = Arc::clone(&self.memory);
         tokio::task::spawn_blocking(move || {
             verifications.fetch_add(1, Ordering::Relaxed);
+            let started = Instant::now();
             let parsed = PasswordHash::new(&stored).map_err(PasswordError::CorruptHash)?;
             let matches = recompute_matches(&parsed, password.expose_secret().as_bytes(), &memory)?;
-            Ok(if matches && user_exists {
-                Verification::Match {
-                    needs_rehash: !hash_uses_policy(&parsed, &policy),
-                }
-            } else {
-                Verification::Mismatch
+            Ok(Verified {
+                matches,
+                uses_policy: hash_uses_policy(&parsed, &policy),
+                took: started.elapsed(),
             })
         })
         .await
         .map_err(PasswordError::TaskFailed)?
+    }
+}
+
+struct Verified {
+    matches: bool,
+    uses_policy: bool,
+    took: Duration,
+}
+
+/// How long one argon2 run with the policy's parameters takes on this instance: a moving
+/// average of the runs seen (each weighs a quarter), in nanoseconds; 0 until the first.
+#[derive(Debug, Default)]
+struct PolicyCost(AtomicU64);
+
+impl PolicyCost {
+    fn get(&self) -> Option<Duration> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(Duration::from_nanos(nanos)),
+        }
+    }
+
+    fn observe(&self, took: Duration) {
+        let sample = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX).max(1);
+        // Racing updates may drop a sample; the average stays an average of real runs.
+        let average = match self.0.load(Ordering::Relaxed) {
+            0 => sample,
+            old => old - old / 4 + sample / 4,
+        };
+        self.0.store(average, Ordering::Relaxed);
     }
 }
 

@@ -2,11 +2,13 @@ use auth_core::domain::{Email, Password};
 use auth_core::telemetry::error_chain;
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use secrecy::SecretString;
 
 use super::{IssuedSession, SignIn, respond};
 use crate::error::ApiError;
 use crate::http::request::{require_post, required_json_object, string_field};
 use crate::password::Verification;
+use crate::store::SessionStart;
 
 /// `POST /auth/login {email, password}` → 200 with an access token and a refresh cookie.
 /// Unknown email and wrong password take the same path (one read, one argon2 verify) and give
@@ -19,7 +21,7 @@ async fn handle(state: &SignIn, request: Request) -> Result<Response<Body>, ApiE
     require_post(&request)?;
     let body = required_json_object(&request)?;
     let email = Email::parse(&string_field(&body, "email")?)?;
-    let password = Password::parse_existing(string_field(&body, "password")?)?;
+    let password = Password::parse_existing(string_field(&body, "password")?)?.into_secret();
 
     let credentials = state.store.credentials_by_email(&email).await?;
     let stored_hash = credentials
@@ -27,52 +29,96 @@ async fn handle(state: &SignIn, request: Request) -> Result<Response<Body>, ApiE
         .map(|found| found.password_hash.clone());
     let verification = state
         .passwords
-        .verify(password.expose().to_owned().into(), stored_hash)
+        .verify(password.clone(), stored_hash)
         .await
         .map_err(ApiError::internal)?;
-    let (Verification::Match { needs_rehash }, Some(credentials)) = (verification, credentials)
+    let (Verification::Match { needs_rehash }, Some(mut credentials)) = (verification, credentials)
     else {
         return Err(ApiError::InvalidCredentials);
     };
-    if needs_rehash {
-        rehash(
-            state,
-            &credentials.profile.email,
-            &credentials.password_hash,
-            password,
-        )
-        .await;
-    }
-
-    let now = state.sessions.now();
-    let profile = credentials.profile;
-    let (session, refresh_token) = state.sessions.start(&profile.id, &profile.role, now);
-    state.store.create_session(&session).await?;
-    let issued = IssuedSession {
-        user: &profile.id,
-        role: &profile.role,
-        session: &session.session_id,
-        expires_at: session.expires_at,
-        refresh_token: &refresh_token,
+    let email = credentials.profile.email.clone();
+    let mut verified_hash = if needs_rehash {
+        rehash(state, &email, &credentials.password_hash, password.clone()).await
+    } else {
+        credentials.password_hash.clone()
     };
-    state
-        .issuer
-        .respond(StatusCode::OK, &issued, Some(&profile), false, now)
+
+    // The session is written only if the credentials still hold what was read: a role change
+    // in between makes this read again and start the session with the new role.
+    let now = state.sessions.now();
+    for _ in 0..SESSION_START_ATTEMPTS {
+        let profile = &credentials.profile;
+        let (session, refresh_token) = state.sessions.start(&profile.id, &profile.role, now);
+        match state
+            .store
+            .create_session_for(&session, &email, &verified_hash)
+            .await?
+        {
+            SessionStart::Created => {
+                let issued = IssuedSession {
+                    user: &profile.id,
+                    role: &profile.role,
+                    session: &session.session_id,
+                    expires_at: session.expires_at,
+                    refresh_token: &refresh_token,
+                };
+                return state
+                    .issuer
+                    .respond(StatusCode::OK, &issued, Some(profile), false, now);
+            }
+            SessionStart::CredentialsChanged => {
+                let Some(current) = state.store.credentials_by_email(&email).await? else {
+                    return Err(ApiError::InvalidCredentials);
+                };
+                // A new hash is a changed password or a concurrent login's rehash: only the
+                // password can tell which.
+                if current.password_hash != verified_hash {
+                    let again = state
+                        .passwords
+                        .verify(password.clone(), Some(current.password_hash.clone()))
+                        .await
+                        .map_err(ApiError::internal)?;
+                    if again == Verification::Mismatch {
+                        return Err(ApiError::InvalidCredentials);
+                    }
+                    verified_hash.clone_from(&current.password_hash);
+                }
+                credentials = current;
+            }
+        }
+    }
+    Err(ApiError::Unavailable(
+        "the account kept changing while the login started its session".into(),
+    ))
 }
 
-/// Upgrades a hash made with old parameters. Best effort: a failure leaves the old hash,
-/// which still verifies, so the login goes on.
-async fn rehash(state: &SignIn, email: &Email, old_hash: &str, password: Password) {
-    let outcome = match state.passwords.hash(password.into_secret()).await {
+/// Role changes racing one login, before it gives up with 503.
+const SESSION_START_ATTEMPTS: usize = 3;
+
+/// Upgrades a hash made with old parameters and returns the hash now stored. Best effort: a
+/// failure leaves the old hash, which still verifies, so the login goes on.
+async fn rehash(state: &SignIn, email: &Email, old_hash: &str, password: SecretString) -> String {
+    let outcome = match state.passwords.hash(password).await {
         Ok(new_hash) => state
             .store
             .replace_password_hash(email, old_hash, &new_hash)
             .await
+            .map(|replaced| replaced.then_some(new_hash))
             .map_err(|error| error_chain(&error)),
         Err(error) => Err(error_chain(&error)),
     };
     match outcome {
-        Ok(replaced) => tracing::info!(replaced, "password rehashed with the current parameters"),
-        Err(cause) => tracing::warn!(%cause, "password rehash failed; the old hash stays"),
+        Ok(Some(new_hash)) => {
+            tracing::info!("password rehashed with the current parameters");
+            new_hash
+        }
+        Ok(None) => {
+            tracing::info!("password hash changed meanwhile; not rehashed");
+            old_hash.to_owned()
+        }
+        Err(cause) => {
+            tracing::warn!(%cause, "password rehash failed; the old hash stays");
+            old_hash.to_owned()
+        }
     }
 }

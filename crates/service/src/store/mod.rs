@@ -14,6 +14,7 @@ mod item;
 mod round_trips;
 pub mod schema;
 mod sessions;
+mod transaction;
 mod users;
 
 use std::time::Duration;
@@ -25,7 +26,7 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 
 pub use error::StoreError;
 pub use round_trips::RoundTripCounter;
-pub use sessions::{NewSession, Rotation, SessionRecord};
+pub use sessions::{NewSession, Rotation, SessionRecord, SessionStart};
 pub use users::{NewUser, Registration};
 
 /// The table, through one SDK client built once at init.

@@ -1,14 +1,16 @@
 //! Refresh sessions: one item per login (a token family), rotated by compare-and-swap.
 
 use aws_sdk_dynamodb::types::{
-    DeleteRequest, ReturnValue, ReturnValuesOnConditionCheckFailure, WriteRequest,
+    ConditionCheck, DeleteRequest, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, WriteRequest,
 };
 
 use super::error::condition_held;
 use super::item::{self, Item, n, s};
 use super::schema::*;
+use super::transaction::{Transaction, put_new};
 use super::{Store, StoreError};
-use auth_core::domain::{Role, SessionId, UserId};
+use auth_core::domain::{Email, Role, SessionId, UserId};
 
 /// A session about to be created at login or registration.
 #[derive(Debug, Clone)]
@@ -37,6 +39,14 @@ impl NewSession {
             (ABSOLUTE_EXPIRES_AT.to_owned(), n(self.absolute_expires_at)),
         ])
     }
+}
+
+/// What a login's session write found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStart {
+    Created,
+    /// The credentials changed since the login read them (role or password); nothing written.
+    CredentialsChanged,
 }
 
 /// A session as stored.
@@ -153,17 +163,38 @@ impl Store {
         }
     }
 
-    /// Creates a session (login). The id is fresh, so the condition only guards a collision.
-    pub async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
-        self.client
-            .put_item()
+    /// Creates a login's session, only if the user's credentials still hold the role and the
+    /// password hash the login read. A role change (or a password change) landing between the
+    /// login's read and this write fails it, instead of leaving a session with the old role
+    /// that the role change's sweep of sessions ran too early to see.
+    pub async fn create_session_for(
+        &self,
+        session: &NewSession,
+        email: &Email,
+        verified_hash: &str,
+    ) -> Result<SessionStart, StoreError> {
+        let check = ConditionCheck::builder()
             .table_name(&self.table)
-            .set_item(Some(session.item()))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .send()
-            .await?;
-        Ok(())
+            .key(PK, s(email_pk(email)))
+            .key(SK, s(CREDENTIALS_SK))
+            .condition_expression("#role = :role AND #hash = :hash")
+            .expression_attribute_names("#role", ROLE)
+            .expression_attribute_names("#hash", PASSWORD_HASH)
+            .expression_attribute_values(":role", s(session.role.as_str()))
+            .expression_attribute_values(":hash", s(verified_hash))
+            .build()
+            .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
+        let items = vec![
+            put_new(&self.table, session.item())?,
+            TransactWriteItem::builder().condition_check(check).build(),
+        ];
+        match self.transact(items).await? {
+            Transaction::Committed => Ok(SessionStart::Created),
+            Transaction::ConditionFailed { index: 1 } => Ok(SessionStart::CredentialsChanged),
+            Transaction::ConditionFailed { .. } => Err(StoreError::Corrupt(
+                "a new session's id is already taken".into(),
+            )),
+        }
     }
 
     /// The session, read strongly consistently; `None` when absent. Expiry is the caller's check.

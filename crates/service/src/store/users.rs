@@ -1,12 +1,10 @@
 //! Users: credentials by email, profiles by id.
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-
 use super::error::condition_held;
 use super::item::{self, Item, n, s};
 use super::schema::*;
 use super::sessions::NewSession;
+use super::transaction::{Transaction, put_new};
 use super::{Store, StoreError};
 use auth_core::domain::{DisplayName, Email, Role, UserCredentials, UserId, UserProfile};
 
@@ -44,17 +42,6 @@ fn profile_attributes(profile: &UserProfile, created_at: i64) -> Item {
     ])
 }
 
-fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(#pk)")
-        .expression_attribute_names("#pk", PK)
-        .build()
-        .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
-
 impl Store {
     /// Writes the credentials, the profile and the first session in one transaction, so a
     /// registration is all or nothing, and a second registration of the email fails its condition.
@@ -71,28 +58,19 @@ impl Store {
         profile.insert(PK.to_owned(), s(user_pk(&user.profile.id)));
         profile.insert(SK.to_owned(), s(PROFILE_SK));
 
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(put(&self.table, credentials)?)
-            .transact_items(put(&self.table, profile)?)
-            .transact_items(put(&self.table, session.item())?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Registration::Created),
-            Err(error) => {
-                let email_taken = error.as_service_error().is_some_and(|service| {
-                    service.code() == Some("TransactionCanceledException")
-                        && service.is_transaction_canceled_exception()
-                        && first_reason_is_condition_failure(service)
-                });
-                if email_taken {
-                    Ok(Registration::EmailTaken)
-                } else {
-                    Err(error.into())
-                }
-            }
+        let items = vec![
+            put_new(&self.table, credentials)?,
+            put_new(&self.table, profile)?,
+            put_new(&self.table, session.item())?,
+        ];
+        match self.transact(items).await? {
+            Transaction::Committed => Ok(Registration::Created),
+            // The credentials item is the first write: its condition failing means the email
+            // is taken. (A session-id collision would fail the third write instead.)
+            Transaction::ConditionFailed { index: 0 } => Ok(Registration::EmailTaken),
+            Transaction::ConditionFailed { index } => Err(StoreError::Corrupt(format!(
+                "registration write {index} found its item already present"
+            ))),
         }
     }
 
@@ -155,21 +133,6 @@ impl Store {
             .send()
             .await?;
         output.item().map(profile_from).transpose()
-    }
-}
-
-/// The credentials item is the transaction's first write; its condition failing means the
-/// email is taken. (A session-id collision would fail the third write instead.)
-fn first_reason_is_condition_failure(
-    error: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-) -> bool {
-    match error {
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(canceled) => canceled
-            .cancellation_reasons()
-            .first()
-            .and_then(|reason| reason.code())
-            .is_some_and(|code| code == "ConditionalCheckFailed"),
-        _ => false,
     }
 }
 
