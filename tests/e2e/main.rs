@@ -8,6 +8,7 @@ mod logout;
 mod outage;
 mod refresh;
 mod register;
+mod secrets;
 mod security;
 mod table;
 mod template;

@@ -4,17 +4,11 @@
 //! table, just as a real cancelled transaction writes nothing. DynamoDB Local serialises
 //! transactions, so it never produces this answer itself.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
 
 const CONFLICT_BODY: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict, None, None]","CancellationReasons":[{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"},{"Code":"None"},{"Code":"None"}]}"#;
 
@@ -28,13 +22,12 @@ pub struct ConflictInjector {
 impl ConflictInjector {
     /// Starts the stand-in; no request is diverted until [`Self::conflict_next`].
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the conflict stand-in");
-        let address = listener.local_addr().expect("stand-in address");
-        tokio::spawn(serve(listener));
+        let stand_in = super::stand_in::start(|_| {
+            (400, "application/x-amz-json-1.0", CONFLICT_BODY.to_owned())
+        })
+        .await;
         Self {
-            stand_in: format!("http://{address}/"),
+            stand_in,
             remaining: Arc::default(),
             injected: Arc::default(),
         }
@@ -77,25 +70,5 @@ impl Intercept for ConflictInjector {
             self.injected.fetch_add(1, Ordering::SeqCst);
         }
         Ok(())
-    }
-}
-
-async fn serve(listener: TcpListener) {
-    while let Ok((stream, _)) = listener.accept().await {
-        tokio::spawn(async move {
-            let answer = service_fn(|_request| async {
-                Ok::<_, Infallible>(
-                    hyper::Response::builder()
-                        .status(400)
-                        .header("content-type", "application/x-amz-json-1.0")
-                        .header("x-amzn-requestid", "conflict-stand-in")
-                        .body(Full::new(Bytes::from_static(CONFLICT_BODY.as_bytes())))
-                        .expect("static response"),
-                )
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), answer)
-                .await;
-        });
     }
 }

@@ -4,6 +4,7 @@
 pub mod conflicts;
 pub mod events;
 pub mod proxy;
+pub mod stand_in;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use auth_core::authorizer::{Authorizer, SessionCheck};
 use auth_core::clock::SystemClock;
-use auth_core::config::{AuthorizerSettings, ConfigError, ProcessEnv, StoreSettings};
+use auth_core::config::{AuthorizerSettings, ConfigError, StoreSettings};
 use auth_core::token::AccessTokens;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::value::RawValue;
@@ -23,7 +23,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 }
 
 async fn init() -> Result<Authorizer, ConfigError> {
-    let settings = AuthorizerSettings::from_env(&ProcessEnv)?;
+    // Under HS256 a deployed authorizer reads its key through the secrets extension.
+    let settings =
+        AuthorizerSettings::from_env(&auth_core::secrets::environment_via_extension().await?)?;
     let sessions = match &settings.strict_mode {
         Some(store) => Some(session_check(store).await?),
         None => None,

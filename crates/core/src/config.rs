@@ -143,6 +143,108 @@ fn checked_secret(name: &'static str, value: String) -> Result<SecretString, Con
     Ok(SecretString::from(value))
 }
 
+/// The variables that hold secrets, each with the variable that may name a Secrets Manager
+/// secret holding it instead (its ARN or name; the secret string is the value). Deployed
+/// functions get only these references, so their configuration holds no secret value; the
+/// values are read once, at init (`auth_core::secrets`).
+pub const SECRET_VARIABLES: [(&str, &str); 5] = [
+    ("JWT_ACCESS_SECRET", "JWT_ACCESS_SECRET_ARN"),
+    (
+        "JWT_ACCESS_SECRET_PREVIOUS",
+        "JWT_ACCESS_SECRET_PREVIOUS_ARN",
+    ),
+    ("JWT_PRIVATE_KEY", "JWT_PRIVATE_KEY_ARN"),
+    ("JWT_REFRESH_SECRET", "JWT_REFRESH_SECRET_ARN"),
+    (
+        "JWT_REFRESH_SECRET_PREVIOUS",
+        "JWT_REFRESH_SECRET_PREVIOUS_ARN",
+    ),
+];
+
+/// A secret variable given by reference: the value is in Secrets Manager under `secret_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretReference {
+    pub variable: &'static str,
+    /// The variable holding the reference (`<variable>_ARN`), for error messages.
+    pub reference: &'static str,
+    pub secret_id: String,
+}
+
+/// The secret variables this environment gives by reference. Giving both a value and a
+/// reference is refused: which one wins would be a guess.
+pub fn secret_references(env: &dyn Env) -> Result<Vec<SecretReference>, ConfigError> {
+    let mut references = Vec::new();
+    for (variable, reference) in SECRET_VARIABLES {
+        let Some(secret_id) = env.get(reference) else {
+            continue;
+        };
+        if env.get(variable).is_some() {
+            return Err(invalid(
+                reference,
+                format!("set either {variable} or {reference}, not both"),
+            ));
+        }
+        references.push(SecretReference {
+            variable,
+            reference,
+            secret_id: secret_id.trim().to_owned(),
+        });
+    }
+    Ok(references)
+}
+
+/// An environment with the secret values read at init laid over it.
+pub struct WithSecrets<E> {
+    base: E,
+    fetched: std::collections::BTreeMap<&'static str, SecretString>,
+}
+
+impl<E> WithSecrets<E> {
+    pub fn new(base: E, fetched: std::collections::BTreeMap<&'static str, SecretString>) -> Self {
+        Self { base, fetched }
+    }
+}
+
+impl<E> std::fmt::Debug for WithSecrets<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.fetched.keys().copied().collect();
+        f.debug_struct("WithSecrets")
+            .field("fetched", &names)
+            .finish()
+    }
+}
+
+impl<E: Env> Env for WithSecrets<E> {
+    fn get(&self, name: &str) -> Option<String> {
+        match self.fetched.get(name) {
+            Some(value) => Some(value.expose_secret().to_owned()),
+            None => self.base.get(name),
+        }
+    }
+}
+
+/// The AWS Parameters and Secrets Lambda extension, through which the authorizer reads a
+/// secret without linking the AWS SDK: its port (`PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`,
+/// default 2773, the extension's own variable) and the session token Lambda gives the function
+/// (`AWS_SESSION_TOKEN`), which the extension requires on every request.
+pub struct SecretsExtensionSettings {
+    pub port: u16,
+    pub session_token: SecretString,
+}
+
+impl SecretsExtensionSettings {
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            port: number_or(env, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", 2773)?,
+            session_token: SecretString::from(required(
+                env,
+                "AWS_SESSION_TOKEN",
+                "Lambda sets it; the secrets extension refuses requests without it",
+            )?),
+        })
+    }
+}
+
 /// The DynamoDB table and the bound on one call (`TABLE_NAME`, `DYNAMODB_TIMEOUT`, default 3s).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreSettings {
@@ -201,6 +303,12 @@ fn key_error(error: KeyError) -> ConfigError {
     invalid(key_variable(error.role), error.reason)
 }
 
+/// A PEM as given: with real line breaks, or on one line with `\n` escapes (how a template
+/// parameter or a `.env` file carries it).
+fn pem_lines(pem: &str) -> String {
+    pem.replace("\\n", "\n")
+}
+
 /// The access-token keys for `purpose` (`JWT_ALGORITHM` and its key variables).
 pub fn key_set(env: &dyn Env, purpose: KeyUse) -> Result<KeySet, ConfigError> {
     let material = match algorithm(env)? {
@@ -211,14 +319,14 @@ pub fn key_set(env: &dyn Env, purpose: KeyUse) -> Result<KeySet, ConfigError> {
         },
         algorithm => {
             let private_pem = match purpose {
-                KeyUse::Sign => Some(SecretString::from(required(
+                KeyUse::Sign => Some(SecretString::from(pem_lines(&required(
                     env,
                     "JWT_PRIVATE_KEY",
                     "functions that issue tokens need the PEM private key for JWT_ALGORITHM",
-                )?)),
+                )?))),
                 KeyUse::Verify | KeyUse::Publish => None,
             };
-            let public_pem = env.get("JWT_PUBLIC_KEY");
+            let public_pem = env.get("JWT_PUBLIC_KEY").map(|pem| pem_lines(&pem));
             if private_pem.is_none() && public_pem.is_none() {
                 return Err(ConfigError::Missing {
                     name: "JWT_PUBLIC_KEY",
@@ -229,7 +337,7 @@ pub fn key_set(env: &dyn Env, purpose: KeyUse) -> Result<KeySet, ConfigError> {
                 algorithm,
                 private_pem,
                 public_pem,
-                previous_public_pem: env.get("JWT_PUBLIC_KEY_PREVIOUS"),
+                previous_public_pem: env.get("JWT_PUBLIC_KEY_PREVIOUS").map(|pem| pem_lines(&pem)),
             }
         }
     };

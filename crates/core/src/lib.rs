@@ -13,5 +13,6 @@ pub mod domain;
 pub mod duration;
 pub mod function;
 pub mod random;
+pub mod secrets;
 pub mod telemetry;
 pub mod token;

@@ -10,6 +10,7 @@ pub mod error;
 pub mod handlers;
 pub mod http;
 pub mod password;
+pub mod secrets;
 mod serve;
 pub mod sessions;
 pub mod store;

@@ -15,6 +15,115 @@ pub struct Config {
     pub access_secret: String,
     pub refresh_secret: String,
     pub node_modules: Option<PathBuf>,
+    /// A fresh key pair per asymmetric algorithm, for the `authorizer-<algorithm>` rows.
+    pub key_pairs: Vec<KeyPair>,
+    /// The secrets stand-in (`secrets_stand_in`), for the "secrets read at init" rows.
+    pub secrets_endpoint: Option<std::net::SocketAddr>,
+}
+
+/// The asymmetric algorithms the authorizer is measured with, beside HS256.
+pub const ALGORITHMS: [&str; 3] = ["EdDSA", "ES256", "RS256"];
+
+pub struct KeyPair {
+    pub algorithm: &'static str,
+    pub private_pem: String,
+    pub public_pem: String,
+}
+
+/// Secret ids the secrets stand-in serves.
+const ACCESS_SECRET_ID: &str = "bench/access";
+const REFRESH_SECRET_ID: &str = "bench/refresh";
+
+impl Config {
+    /// What the secrets stand-in serves: this run's secrets under their ids.
+    pub fn secret_store(&self) -> std::collections::HashMap<String, String> {
+        [
+            (ACCESS_SECRET_ID, &self.access_secret),
+            (REFRESH_SECRET_ID, &self.refresh_secret),
+        ]
+        .into_iter()
+        .map(|(id, value)| (id.to_owned(), value.clone()))
+        .collect()
+    }
+
+    fn key_pair(&self, algorithm: &str) -> Result<&KeyPair, String> {
+        self.key_pairs
+            .iter()
+            .find(|pair| pair.algorithm.eq_ignore_ascii_case(algorithm))
+            .ok_or_else(|| format!("no key pair for {algorithm}"))
+    }
+
+    fn secrets_endpoint(&self) -> Result<std::net::SocketAddr, String> {
+        self.secrets_endpoint
+            .ok_or_else(|| "the secrets stand-in is not running".to_owned())
+    }
+}
+
+/// The release binary a bench function name runs (`login-eddsa` runs `login`).
+pub fn binary_of(function: &str) -> &str {
+    ["login", "authorizer"]
+        .into_iter()
+        .find(|binary| {
+            function
+                .strip_prefix(binary)
+                .is_some_and(|rest| rest.starts_with('-'))
+        })
+        .unwrap_or(function)
+}
+
+fn openssl(args: &[&str], input: Option<&str>) -> Result<String, String> {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("openssl")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("openssl: {e}"))?;
+    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+        stdin
+            .write_all(input.as_bytes())
+            .map_err(|e| format!("openssl: {e}"))?;
+    }
+    let output = child
+        .wait_with_output()
+        .map_err(|e| format!("openssl: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("openssl {args:?} failed"));
+    }
+    String::from_utf8(output.stdout).map_err(|e| format!("openssl: {e}"))
+}
+
+fn key_pairs() -> Result<Vec<KeyPair>, String> {
+    ALGORITHMS
+        .into_iter()
+        .map(|algorithm| {
+            let generate: &[&str] = match algorithm {
+                "RS256" => &[
+                    "genpkey",
+                    "-algorithm",
+                    "RSA",
+                    "-pkeyopt",
+                    "rsa_keygen_bits:2048",
+                ],
+                "ES256" => &[
+                    "genpkey",
+                    "-algorithm",
+                    "EC",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                ],
+                _ => &["genpkey", "-algorithm", "ED25519"],
+            };
+            let private_pem = openssl(generate, None)?;
+            let public_pem = openssl(&["pkey", "-pubout"], Some(&private_pem))?;
+            Ok(KeyPair {
+                algorithm,
+                private_pem,
+                public_pem,
+            })
+        })
+        .collect()
 }
 
 impl Config {
@@ -33,6 +142,8 @@ impl Config {
             access_secret: random_secret()?,
             refresh_secret: random_secret()?,
             node_modules,
+            key_pairs: key_pairs()?,
+            secrets_endpoint: None,
         })
     }
 }
@@ -94,6 +205,49 @@ fn function_env(function: &str, c: &Config) -> Result<Vec<(&'static str, String)
             ("AUTHORIZER_RESPONSE", "simple".into()),
             ("AUTHORIZER_TOKEN_SOURCE", "header".into()),
         ],
+        // Keys read at init: through Secrets Manager's API (the SDK), or the extension.
+        "login-secrets-manager" => vec![
+            ("JWT_ACCESS_SECRET_ARN", ACCESS_SECRET_ID.into()),
+            ("JWT_REFRESH_SECRET_ARN", REFRESH_SECRET_ID.into()),
+            (
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                format!("http://{}", c.secrets_endpoint()?),
+            ),
+            table[0].clone(),
+            table[1].clone(),
+        ],
+        "authorizer-secrets-extension" => vec![
+            ("JWT_ACCESS_SECRET_ARN", ACCESS_SECRET_ID.into()),
+            ("AWS_SESSION_TOKEN", "bench-session-token".into()),
+            (
+                "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+                c.secrets_endpoint()?.port().to_string(),
+            ),
+            ("ROUTE_ROLES", "GET /admin/users/{id}=admin".into()),
+            ("AUTHORIZER_RESPONSE", "simple".into()),
+            ("AUTHORIZER_TOKEN_SOURCE", "header".into()),
+        ],
+        // Asymmetric keys: the issuer holds the private key, the authorizer the public key only.
+        login if login.starts_with("login-") => {
+            let pair = c.key_pair(login.trim_start_matches("login-"))?;
+            vec![
+                ("JWT_ALGORITHM", pair.algorithm.into()),
+                ("JWT_PRIVATE_KEY", pair.private_pem.clone()),
+                ("JWT_REFRESH_SECRET", c.refresh_secret.clone()),
+                table[0].clone(),
+                table[1].clone(),
+            ]
+        }
+        authorizer if authorizer.starts_with("authorizer-") => {
+            let pair = c.key_pair(authorizer.trim_start_matches("authorizer-"))?;
+            vec![
+                ("JWT_ALGORITHM", pair.algorithm.into()),
+                ("JWT_PUBLIC_KEY", pair.public_pem.clone()),
+                ("ROUTE_ROLES", "GET /admin/users/{id}=admin".into()),
+                ("AUTHORIZER_RESPONSE", "simple".into()),
+                ("AUTHORIZER_TOKEN_SOURCE", "header".into()),
+            ]
+        }
         "me" => table.into(),
         // HS256 publishes no key: the JWKS function holds none.
         "jwks" => Vec::new(),

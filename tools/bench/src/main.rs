@@ -10,6 +10,7 @@ mod pin;
 mod procfs;
 mod report;
 mod runtime_api;
+mod secrets_stand_in;
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use env::{Config, env_of};
+use env::{ALGORITHMS, Config, binary_of, env_of};
 use events::{Expect, Feed, Fixtures, Session, Workload};
 use pin::{Pin, last_cpu, spawn_on};
 use report::{Machine, QUIET_CORES, Row, Settings};
@@ -181,7 +182,7 @@ impl Spec {
             let script = Path::new(NODE_SCRIPTS).join("authorizer-runtime.js");
             ("node", node, vec![script], None)
         } else {
-            let path = o.release_dir.join(function);
+            let path = o.release_dir.join(binary_of(function));
             let kind = if function.starts_with("echo") {
                 "echo"
             } else {
@@ -198,8 +199,9 @@ impl Spec {
             binary,
             round_trips: match name {
                 "register" | "refresh" | "logout" | "me" => Some("1"),
-                "login" => Some("2"),
-                "authorizer" | "jwks" => Some("0"),
+                "login" | "login-secrets-manager" => Some("2"),
+                "jwks" => Some("0"),
+                authorizer if authorizer.starts_with("authorizer") => Some("0"),
                 _ => None,
             },
             runs,
@@ -579,6 +581,47 @@ async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
         let spec = Spec::new(o, c, "authorizer", "authorizer", o.fast_runs)?;
         jobs.push((spec, same(authorizer_event()?, Expect::Authorized)));
     }
+    // The authorizer with each asymmetric algorithm (public key only), its token from a login
+    // process holding the matching private key.
+    for algorithm in ALGORITHMS {
+        let name = format!("authorizer-{}", algorithm.to_ascii_lowercase());
+        if !o.wants(&name) {
+            continue;
+        }
+        let login_name = format!("login-{}", algorithm.to_ascii_lowercase());
+        let mut signer_spec = Spec::new(o, c, &format!("helper-{login_name}"), &login_name, 0)?;
+        signer_spec.pin = Pin::None;
+        let mut signer = Process::start(&signer_spec, &o.log_path(&login_name)).await?;
+        let signed = Session::from_response(&signer.run(&mut logins).await?)?;
+        drop(signer);
+        let spec = Spec::new(o, c, &name, &name, o.fast_runs)?.note(format!(
+            "`JWT_ALGORITHM={algorithm}`: the authorizer holds the public key only"
+        ));
+        let event = fixtures.load(
+            "authorizer-http-api.json",
+            &[("{{ACCESS_TOKEN}}", &signed.access_token)],
+        )?;
+        jobs.push((spec, same(event, Expect::Authorized)));
+    }
+    // Keys read at init (their cost shows in the cold-start column), against a loopback
+    // stand-in for Secrets Manager and the extension.
+    if o.wants("authorizer-secrets-extension") {
+        let spec = Spec::new(o, c, "authorizer-secrets-extension", "authorizer-secrets-extension", o.fast_runs)?
+            .note("HS256 key read at init through the Parameters and Secrets extension (loopback stand-in)");
+        jobs.push((spec, same(authorizer_event()?, Expect::Authorized)));
+    }
+    if o.wants("login-secrets-manager") {
+        let spec = Spec::new(
+            o,
+            c,
+            "login-secrets-manager",
+            "login-secrets-manager",
+            o.slow_runs,
+        )?
+        .note("keys read at init from Secrets Manager with the SDK (loopback stand-in)");
+        let event = with_user("login.json")?;
+        jobs.push((spec, Workload::new(event, Feed::Same, Expect::Status(200))));
+    }
     if o.wants("me") {
         let spec = Spec::new(o, c, "me", "me", o.runs)?;
         let event = fixtures.load("me.json", &[("{{USER_ID}}", &session.user_id)])?;
@@ -702,7 +745,8 @@ async fn cold_start(o: &Options, binary: &Path) -> Result<()> {
 }
 
 async fn run(o: &Options) -> Result<()> {
-    let config = Config::new(true, o.node_modules.clone())?;
+    let mut config = Config::new(true, o.node_modules.clone())?;
+    config.secrets_endpoint = Some(secrets_stand_in::start(config.secret_store()).await?);
     reset_logs(o)?;
     if o.pin != Pin::None
         && let Some(pid) = o.dynamodb_pid

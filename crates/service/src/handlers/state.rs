@@ -67,7 +67,7 @@ impl SignIn {
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let settings = SignInSettings::from_env(&ProcessEnv)?;
+        let settings = SignInSettings::from_env(&crate::secrets::environment().await?)?;
         let store = Store::connect(&settings.store).await;
         Self::new(settings, store, Arc::new(SystemClock))
     }
@@ -86,7 +86,7 @@ impl Refresh {
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let settings = RefreshSettings::from_env(&ProcessEnv)?;
+        let settings = RefreshSettings::from_env(&crate::secrets::environment().await?)?;
         let store = Store::connect(&settings.store).await;
         Ok(Self::new(settings, store, Arc::new(SystemClock)))
     }
@@ -103,7 +103,7 @@ impl Logout {
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let settings = LogoutSettings::from_env(&ProcessEnv)?;
+        let settings = LogoutSettings::from_env(&crate::secrets::environment().await?)?;
         let store = Store::connect(&settings.store).await;
         Ok(Self::new(settings, store, Arc::new(SystemClock)))
     }
