@@ -1,6 +1,6 @@
 //! The SAM template and the workspace agree: one function per binary, built the same way.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml::Value;
 
@@ -92,67 +92,123 @@ fn every_function_lists_its_policies() {
     }
 }
 
-#[test]
-fn no_secret_is_written_in_the_template() {
-    let text = std::fs::read_to_string(format!("{ROOT}/template.yaml")).expect("template.yaml");
-    for line in text
-        .lines()
-        .filter(|line| line.contains("JWT_ACCESS_SECRET:") || line.contains("JWT_REFRESH_SECRET:"))
-    {
-        assert!(
-            line.contains("{{resolve:secretsmanager:"),
-            "a secret must be a dynamic reference: {line}"
-        );
+/// `value` under one choice of `JwtAlgorithm` (other conditions at their defaults):
+/// `!If [IsHs256, a, b]` picked, `!Ref AWS::NoValue` gone.
+fn under(value: &Value, hs256: bool) -> Option<Value> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "If" => {
+            let branches = tagged.value.as_sequence().expect("!If [condition, a, b]");
+            let holds = match branches[0].as_str() {
+                Some("IsHs256") => hs256,
+                Some("CheckRevocation") => false,
+                other => panic!("a condition this test does not know: {other:?}"),
+            };
+            under(&branches[if holds { 1 } else { 2 }], hs256)
+        }
+        Value::Tagged(tagged) if tagged.tag == "Ref" && tagged.value == "AWS::NoValue" => None,
+        Value::Sequence(items) => Some(Value::Sequence(
+            items.iter().filter_map(|item| under(item, hs256)).collect(),
+        )),
+        other => Some(other.clone()),
     }
-    let template = template();
-    let authorizer =
-        &template["Resources"]["AuthorizerFunction"]["Properties"]["Environment"]["Variables"];
-    assert!(
-        authorizer.get("JWT_REFRESH_SECRET").is_none(),
-        "the authorizer never gets the refresh secret"
-    );
 }
 
-/// The environment variables a function gets (its own and the Globals').
-fn variables<'a>(template: &'a Value, function: &'a Value) -> BTreeSet<&'a str> {
+/// The environment variables a function gets (its own and the Globals'), with their values.
+fn environment(template: &Value, function: &Value, hs256: bool) -> BTreeMap<String, Value> {
     [
-        &function["Properties"]["Environment"]["Variables"],
         &template["Globals"]["Function"]["Environment"]["Variables"],
+        &function["Properties"]["Environment"]["Variables"],
     ]
     .into_iter()
     .filter_map(Value::as_mapping)
-    .flat_map(|variables| variables.keys().filter_map(Value::as_str))
+    .flat_map(|variables| variables.iter())
+    .filter_map(|(name, value)| Some((name.as_str()?.to_owned(), under(value, hs256)?)))
     .collect()
 }
 
+/// What `!Ref X` names, for a value that is one.
+fn reference(value: &Value) -> Option<String> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str().map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// The secrets a function may read (`secretsmanager:GetSecretValue` resources, as `!Ref` names).
+fn readable_secrets(function: &Value, hs256: bool) -> BTreeSet<String> {
+    let Some(Value::Sequence(policies)) = under(&function["Properties"]["Policies"], hs256) else {
+        return BTreeSet::new();
+    };
+    let mut readable = BTreeSet::new();
+    for statement in policies
+        .iter()
+        .filter_map(|policy| policy["Statement"].as_sequence())
+        .flatten()
+    {
+        let actions = format!("{:?}", statement["Action"]);
+        if !actions.contains("secretsmanager") {
+            continue;
+        }
+        assert!(
+            actions.contains("secretsmanager:GetSecretValue") && !actions.contains('*'),
+            "{actions}"
+        );
+        match &statement["Resource"] {
+            Value::Sequence(resources) => readable.extend(resources.iter().filter_map(reference)),
+            resource => readable.extend(reference(resource)),
+        }
+    }
+    readable
+}
+
 #[test]
-fn every_function_gets_only_the_key_material_it_uses() {
-    const KEYS: [&str; 7] = [
-        "JWT_ACCESS_SECRET",
-        "JWT_ACCESS_SECRET_PREVIOUS",
-        "JWT_REFRESH_SECRET",
-        "JWT_REFRESH_SECRET_PREVIOUS",
-        "JWT_PRIVATE_KEY",
+fn no_function_configuration_holds_a_secret_value() {
+    let text = std::fs::read_to_string(format!("{ROOT}/template.yaml")).expect("template.yaml");
+    assert!(
+        !text.contains("{{resolve:"),
+        "a dynamic reference writes the value into the function's configuration"
+    );
+    let template = template();
+    for hs256 in [false, true] {
+        for (name, function) in functions(&template) {
+            for (variable, _) in auth_core::config::SECRET_VARIABLES {
+                assert!(
+                    !environment(&template, function, hs256).contains_key(variable),
+                    "{name} gets {variable} as a value; give {variable}_ARN instead"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_function_gets_only_the_key_material_it_uses_and_may_read_only_those_secrets() {
+    const KEYS: [&str; 6] = [
+        "JWT_ACCESS_SECRET_ARN",
+        "JWT_ACCESS_SECRET_PREVIOUS_ARN",
+        "JWT_PRIVATE_KEY_ARN",
+        "JWT_REFRESH_SECRET_ARN",
+        "JWT_REFRESH_SECRET_PREVIOUS_ARN",
         "JWT_PUBLIC_KEY",
-        "JWT_PUBLIC_KEY_PREVIOUS",
     ];
-    let expected: [(&str, &[&str]); 7] = [
+    let signer: &[&str] = &["JWT_PRIVATE_KEY_ARN", "JWT_REFRESH_SECRET_ARN"];
+    let hs256_signer: &[&str] = &["JWT_ACCESS_SECRET_ARN", "JWT_REFRESH_SECRET_ARN"];
+    let expected: [(&str, &[&str], &[&str]); 7] = [
+        ("RegisterFunction", signer, hs256_signer),
+        ("LoginFunction", signer, hs256_signer),
+        ("RefreshFunction", signer, hs256_signer),
         (
-            "RegisterFunction",
-            &["JWT_ACCESS_SECRET", "JWT_REFRESH_SECRET"],
+            "LogoutFunction",
+            &["JWT_PUBLIC_KEY"],
+            &["JWT_ACCESS_SECRET_ARN"],
         ),
         (
-            "LoginFunction",
-            &["JWT_ACCESS_SECRET", "JWT_REFRESH_SECRET"],
+            "AuthorizerFunction",
+            &["JWT_PUBLIC_KEY"],
+            &["JWT_ACCESS_SECRET_ARN"],
         ),
-        (
-            "RefreshFunction",
-            &["JWT_ACCESS_SECRET", "JWT_REFRESH_SECRET"],
-        ),
-        ("LogoutFunction", &["JWT_ACCESS_SECRET"]),
-        ("AuthorizerFunction", &["JWT_ACCESS_SECRET"]),
-        ("MeFunction", &[]),
-        ("JwksFunction", &[]),
+        ("MeFunction", &[], &[]),
+        ("JwksFunction", &["JWT_PUBLIC_KEY"], &[]),
     ];
     let template = template();
     assert_eq!(
@@ -160,14 +216,41 @@ fn every_function_gets_only_the_key_material_it_uses() {
         expected.len(),
         "a function without a rule here"
     );
-    for (name, keys) in expected {
+    for (name, asymmetric, hs256_keys) in expected {
         let function = &template["Resources"][name];
-        let held: BTreeSet<&str> = variables(&template, function)
-            .into_iter()
-            .filter(|variable| KEYS.contains(variable))
-            .collect();
-        assert_eq!(held, keys.iter().copied().collect(), "{name}");
+        for (hs256, keys) in [(false, asymmetric), (true, hs256_keys)] {
+            let environment = environment(&template, function, hs256);
+            let held: BTreeSet<&str> = environment
+                .keys()
+                .map(String::as_str)
+                .filter(|variable| KEYS.contains(variable))
+                .collect();
+            assert_eq!(
+                held,
+                keys.iter().copied().collect(),
+                "{name}, HS256 {hs256}"
+            );
+            let referenced: BTreeSet<String> = environment
+                .iter()
+                .filter(|(variable, _)| variable.ends_with("_ARN"))
+                .filter_map(|(_, value)| reference(value))
+                .collect();
+            assert_eq!(
+                readable_secrets(function, hs256),
+                referenced,
+                "{name} may read exactly the secrets it is given (HS256 {hs256})"
+            );
+        }
     }
+    let authorizer = &template["Resources"]["AuthorizerFunction"]["Properties"]["Layers"];
+    assert!(
+        under(authorizer, false).is_none(),
+        "no extension without a shared key"
+    );
+    assert!(
+        under(authorizer, true).is_some(),
+        "HS256: the secrets extension layer"
+    );
 }
 
 /// The HTTP API's route keys, from each function's HttpApi events.

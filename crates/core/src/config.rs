@@ -337,7 +337,9 @@ pub fn key_set(env: &dyn Env, purpose: KeyUse) -> Result<KeySet, ConfigError> {
                 algorithm,
                 private_pem,
                 public_pem,
-                previous_public_pem: env.get("JWT_PUBLIC_KEY_PREVIOUS").map(|pem| pem_lines(&pem)),
+                previous_public_pem: env
+                    .get("JWT_PUBLIC_KEY_PREVIOUS")
+                    .map(|pem| pem_lines(&pem)),
             }
         }
     };

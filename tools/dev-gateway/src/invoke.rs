@@ -1,0 +1,87 @@
+//! Functions reached through `cargo lambda watch`'s Invoke API
+//! (`POST /2015-03-31/functions/<name>/invocations`), which builds and hot-reloads them.
+
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+/// What an invocation returned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Invocation {
+    /// The function's response document.
+    Response(Value),
+    /// The function failed (its error document, when it sent one).
+    Error(Value),
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot reach the functions at {url}: {reason}")]
+pub struct InvokeError {
+    url: String,
+    reason: String,
+}
+
+#[derive(Clone)]
+pub struct Functions {
+    base: String,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Functions {
+    /// `base` is the Invoke API's address, e.g. `http://127.0.0.1:9000`.
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    /// Invokes `function` with `event`; returns the outcome and how long the function took.
+    pub async fn invoke(
+        &self,
+        function: &str,
+        event: &impl serde::Serialize,
+    ) -> Result<(Invocation, Duration), InvokeError> {
+        let url = format!("{}/2015-03-31/functions/{function}/invocations", self.base);
+        let failed = |reason: String| InvokeError {
+            url: url.clone(),
+            reason,
+        };
+        let body = serde_json::to_vec(event).map_err(|error| failed(error.to_string()))?;
+        let request = http::Request::post(&url)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|error| failed(error.to_string()))?;
+        let started = Instant::now();
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|error| failed(error.to_string()))?;
+        let status = response.status();
+        let function_error = response.headers().contains_key("x-amz-function-error");
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|error| failed(error.to_string()))?
+            .to_bytes();
+        let took = started.elapsed();
+        let document: Value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        let is_error_document = document.get("errorType").is_some()
+            && document.get("errorMessage").is_some()
+            && document.get("statusCode").is_none();
+        let outcome = if !status.is_success() || function_error || is_error_document {
+            Invocation::Error(document)
+        } else {
+            Invocation::Response(document)
+        };
+        Ok((outcome, took))
+    }
+}
