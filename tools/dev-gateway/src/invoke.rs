@@ -26,10 +26,15 @@ pub struct InvokeError {
     reason: String,
 }
 
+/// How long one invocation may take, a first build by `cargo lambda watch` included; a
+/// function that fails its init never answers, so this bounds that too.
+pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(120);
+
 #[derive(Clone)]
 pub struct Functions {
     base: String,
     client: Client<HttpConnector, Full<Bytes>>,
+    timeout: Duration,
 }
 
 impl Functions {
@@ -38,7 +43,14 @@ impl Functions {
         Self {
             base: base.trim_end_matches('/').to_owned(),
             client: Client::builder(TokioExecutor::new()).build_http(),
+            timeout: INVOKE_TIMEOUT,
         }
+    }
+
+    /// The same functions with another bound on each invocation.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// Invokes `function` with `event`; returns the outcome and how long the function took.
@@ -58,10 +70,14 @@ impl Functions {
             .body(Full::new(Bytes::from(body)))
             .map_err(|error| failed(error.to_string()))?;
         let started = Instant::now();
-        let response = self
-            .client
-            .request(request)
+        let response = tokio::time::timeout(self.timeout, self.client.request(request))
             .await
+            .map_err(|_| {
+                failed(format!(
+                    "{function} did not answer within {} s (did its init fail? see its output above)",
+                    self.timeout.as_secs()
+                ))
+            })?
             .map_err(|error| failed(error.to_string()))?;
         let status = response.status();
         let function_error = response.headers().contains_key("x-amz-function-error");
