@@ -208,13 +208,13 @@ impl Passwords {
             Verification::Mismatch
         };
         if verified.uses_policy {
-            self.policy_cost.observe(verified.took);
+            self.policy_cost.observe(&verified);
         } else {
             match self.policy_cost.get() {
                 Some(cost) => tokio::time::sleep(cost.saturating_sub(verified.took)).await,
                 None => {
                     let dummy = self.run_verify(password, self.dummy_hash.clone()).await?;
-                    self.policy_cost.observe(dummy.took);
+                    self.policy_cost.observe(&dummy);
                 }
             }
         }
@@ -234,11 +234,17 @@ impl Passwords {
             verifications.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
             let parsed = PasswordHash::new(&stored).map_err(PasswordError::CorruptHash)?;
+            // A run that first grows the working memory pays for page faults too: not a sample
+            // of what a verification costs.
+            let warm = Params::try_from(&parsed).is_ok_and(|params| {
+                memory.lock().unwrap_or_else(PoisonError::into_inner).len() >= params.block_count()
+            });
             let matches = recompute_matches(&parsed, password.expose_secret().as_bytes(), &memory)?;
             Ok(Verified {
                 matches,
                 uses_policy: hash_uses_policy(&parsed, &policy),
                 took: started.elapsed(),
+                warm,
             })
         })
         .await
@@ -250,6 +256,8 @@ struct Verified {
     matches: bool,
     uses_policy: bool,
     took: Duration,
+    /// The working memory was already allocated: `took` is a fair sample.
+    warm: bool,
 }
 
 /// How long one argon2 run with the policy's parameters takes on this instance: a moving
@@ -265,8 +273,13 @@ impl PolicyCost {
         }
     }
 
-    fn observe(&self, took: Duration) {
-        let sample = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX).max(1);
+    fn observe(&self, run: &Verified) {
+        if !run.warm {
+            return;
+        }
+        let sample = u64::try_from(run.took.as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1);
         // Racing updates may drop a sample; the average stays an average of real runs.
         let average = match self.0.load(Ordering::Relaxed) {
             0 => sample,

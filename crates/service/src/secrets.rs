@@ -26,16 +26,14 @@ impl SecretsManager {
     /// `AWS_ENDPOINT_URL_SECRETS_MANAGER` where set), bounded so a slow endpoint fails the init
     /// phase with a clear message rather than at Lambda's init timeout.
     pub async fn connect() -> Self {
-        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        let config = aws_sdk_secretsmanager::config::Builder::from(&shared)
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .operation_timeout(Duration::from_secs(5))
-                    .build(),
-            )
-            .build();
+        let config =
+            aws_sdk_secretsmanager::config::Builder::from(crate::aws::shared_config().await)
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .operation_timeout(Duration::from_secs(5))
+                        .build(),
+                )
+                .build();
         Self::new(Client::from_conf(config))
     }
 }

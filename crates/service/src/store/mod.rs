@@ -74,10 +74,8 @@ impl Store {
     /// Loads the shared AWS configuration (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB`)
     /// once, at init, and builds the client with the configured timeout.
     pub async fn connect(settings: &StoreSettings) -> Self {
-        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        let client = Client::from_conf(client_config(&shared, settings.timeout).build());
+        let shared = crate::aws::shared_config().await;
+        let client = Client::from_conf(client_config(shared, settings.timeout).build());
         Self::new(client, &settings.table)
     }
 }
