@@ -1,6 +1,7 @@
 //! Functions reached through `cargo lambda watch`'s Invoke API
 //! (`POST /2015-03-31/functions/<name>/invocations`), which builds and hot-reloads them.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
@@ -33,6 +34,8 @@ pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(120);
 #[derive(Clone)]
 pub struct Functions {
     base: String,
+    /// Functions served by their own `cargo lambda watch` (each with its own environment).
+    own: HashMap<String, String>,
     client: Client<HttpConnector, Full<Bytes>>,
     timeout: Duration,
 }
@@ -42,9 +45,17 @@ impl Functions {
     pub fn new(base: &str) -> Self {
         Self {
             base: base.trim_end_matches('/').to_owned(),
+            own: HashMap::new(),
             client: Client::builder(TokioExecutor::new()).build_http(),
             timeout: INVOKE_TIMEOUT,
         }
+    }
+
+    /// `function` is served by the Invoke API at `base` instead.
+    pub fn with_function(mut self, function: &str, base: &str) -> Self {
+        self.own
+            .insert(function.to_owned(), base.trim_end_matches('/').to_owned());
+        self
     }
 
     /// The same functions with another bound on each invocation.
@@ -59,7 +70,8 @@ impl Functions {
         function: &str,
         event: &impl serde::Serialize,
     ) -> Result<(Invocation, Duration), InvokeError> {
-        let url = format!("{}/2015-03-31/functions/{function}/invocations", self.base);
+        let base = self.own.get(function).unwrap_or(&self.base);
+        let url = format!("{base}/2015-03-31/functions/{function}/invocations");
         let failed = |reason: String| InvokeError {
             url: url.clone(),
             reason,

@@ -8,10 +8,13 @@
 
 pub mod authorizer;
 pub mod cors;
+pub mod environment;
 pub mod event;
 pub mod gateway;
 pub mod invoke;
+mod resolve;
 pub mod routes;
 pub mod server;
 pub mod statics;
 pub mod template;
+pub mod watch;

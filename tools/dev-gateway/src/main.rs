@@ -1,14 +1,21 @@
-//! `dev-gateway [--template template.yaml] [--port 3000] [--functions http://127.0.0.1:9000]
-//! [--static examples/web] [--param Name=value ...]`
+//! `dev-gateway [--template template.yaml] [--port 3000] [--static examples/web]
+//! [--param Name=value ...] (--watch [--resource Name=value ...] [--env NAME=value ...]
+//! | --functions http://127.0.0.1:9000)`
+//!
+//! With `--watch` it builds every function of the template and runs each under its own
+//! `cargo lambda watch` with the environment the template gives it; with `--functions` it sends
+//! every invocation to an Invoke API already running.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use dev_gateway::environment::{FunctionSetup, LocalValues, function_setups};
 use dev_gateway::gateway::Gateway;
 use dev_gateway::invoke::Functions;
 use dev_gateway::template::ApiModel;
+use dev_gateway::watch;
 
 struct Options {
     template: String,
@@ -16,6 +23,16 @@ struct Options {
     functions: String,
     statics: Option<PathBuf>,
     parameters: BTreeMap<String, String>,
+    watch: bool,
+    resources: BTreeMap<String, String>,
+    environment: BTreeMap<String, String>,
+}
+
+fn pair(text: String, flag: &str) -> Result<(String, String), lexopt::Error> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| lexopt::Error::from(format!("{flag} {text}: expected Name=value")))?;
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 fn options() -> Result<Options, lexopt::Error> {
@@ -26,6 +43,9 @@ fn options() -> Result<Options, lexopt::Error> {
         functions: "http://127.0.0.1:9000".into(),
         statics: None,
         parameters: BTreeMap::new(),
+        watch: false,
+        resources: BTreeMap::new(),
+        environment: BTreeMap::new(),
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(argument) = parser.next()? {
@@ -35,16 +55,65 @@ fn options() -> Result<Options, lexopt::Error> {
             Long("functions") => options.functions = parser.value()?.string()?,
             Long("static") => options.statics = Some(parser.value()?.into()),
             Long("param") => {
-                let pair = parser.value()?.string()?;
-                let (name, value) = pair.split_once('=').ok_or_else(|| {
-                    lexopt::Error::from(format!("--param {pair}: expected Name=value"))
-                })?;
-                options.parameters.insert(name.to_owned(), value.to_owned());
+                let (name, value) = pair(parser.value()?.string()?, "--param")?;
+                options.parameters.insert(name, value);
+            }
+            Long("watch") => options.watch = true,
+            Long("resource") => {
+                let (name, value) = pair(parser.value()?.string()?, "--resource")?;
+                options.resources.insert(name, value);
+            }
+            Long("env") => {
+                let (name, value) = pair(parser.value()?.string()?, "--env")?;
+                options.environment.insert(name, value);
             }
             _ => return Err(argument.unexpected()),
         }
     }
     Ok(options)
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("dev-gateway: {message}");
+    ExitCode::FAILURE
+}
+
+/// Each function's setup under `--watch`; prints what each gets (names, never values).
+fn setups(options: &Options) -> Result<Vec<FunctionSetup>, String> {
+    let text = std::fs::read_to_string(&options.template)
+        .map_err(|error| format!("cannot read {}: {error}", options.template))?;
+    let mut resources = options.resources.clone();
+    if let Ok(region) = std::env::var("AWS_REGION") {
+        resources.insert("AWS::Region".into(), region);
+    }
+    let secret = |name: &str| std::env::var(name).ok();
+    let locals = LocalValues {
+        resources,
+        secret: &secret,
+        overrides: options.environment.clone(),
+    };
+    let setups = function_setups(&text, &options.parameters, &locals).map_err(|e| e.to_string())?;
+    println!("Functions (each under its own cargo lambda watch, with its template environment):");
+    for setup in &setups {
+        let names: Vec<&str> = setup.environment.keys().map(String::as_str).collect();
+        println!("  {:<10} {}", setup.binary, names.join(" "));
+    }
+    Ok(setups)
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }
 
 #[tokio::main]
@@ -58,29 +127,42 @@ async fn main() -> ExitCode {
     };
     let model = match ApiModel::load(&options.template, &options.parameters) {
         Ok(model) => model,
-        Err(error) => {
-            eprintln!("dev-gateway: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(error) => return fail(error),
     };
+    // Bound first, so a busy port is reported before any build.
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!(
-                "dev-gateway: cannot listen on 127.0.0.1:{}: {error}",
+            return fail(format!(
+                "cannot listen on 127.0.0.1:{}: {error}",
                 options.port
-            );
-            return ExitCode::FAILURE;
+            ));
         }
     };
+    let mut functions = Functions::new(&options.functions);
+    let mut watchers = None;
+    if options.watch {
+        let setups = match setups(&options) {
+            Ok(setups) => setups,
+            Err(error) => return fail(error),
+        };
+        if let Err(error) = watch::build(&setups).await {
+            return fail(error);
+        }
+        let (running, urls) = match watch::start(&setups).await {
+            Ok(spawned) => spawned,
+            Err(error) => return fail(format!("cannot start cargo lambda watch: {error}")),
+        };
+        for (binary, url) in urls {
+            functions = functions.with_function(&binary, &url);
+        }
+        watchers = Some(running);
+    }
     let address = listener
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    println!(
-        "API on http://{address} (functions through {})",
-        options.functions
-    );
+    println!("Routes:");
     for route in &model.routes {
         let protection = route
             .authorizer
@@ -105,11 +187,30 @@ async fn main() -> ExitCode {
     if let Some(root) = &options.statics {
         println!("  GET / and other files       -> {}", root.display());
     }
-    let gateway = Arc::new(Gateway::new(
-        model,
-        Functions::new(&options.functions),
-        options.statics,
-    ));
-    dev_gateway::server::serve(listener, gateway).await;
-    ExitCode::SUCCESS
+    let gateway = Arc::new(Gateway::new(model, functions, options.statics));
+    // The line scripts and tests wait for.
+    println!("Ready: API on http://{address}");
+    let serving = dev_gateway::server::serve(listener, gateway);
+    let code = match &mut watchers {
+        Some(running) => tokio::select! {
+            () = serving => ExitCode::SUCCESS,
+            () = shutdown_signal() => ExitCode::SUCCESS,
+            exit = running.first_exit() => {
+                let how = match exit {
+                    Some((binary, Ok(status))) => format!("{binary}: {status}"),
+                    Some((binary, Err(error))) => format!("{binary}: {error}"),
+                    None => "none left".to_owned(),
+                };
+                fail(format!("a cargo lambda watch exited ({how}); stopping"))
+            }
+        },
+        None => tokio::select! {
+            () = serving => ExitCode::SUCCESS,
+            () = shutdown_signal() => ExitCode::SUCCESS,
+        },
+    };
+    if let Some(running) = watchers {
+        running.stop().await;
+    }
+    code
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_yaml::Value;
 
+use crate::resolve::Resolver;
 use crate::routes::Route;
 
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +69,7 @@ impl ApiModel {
 
     pub fn parse(text: &str, overrides: &BTreeMap<String, String>) -> Result<Self, TemplateError> {
         let template: Value = serde_yaml::from_str(text)?;
-        let resolver = Resolver::new(&template, overrides);
+        let resolver = Resolver::new(&template, overrides, &BTreeMap::new());
         let resources = template["Resources"]
             .as_mapping()
             .ok_or_else(|| shape("no Resources"))?;
@@ -205,68 +206,6 @@ fn authorizer_model(
         identity_sources,
         cache_ttl: Duration::from_secs(cache_seconds),
     })
-}
-
-/// Resolves `!Ref Parameter` to the parameter's value; plain scalars to themselves.
-struct Resolver<'a> {
-    parameters: BTreeMap<String, String>,
-    template: &'a Value,
-}
-
-impl<'a> Resolver<'a> {
-    fn new(template: &'a Value, overrides: &BTreeMap<String, String>) -> Self {
-        let mut parameters: BTreeMap<String, String> = template["Parameters"]
-            .as_mapping()
-            .into_iter()
-            .flatten()
-            .filter_map(|(name, parameter)| {
-                Some((name.as_str()?.to_owned(), scalar(&parameter["Default"])?))
-            })
-            .collect();
-        parameters.extend(overrides.clone());
-        Self {
-            parameters,
-            template,
-        }
-    }
-
-    fn text(&self, value: &Value) -> Option<String> {
-        match value {
-            Value::Tagged(tagged) if tagged.tag == "Ref" => {
-                let name = tagged.value.as_str()?;
-                self.parameters.get(name).cloned()
-            }
-            other => scalar(other),
-        }
-    }
-
-    /// A list, or a `!Ref` to a CommaDelimitedList parameter.
-    fn list(&self, value: &Value) -> Vec<String> {
-        match value {
-            Value::Sequence(items) => items.iter().filter_map(|item| self.text(item)).collect(),
-            Value::Tagged(tagged) if tagged.tag == "Ref" => {
-                let is_list = tagged.value.as_str().is_some_and(|name| {
-                    self.template["Parameters"][name]["Type"] == "CommaDelimitedList"
-                });
-                let text = self.text(value).unwrap_or_default();
-                if is_list {
-                    text.split(',').map(|item| item.trim().to_owned()).collect()
-                } else {
-                    vec![text]
-                }
-            }
-            other => scalar(other).into_iter().collect(),
-        }
-    }
-}
-
-fn scalar(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        Value::Bool(flag) => Some(flag.to_string()),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
