@@ -1,0 +1,202 @@
+//! The whole local stack, started as a developer starts it (`scripts/dev`): flows over HTTP
+//! through the dev gateway, then the demo page in headless Chromium. One stack for all of them,
+//! stopped at the end whatever happened, so this is a plain `main` rather than libtest.
+//! `cargo test -p stack-tests -- <words>` runs only the flows whose names contain them.
+
+// Test code: a failed expectation panics, and the runner reports it as that flow's failure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod browser;
+mod flows;
+mod http;
+mod stack;
+
+use std::future::Future;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use browser::Browser;
+use http::Api;
+use stack::Stack;
+
+struct Runner {
+    filters: Vec<String>,
+    failures: Vec<String>,
+    passed: usize,
+}
+
+impl Runner {
+    fn wants(&self, name: &str) -> bool {
+        self.filters.is_empty() || self.filters.iter().any(|filter| name.contains(filter))
+    }
+
+    async fn run(&mut self, name: &str, flow: impl Future<Output = ()> + Send + 'static) {
+        if !self.wants(name) {
+            return;
+        }
+        let started = Instant::now();
+        let outcome = tokio::spawn(flow).await;
+        let seconds = started.elapsed().as_secs_f64();
+        match outcome {
+            Ok(()) => {
+                self.passed += 1;
+                println!("flow {name} ... ok ({seconds:.2} s)");
+            }
+            Err(error) => {
+                let reason = error.try_into_panic().map_or_else(
+                    |error| error.to_string(),
+                    |payload| {
+                        payload
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                            .unwrap_or_default()
+                    },
+                );
+                println!("flow {name} ... FAILED ({seconds:.2} s)\n    {reason}");
+                self.failures.push(name.to_owned());
+            }
+        }
+    }
+
+    fn fail(&mut self, name: &str, reason: &str) {
+        println!("flow {name} ... FAILED\n    {reason}");
+        self.failures.push(name.to_owned());
+    }
+}
+
+async fn run_all(runner: &mut Runner, stack: Arc<Stack>) {
+    let api = Api::new(&stack.base);
+    let base = stack.base.clone();
+    runner
+        .run(
+            "gateway: register, me, refresh, logout-all, then refused",
+            flows::register_me_refresh_logout_all_then_refused(api.clone()),
+        )
+        .await;
+    runner
+        .run(
+            "gateway: admin route denied to a user, allowed after set-role and refresh",
+            flows::admin_route_is_denied_to_a_user_and_allowed_after_set_role_and_refresh(
+                api.clone(),
+                Arc::clone(&stack),
+            ),
+        )
+        .await;
+    runner
+        .run(
+            "gateway: CORS preflight and the JWKS document",
+            flows::cors_preflight_and_the_jwks_document_are_served_as_deployed(
+                api.clone(),
+                base.clone(),
+            ),
+        )
+        .await;
+
+    let browser_flows = [
+        "browser: the refresh cookie is HttpOnly and a reload restores the session",
+        "browser: two windows refreshing at the same moment both stay signed in",
+        "browser: a cross-site page cannot use the cookie",
+        "browser: logout clears the cookie and /me then fails",
+    ];
+    if !browser_flows.iter().any(|name| runner.wants(name)) {
+        return;
+    }
+    let started = Instant::now();
+    let browser = match Browser::start().await {
+        Ok(browser) => Arc::new(browser),
+        Err(reason) => {
+            for name in browser_flows {
+                runner.fail(name, &reason);
+            }
+            return;
+        }
+    };
+    println!(
+        "headless Chromium up in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    let [cookie, tabs, cross_site, logout] = browser_flows;
+    runner
+        .run(
+            cookie,
+            browser::the_refresh_cookie_is_httponly_and_a_reload_restores_the_session(
+                Arc::clone(&browser),
+                base.clone(),
+            ),
+        )
+        .await;
+    runner
+        .run(
+            tabs,
+            browser::two_tabs_refreshing_at_the_same_moment_both_stay_signed_in(
+                Arc::clone(&browser),
+                base.clone(),
+            ),
+        )
+        .await;
+    runner
+        .run(
+            cross_site,
+            browser::a_cross_site_page_cannot_use_the_cookie(Arc::clone(&browser), base.clone()),
+        )
+        .await;
+    runner
+        .run(
+            logout,
+            browser::logout_clears_the_cookie_and_me_then_fails(Arc::clone(&browser), base),
+        )
+        .await;
+    if let Ok(browser) = Arc::try_unwrap(browser) {
+        browser.stop().await;
+    }
+    println!(
+        "browser flows took {:.1} s in all",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+fn main() -> ExitCode {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|argument| !argument.starts_with("--"))
+        .collect();
+    let mut runner = Runner {
+        filters,
+        failures: Vec::new(),
+        passed: 0,
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let started = Instant::now();
+    let stack = match Stack::start() {
+        Ok(stack) => Arc::new(stack),
+        Err(reason) => {
+            eprintln!("{reason}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run_all(&mut runner, Arc::clone(&stack)));
+    drop(runtime);
+    // The last reference: stopping the stack stops everything scripts/dev started.
+    drop(stack);
+    println!(
+        "\nstack result: {} passed, {} failed, {:.1} s with start and stop",
+        runner.passed,
+        runner.failures.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if runner.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        for name in &runner.failures {
+            println!("    failed: {name}");
+        }
+        ExitCode::FAILURE
+    }
+}
