@@ -79,20 +79,27 @@ pub async fn admin_route_is_denied_to_a_user_and_allowed_after_set_role_and_refr
 ) {
     let email = unique_email("admin");
     let registered = register(&api, &email).await;
-    let id = registered.body["user"]["id"].as_str().expect("id").to_owned();
+    let id = registered.body["user"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     let path = format!("/admin/users/{id}");
     let denied = api.get(&path, Some(&registered.access_token())).await;
     assert_eq!(denied.status, 403, "{denied:?}");
 
     let promoted = stack.clone();
     let email_for_role = email.clone();
-    tokio::task::spawn_blocking(move || promoted.local_dev(&["set-role", &email_for_role, "admin"]))
-        .await
-        .expect("set-role ran")
-        .expect("set-role succeeded");
+    tokio::task::spawn_blocking(move || {
+        promoted.local_dev(&["set-role", &email_for_role, "admin"])
+    })
+    .await
+    .expect("set-role ran")
+    .expect("set-role succeeded");
     // The old token still carries the old role (and its denial is cached per token).
     assert_eq!(
-        api.get(&path, Some(&registered.access_token())).await.status,
+        api.get(&path, Some(&registered.access_token()))
+            .await
+            .status,
         403
     );
     let refreshed = refresh(&api, &registered.refresh_cookie().expect("cookie")).await;

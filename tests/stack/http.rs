@@ -80,7 +80,12 @@ impl Api {
             .unwrap_or_else(|error| panic!("{method} {path}: {error}"));
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {

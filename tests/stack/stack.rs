@@ -16,7 +16,6 @@ pub struct Stack {
     pub base: String,
     pub root: PathBuf,
     environment: Vec<(String, String)>,
-    pub log: PathBuf,
 }
 
 fn free_port() -> u16 {
@@ -27,7 +26,8 @@ fn free_port() -> u16 {
 }
 
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
 }
 
 fn target_dir(root: &Path) -> PathBuf {
@@ -41,7 +41,10 @@ impl Stack {
         let environment = vec![
             ("PORT".to_owned(), port.to_string()),
             ("DYNAMODB_PORT".to_owned(), free_port().to_string()),
-            ("TABLE_NAME".to_owned(), format!("stack-{}", std::process::id())),
+            (
+                "TABLE_NAME".to_owned(),
+                format!("stack-{}", std::process::id()),
+            ),
             ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
         ];
         let log_dir = target_dir(&root).join("stack");
@@ -61,8 +64,14 @@ impl Stack {
         let (ready_sender, ready) = mpsc::channel();
         let (lines_sender, lines) = mpsc::channel::<String>();
         for stream in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -88,7 +97,6 @@ impl Stack {
             base,
             root: root.clone(),
             environment: environment.clone(),
-            log: log.clone(),
         };
         match ready.recv_timeout(READY_WITHIN) {
             Ok(base) => {
@@ -102,7 +110,9 @@ impl Stack {
             Err(_) => {
                 drop(stack(String::new()));
                 let output = std::fs::read_to_string(&log).unwrap_or_default();
-                Err(format!("scripts/dev never printed its Ready line; its output:\n{output}"))
+                Err(format!(
+                    "scripts/dev never printed its Ready line; its output:\n{output}"
+                ))
             }
         }
     }
