@@ -1,6 +1,6 @@
 //! `dev-gateway [--template template.yaml] [--port 3000] [--static examples/web]
-//! [--param Name=value ...] (--watch [--resource Name=value ...] [--env NAME=value ...]
-//! | --functions http://127.0.0.1:9000)`
+//! [--param Name=value ...] (--watch [--concurrency 2] [--resource Name=value ...]
+//! [--env NAME=value ...] | --functions http://127.0.0.1:9000)`
 //!
 //! With `--watch` it builds every function of the template and runs each under its own
 //! `cargo lambda watch` with the environment the template gives it; with `--functions` it sends
@@ -24,6 +24,7 @@ struct Options {
     statics: Option<PathBuf>,
     parameters: BTreeMap<String, String>,
     watch: bool,
+    concurrency: u16,
     resources: BTreeMap<String, String>,
     environment: BTreeMap<String, String>,
 }
@@ -44,6 +45,7 @@ fn options() -> Result<Options, lexopt::Error> {
         statics: None,
         parameters: BTreeMap::new(),
         watch: false,
+        concurrency: 2,
         resources: BTreeMap::new(),
         environment: BTreeMap::new(),
     };
@@ -59,6 +61,7 @@ fn options() -> Result<Options, lexopt::Error> {
                 options.parameters.insert(name, value);
             }
             Long("watch") => options.watch = true,
+            Long("concurrency") => options.concurrency = parser.value()?.parse()?,
             Long("resource") => {
                 let (name, value) = pair(parser.value()?.string()?, "--resource")?;
                 options.resources.insert(name, value);
@@ -149,7 +152,7 @@ async fn main() -> ExitCode {
         if let Err(error) = watch::build(&setups).await {
             return fail(error);
         }
-        let (running, urls) = match watch::start(&setups).await {
+        let (running, urls) = match watch::start(&setups, options.concurrency).await {
             Ok(spawned) => spawned,
             Err(error) => return fail(format!("cannot start cargo lambda watch: {error}")),
         };

@@ -75,8 +75,11 @@ fn free_port() -> std::io::Result<u16> {
 
 /// Starts a watch per function; returns them and each function's Invoke API base URL once
 /// every watch listens (so the first request is not refused).
-pub async fn start(setups: &[FunctionSetup]) -> std::io::Result<(Watchers, Vec<(String, String)>)> {
-    let (watchers, urls) = spawn(setups)?;
+pub async fn start(
+    setups: &[FunctionSetup],
+    concurrency: u16,
+) -> std::io::Result<(Watchers, Vec<(String, String)>)> {
+    let (watchers, urls) = spawn(setups, concurrency)?;
     for (binary, url) in &urls {
         let address = url.trim_start_matches("http://");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -93,7 +96,11 @@ pub async fn start(setups: &[FunctionSetup]) -> std::io::Result<(Watchers, Vec<(
     Ok((watchers, urls))
 }
 
-fn spawn(setups: &[FunctionSetup]) -> std::io::Result<(Watchers, Vec<(String, String)>)> {
+/// `concurrency`: instances per function, as Lambda runs concurrent requests side by side.
+fn spawn(
+    setups: &[FunctionSetup],
+    concurrency: u16,
+) -> std::io::Result<(Watchers, Vec<(String, String)>)> {
     let (sender, exits) = mpsc::unbounded_channel();
     let mut running = Vec::new();
     let mut urls = Vec::new();
@@ -103,6 +110,7 @@ fn spawn(setups: &[FunctionSetup]) -> std::io::Result<(Watchers, Vec<(String, St
         let mut child = Command::new("cargo")
             .args(["lambda", "watch", "--bin", &setup.binary])
             .args(["--invoke-address", "127.0.0.1", "--invoke-port", &port])
+            .args(["--concurrency", &concurrency.to_string()])
             .env_clear()
             .envs(&base)
             .envs(&setup.environment)
