@@ -196,7 +196,7 @@ async fn a_role_change_between_a_logins_read_and_its_session_write_is_not_lost()
         .start(&read.profile.id, &read.profile.role, app.now());
     assert_eq!(
         store
-            .create_session_for(&session, &admin_email, &read.password_hash)
+            .create_session_for(&session, &admin_email, &read.password_hash, false)
             .await
             .expect("write"),
         SessionStart::CredentialsChanged,

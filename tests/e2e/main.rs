@@ -1,6 +1,7 @@
 //! End-to-end tests: every flow through the real handlers against DynamoDB Local over HTTP.
 //! Run with `scripts/test`, which starts DynamoDB Local and sets `DYNAMODB_ENDPOINT`.
 
+mod abuse;
 mod authorizer;
 mod events;
 mod login;

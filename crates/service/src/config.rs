@@ -11,8 +11,10 @@ use auth_core::token::AccessTokenConfig;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::http::cookie::{DEFAULT_REFRESH_COOKIE_PATH, is_valid_cookie_path};
+use crate::http::csrf::CsrfPolicy;
 use crate::password::PasswordPolicy;
 use crate::sessions::SessionPolicy;
+use crate::throttle::{BackoffPolicy, STREAK_MEMORY};
 
 /// The refresh chain keys (`JWT_REFRESH_SECRET`, `JWT_REFRESH_SECRET_PREVIOUS`), refused when
 /// equal to an access secret.
@@ -36,6 +38,7 @@ pub struct SignInSettings {
     pub sessions: SessionPolicy,
     pub passwords: PasswordPolicy,
     pub cookie_path: String,
+    pub backoff: BackoffPolicy,
 }
 
 /// Refresh: rotate sessions and issue access tokens.
@@ -46,6 +49,7 @@ pub struct RefreshSettings {
     pub refresh_keys: RefreshKeySettings,
     pub sessions: SessionPolicy,
     pub cookie_path: String,
+    pub csrf: CsrfPolicy,
 }
 
 /// Logout and logout-all: delete sessions; verify the access token of logout-all.
@@ -54,6 +58,7 @@ pub struct LogoutSettings {
     pub store: StoreSettings,
     pub access: AccessTokenConfig,
     pub cookie_path: String,
+    pub csrf: CsrfPolicy,
 }
 
 impl SignInSettings {
@@ -66,8 +71,32 @@ impl SignInSettings {
             sessions: session_policy(env)?,
             passwords: password_policy(env)?,
             cookie_path: cookie_path(env)?,
+            backoff: backoff_policy(env)?,
         })
     }
+}
+
+/// `LOGIN_MAX_FAILURES` (5), `LOGIN_BACKOFF` (1s), `LOGIN_BACKOFF_MAX` (15m).
+pub fn backoff_policy(env: &dyn Env) -> Result<BackoffPolicy, ConfigError> {
+    let defaults = BackoffPolicy::default();
+    let policy = BackoffPolicy {
+        max_failures: number_or(env, "LOGIN_MAX_FAILURES", defaults.max_failures)?,
+        backoff: duration_or(env, "LOGIN_BACKOFF", defaults.backoff)?,
+        backoff_max: duration_or(env, "LOGIN_BACKOFF_MAX", defaults.backoff_max)?,
+    };
+    if policy.max_failures == 0 {
+        return Err(invalid("LOGIN_MAX_FAILURES", "must be at least 1"));
+    }
+    if policy.backoff < Duration::from_secs(1) {
+        return Err(invalid("LOGIN_BACKOFF", "must be at least 1s"));
+    }
+    if policy.backoff_max < policy.backoff || policy.backoff_max > STREAK_MEMORY {
+        return Err(invalid(
+            "LOGIN_BACKOFF_MAX",
+            "must be at least LOGIN_BACKOFF and at most 24h",
+        ));
+    }
+    Ok(policy)
 }
 
 impl RefreshSettings {
@@ -79,8 +108,16 @@ impl RefreshSettings {
             access,
             sessions: session_policy(env)?,
             cookie_path: cookie_path(env)?,
+            csrf: csrf_policy(env)?,
         })
     }
+}
+
+/// `ALLOWED_ORIGINS`: the browser origins allowed to send the refresh cookie (comma-separated,
+/// as the template's `AllowedOrigins`); unset, only same-origin pages and non-browser clients.
+pub fn csrf_policy(env: &dyn Env) -> Result<CsrfPolicy, ConfigError> {
+    CsrfPolicy::parse(&env.get("ALLOWED_ORIGINS").unwrap_or_default())
+        .map_err(|reason| invalid("ALLOWED_ORIGINS", reason))
 }
 
 impl LogoutSettings {
@@ -89,6 +126,7 @@ impl LogoutSettings {
             store: StoreSettings::from_env(env)?,
             access: access_tokens(env, KeyUse::Verify)?,
             cookie_path: cookie_path(env)?,
+            csrf: csrf_policy(env)?,
         })
     }
 }

@@ -29,6 +29,10 @@ pub enum ApiError {
     RefreshTokenReused,
     #[error("Not allowed")]
     Forbidden,
+    #[error("Cross-site request refused")]
+    CsrfRejected,
+    #[error("Too many failed attempts; retry later")]
+    TooManyAttempts { retry_after: u64 },
     #[error("Email is already registered")]
     EmailTaken,
     #[error("Not found")]
@@ -68,7 +72,8 @@ impl ApiError {
             | Self::MissingRefreshToken
             | Self::InvalidRefreshToken
             | Self::RefreshTokenReused => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::CsrfRejected => StatusCode::FORBIDDEN,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::EmailTaken => StatusCode::CONFLICT,
@@ -91,6 +96,8 @@ impl ApiError {
             Self::RefreshTokenReused => "REFRESH_TOKEN_REUSED",
             Self::EmailTaken => "EMAIL_TAKEN",
             Self::Forbidden => "FORBIDDEN",
+            Self::CsrfRejected => "CSRF_REJECTED",
+            Self::TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",

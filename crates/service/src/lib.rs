@@ -15,5 +15,6 @@ pub mod secrets;
 mod serve;
 pub mod sessions;
 pub mod store;
+pub mod throttle;
 
 pub use serve::serve;

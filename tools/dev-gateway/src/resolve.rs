@@ -1,6 +1,6 @@
 //! CloudFormation's intrinsic functions, as far as the local gateway needs them: `Ref` to a
 //! parameter, a resource or a pseudo parameter (resources and pseudo parameters by their local
-//! values), `Fn::Sub`, `Fn::If` over the template's `Conditions` (`Fn::Equals`, `Fn::Not`,
+//! values), `Fn::Sub`, `Fn::Join`, `Fn::If` over the template's `Conditions` (`Fn::Equals`, `Fn::Not`,
 //! `Fn::And`, `Fn::Or`, `Condition`), and `AWS::NoValue`. Short (`!Ref`) and long (`Ref:`)
 //! forms both. Anything else is an error naming it, never a guess.
 
@@ -72,6 +72,13 @@ impl<'a> Resolver<'a> {
             "Ref" => self.reference(argument),
             "Sub" => self.substitute(argument).map(Some),
             "If" => self.evaluate(self.branch(argument)?),
+            "Join" => match argument.as_sequence().map(Vec::as_slice) {
+                Some([delimiter, items]) => {
+                    let delimiter = delimiter.as_str().ok_or("!Join's delimiter is a string")?;
+                    Ok(Some(self.list(items).join(delimiter)))
+                }
+                _ => Err("!Join takes [delimiter, list]".into()),
+            },
             other => Err(format!("!{other} is not emulated locally")),
         }
     }
@@ -237,6 +244,7 @@ mod tests {
 Parameters:
   Algorithm: {Type: String, Default: EdDSA}
   Stage: {Type: String, Default: staging}
+  Origins: {Type: CommaDelimitedList, Default: "https://a.example, https://b.example"}
 Conditions:
   IsHs256: !Equals [!Ref Algorithm, HS256]
   Asymmetric: !Not [!Condition IsHs256]
@@ -247,6 +255,7 @@ Values:
   long: {"Fn::If": [StagingAsymmetric, {"Ref": "Table"}, other]}
   path: !Sub "/${Stage}/auth/${!kept}"
   listed: !Sub ["${Region}-${Stage}", {Region: !Ref "AWS::Region"}]
+  joined: !Join [",", !Ref Origins]
   unknown: !Ref Nothing
   getatt: !GetAtt Table.Arn
 "#;

@@ -11,8 +11,9 @@ use crate::password::Verification;
 use crate::store::SessionStart;
 
 /// `POST /auth/login {email, password}` → 200 with an access token and a refresh cookie.
-/// Unknown email and wrong password take the same path (one read, one argon2 verify) and give
-/// the same answer.
+/// Unknown email and wrong password take the same path (one read, one argon2 verify, one
+/// counted failure) and give the same answer; so does an email inside its backoff window
+/// (one read, 429, nothing else).
 pub async fn login(state: &SignIn, request: Request) -> Response<Body> {
     respond("login", handle(state, request).await)
 }
@@ -23,8 +24,15 @@ async fn handle(state: &SignIn, request: Request) -> Result<Response<Body>, ApiE
     let email = Email::parse(&string_field(&body, "email")?)?;
     let password = Password::parse_existing(string_field(&body, "password")?)?.into_secret();
 
-    let credentials = state.store.credentials_by_email(&email).await?;
-    let stored_hash = credentials
+    // Credentials and failure streak in one query; an email inside its backoff window is
+    // answered before any argon2 run, known or not.
+    let now = state.sessions.now();
+    let record = state.store.login_record(&email, now).await?;
+    if let Some(retry_after) = state.backoff.retry_after(record.streak, now) {
+        return Err(ApiError::TooManyAttempts { retry_after });
+    }
+    let stored_hash = record
+        .credentials
         .as_ref()
         .map(|found| found.password_hash.clone());
     let verification = state
@@ -32,10 +40,13 @@ async fn handle(state: &SignIn, request: Request) -> Result<Response<Body>, ApiE
         .verify(password.clone(), stored_hash)
         .await
         .map_err(ApiError::internal)?;
-    let (Verification::Match { needs_rehash }, Some(mut credentials)) = (verification, credentials)
+    let (Verification::Match { needs_rehash }, Some(mut credentials)) =
+        (verification, record.credentials)
     else {
+        state.store.record_login_failure(&email, now).await?;
         return Err(ApiError::InvalidCredentials);
     };
+    let clear_streak = record.streak.is_some();
     let email = credentials.profile.email.clone();
     let mut verified_hash = if needs_rehash {
         rehash(state, &email, &credentials.password_hash, password.clone()).await
@@ -45,13 +56,12 @@ async fn handle(state: &SignIn, request: Request) -> Result<Response<Body>, ApiE
 
     // The session is written only if the credentials still hold what was read: a role change
     // in between makes this read again and start the session with the new role.
-    let now = state.sessions.now();
     for _ in 0..SESSION_START_ATTEMPTS {
         let profile = &credentials.profile;
         let (session, refresh_token) = state.sessions.start(&profile.id, &profile.role, now);
         match state
             .store
-            .create_session_for(&session, &email, &verified_hash)
+            .create_session_for(&session, &email, &verified_hash, clear_streak)
             .await?
         {
             SessionStart::Created => {
@@ -79,6 +89,7 @@ async fn handle(state: &SignIn, request: Request) -> Result<Response<Body>, ApiE
                         .await
                         .map_err(ApiError::internal)?;
                     if again == Verification::Mismatch {
+                        state.store.record_login_failure(&email, now).await?;
                         return Err(ApiError::InvalidCredentials);
                     }
                     verified_hash.clone_from(&current.password_hash);

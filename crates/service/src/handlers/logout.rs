@@ -26,9 +26,14 @@ pub async fn logout(state: &Logout, request: Request) -> Response<Body> {
 /// an unknown one or an expired one still answers 204.
 async fn logout_session(state: &Logout, request: Request) -> Result<Response<Body>, ApiError> {
     require_post(&request)?;
-    if let Some(token) =
-        presented_refresh_token(&request)?.and_then(|presented| RefreshToken::parse(&presented.raw))
+    let presented = presented_refresh_token(&request)?;
+    if presented
+        .as_ref()
+        .is_some_and(|presented| !presented.from_body)
     {
+        state.csrf.check(request.headers())?;
+    }
+    if let Some(token) = presented.and_then(|presented| RefreshToken::parse(&presented.raw)) {
         let revoked = state
             .store
             .delete_session_holding(&token.user_id, &token.session_id, &token.digest())

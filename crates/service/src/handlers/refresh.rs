@@ -16,6 +16,9 @@ pub async fn refresh(state: &Refresh, request: Request) -> Response<Body> {
 async fn handle(state: &Refresh, request: Request) -> Result<Response<Body>, ApiError> {
     require_post(&request)?;
     let presented = presented_refresh_token(&request)?.ok_or(ApiError::MissingRefreshToken)?;
+    if !presented.from_body {
+        state.csrf.check(request.headers())?;
+    }
     let token = RefreshToken::parse(&presented.raw).ok_or(ApiError::InvalidRefreshToken)?;
     let (session, successor) = match state.sessions.rotate(&token).await? {
         RotationOutcome::Rotated { session, successor }

@@ -10,9 +10,11 @@ use jsonwebtoken::jwk::JwkSet;
 
 use super::issue::TokenIssuer;
 use crate::config::{LogoutSettings, RefreshSettings, SignInSettings, password_problem};
+use crate::http::csrf::CsrfPolicy;
 use crate::password::Passwords;
 use crate::sessions::Sessions;
 use crate::store::Store;
+use crate::throttle::BackoffPolicy;
 
 /// Register and login: the users table, argon2, new sessions, and token issuance.
 pub struct SignIn {
@@ -20,12 +22,14 @@ pub struct SignIn {
     pub passwords: Passwords,
     pub sessions: Sessions,
     pub issuer: TokenIssuer,
+    pub backoff: BackoffPolicy,
 }
 
 /// Refresh: session rotation and token issuance; no passwords.
 pub struct Refresh {
     pub sessions: Sessions,
     pub issuer: TokenIssuer,
+    pub csrf: CsrfPolicy,
 }
 
 /// Logout and logout-all: session deletion, and verification of logout-all's access token;
@@ -34,6 +38,7 @@ pub struct Logout {
     pub store: Store,
     pub verifier: AccessTokens,
     pub cookie_path: String,
+    pub csrf: CsrfPolicy,
     pub clock: SharedClock,
 }
 
@@ -62,6 +67,7 @@ impl SignIn {
             passwords: Passwords::new(settings.passwords).map_err(password_problem)?,
             sessions: Sessions::new(store.clone(), keys, settings.sessions, clock),
             issuer: TokenIssuer::new(AccessTokens::new(settings.access), settings.cookie_path),
+            backoff: settings.backoff,
             store,
         })
     }
@@ -82,6 +88,7 @@ impl Refresh {
         Self {
             sessions: Sessions::new(store, keys, settings.sessions, clock),
             issuer: TokenIssuer::new(AccessTokens::new(settings.access), settings.cookie_path),
+            csrf: settings.csrf,
         }
     }
 
@@ -98,6 +105,7 @@ impl Logout {
             store,
             verifier: AccessTokens::new(settings.access),
             cookie_path: settings.cookie_path,
+            csrf: settings.csrf,
             clock,
         }
     }

@@ -88,8 +88,14 @@ pub fn error_response(error: &ApiError) -> Response<Body> {
     if let ApiError::MethodNotAllowed { allow } = error {
         headers.insert(header::ALLOW, HeaderValue::from_static(allow));
     }
-    if matches!(error, ApiError::Unavailable(_)) {
-        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    match error {
+        ApiError::Unavailable(_) => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        ApiError::TooManyAttempts { retry_after } => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        _ => {}
     }
     response
 }

@@ -5,6 +5,7 @@
 //! | credentials | `EMAIL#<email>` | `CREDENTIALS` | login by email; makes emails unique       |
 //! | profile     | `USER#<id>`     | `PROFILE`     | the user's profile, read by id            |
 //! | session     | `USER#<id>`     | `SESSION#<id>`| one refresh-token family; TTL `expires_at`|
+//! | streak      | `EMAIL#<email>` | `LOGIN_STREAK`| consecutive failed logins; TTL `expires_at`|
 //!
 //! Sessions live in their user's partition so "log out everywhere" is one strongly consistent
 //! query, not a scan or an eventually consistent index.
@@ -14,6 +15,7 @@ mod item;
 mod round_trips;
 pub mod schema;
 mod sessions;
+mod throttle;
 mod transaction;
 mod users;
 
@@ -27,6 +29,7 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 pub use error::StoreError;
 pub use round_trips::RoundTripCounter;
 pub use sessions::{NewSession, Rotation, SessionRecord, SessionStart};
+pub use throttle::LoginRecord;
 pub use users::{NewUser, Registration};
 
 /// The table, through one SDK client built once at init.

@@ -29,7 +29,13 @@ pub const GENERATION: &str = "generation";
 pub const ROTATED_AT: &str = "rotated_at";
 pub const ABSOLUTE_EXPIRES_AT: &str = "absolute_expires_at";
 
+pub const FAILURES: &str = "failures";
+/// Epoch seconds of a streak's latest failure.
+pub const LAST_FAILURE_AT: &str = "last_failure_at";
+
 pub const CREDENTIALS_SK: &str = "CREDENTIALS";
+/// An email's consecutive failed logins (TTL `expires_at`).
+pub const LOGIN_STREAK_SK: &str = "LOGIN_STREAK";
 pub const PROFILE_SK: &str = "PROFILE";
 pub const SESSION_SK_PREFIX: &str = "SESSION#";
 

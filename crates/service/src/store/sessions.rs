@@ -1,7 +1,7 @@
 //! Refresh sessions: one item per login (a token family), rotated by compare-and-swap.
 
 use aws_sdk_dynamodb::types::{
-    ConditionCheck, DeleteRequest, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    ConditionCheck, Delete, DeleteRequest, ReturnValue, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, WriteRequest,
 };
 
@@ -172,6 +172,7 @@ impl Store {
         session: &NewSession,
         email: &Email,
         verified_hash: &str,
+        clear_streak: bool,
     ) -> Result<SessionStart, StoreError> {
         let check = ConditionCheck::builder()
             .table_name(&self.table)
@@ -184,10 +185,21 @@ impl Store {
             .expression_attribute_values(":hash", s(verified_hash))
             .build()
             .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
-        let items = vec![
+        let mut items = vec![
             put_new(&self.table, session.item())?,
             TransactWriteItem::builder().condition_check(check).build(),
         ];
+        // A success ends the email's failure streak, in the same write: no extra round trip.
+        if clear_streak {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(
+                    super::throttle::streak_key(email).into_iter().collect(),
+                ))
+                .build()
+                .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
         match self.transact(items).await? {
             Transaction::Committed => Ok(SessionStart::Created),
             Transaction::ConditionFailed { index: 1 } => Ok(SessionStart::CredentialsChanged),

@@ -32,6 +32,13 @@ fn profile_from(item: &Item) -> Result<UserProfile, StoreError> {
     })
 }
 
+pub(super) fn credentials_from(item: &Item) -> Result<UserCredentials, StoreError> {
+    Ok(UserCredentials {
+        profile: profile_from(item)?,
+        password_hash: item::string(item, PASSWORD_HASH)?.to_owned(),
+    })
+}
+
 fn profile_attributes(profile: &UserProfile, created_at: i64) -> Item {
     Item::from([
         (USER_ID.to_owned(), s(profile.id.as_str())),
@@ -89,15 +96,7 @@ impl Store {
             .consistent_read(true)
             .send()
             .await?;
-        output
-            .item()
-            .map(|item| {
-                Ok(UserCredentials {
-                    profile: profile_from(item)?,
-                    password_hash: item::string(item, PASSWORD_HASH)?.to_owned(),
-                })
-            })
-            .transpose()
+        output.item().map(credentials_from).transpose()
     }
 
     /// Replaces a password hash (rehash on login), only if it is still the one we verified.

@@ -1,0 +1,245 @@
+//! Abuse protection: login backoff per email (shared through DynamoDB, counted atomically,
+//! never a lockout) and the CSRF defence of the cookie endpoints.
+
+use e2e::{Function, PASSWORD, TestApp, TestResponse, http_api_event, json_post};
+use serde_json::json;
+
+const WRONG: &str = "not the password at all";
+
+/// Short settings: three failures, then 2 s doubling to at most 8 s.
+async fn app() -> TestApp {
+    TestApp::spawn_with(&[
+        ("LOGIN_MAX_FAILURES", "3"),
+        ("LOGIN_BACKOFF", "2s"),
+        ("LOGIN_BACKOFF_MAX", "8s"),
+    ])
+    .await
+}
+
+fn assert_throttled(response: &TestResponse, retry_after: &str) {
+    response.assert_error(429, "TOO_MANY_ATTEMPTS");
+    assert_eq!(
+        response.header("retry-after"),
+        Some(retry_after),
+        "{response:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_backoff_opens_after_the_threshold_doubles_to_its_cap_and_a_success_resets_it() {
+    let app = app().await;
+    let (email, _) = app.registered_user().await;
+    for _ in 0..3 {
+        app.login(&email, WRONG)
+            .await
+            .assert_error(401, "INVALID_CREDENTIALS");
+    }
+    let verifications = app.sign_in.passwords.verifications();
+    app.round_trips.take();
+    // Inside the window even the right password waits, and no argon2 runs: one read, no write.
+    assert_throttled(&app.login(&email, PASSWORD).await, "2");
+    assert_eq!(app.sign_in.passwords.verifications(), verifications);
+    assert_eq!(app.round_trips.take(), 1);
+
+    app.clock.advance(1);
+    assert_throttled(&app.login(&email, WRONG).await, "1");
+    app.clock.advance(1);
+    app.login(&email, WRONG)
+        .await
+        .assert_error(401, "INVALID_CREDENTIALS");
+    assert_throttled(&app.login(&email, PASSWORD).await, "4");
+    app.clock.advance(4);
+    app.login(&email, WRONG)
+        .await
+        .assert_error(401, "INVALID_CREDENTIALS");
+    assert_throttled(&app.login(&email, PASSWORD).await, "8");
+    app.clock.advance(8);
+    app.login(&email, WRONG)
+        .await
+        .assert_error(401, "INVALID_CREDENTIALS");
+    assert_throttled(&app.login(&email, PASSWORD).await, "8");
+
+    // A delay, not a lockout: the right password works once the window has passed, and that
+    // success ends the streak in the session's own write (two round trips, as before).
+    app.clock.advance(8);
+    app.round_trips.take();
+    assert_eq!(app.login(&email, PASSWORD).await.status, 200);
+    assert_eq!(app.round_trips.take(), 2);
+    app.login(&email, WRONG)
+        .await
+        .assert_error(401, "INVALID_CREDENTIALS");
+    assert_eq!(app.login(&email, PASSWORD).await.status, 200);
+}
+
+#[tokio::test]
+async fn an_unknown_email_is_throttled_exactly_like_a_known_one() {
+    let app = app().await;
+    let (known, _) = app.registered_user().await;
+    let unknown = format!("nobody-{known}");
+    let mut answers = Vec::new();
+    for email in [&known, &unknown] {
+        let mut these = Vec::new();
+        for _ in 0..4 {
+            let response = app.login(email, WRONG).await;
+            these.push((
+                response.status,
+                response.text.clone(),
+                response.headers.clone(),
+            ));
+        }
+        app.round_trips.take();
+        app.login(email, WRONG).await;
+        these.push((0, String::new(), Default::default()));
+        answers.push((these, app.round_trips.take()));
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "status, body, headers and round trips"
+    );
+    assert_eq!(answers[0].0[3].0, 429);
+}
+
+#[tokio::test]
+async fn twenty_parallel_failures_count_twenty() {
+    let app = TestApp::spawn_with(&[("LOGIN_MAX_FAILURES", "100")]).await;
+    let (email, _) = app.registered_user().await;
+    let attempts = (0..20).map(|_| app.login(&email, WRONG));
+    for response in futures::future::join_all(attempts).await {
+        response.assert_error(401, "INVALID_CREDENTIALS");
+    }
+    assert_eq!(streak_failures(&app).await, Some(20));
+    assert_eq!(app.login(&email, PASSWORD).await.status, 200);
+    assert_eq!(
+        streak_failures(&app).await,
+        None,
+        "a success ends the streak"
+    );
+}
+
+#[tokio::test]
+async fn a_streak_older_than_a_day_is_forgotten_even_before_ttl_deletes_it() {
+    let app = app().await;
+    let (email, _) = app.registered_user().await;
+    for _ in 0..3 {
+        app.login(&email, WRONG).await;
+    }
+    app.clock.advance(24 * 60 * 60 + 1);
+    // DynamoDB Local never deletes expired items: the expiry check is the code's.
+    app.login(&email, WRONG)
+        .await
+        .assert_error(401, "INVALID_CREDENTIALS");
+    assert_eq!(streak_failures(&app).await, Some(1));
+    assert_eq!(app.login(&email, PASSWORD).await.status, 200);
+}
+
+async fn streak_failures(app: &TestApp) -> Option<u64> {
+    app.all_items()
+        .await
+        .iter()
+        .find(|item| {
+            item.get("sk")
+                .and_then(|sk| sk.as_s().ok())
+                .map(String::as_str)
+                == Some("LOGIN_STREAK")
+        })
+        .and_then(|item| item.get("failures")?.as_n().ok()?.parse().ok())
+}
+
+/// A browser-like refresh: the cookie plus the given headers.
+async fn refresh_with(app: &TestApp, token: &str, headers: &[(&str, &str)]) -> TestResponse {
+    let cookie = [format!("refreshToken={token}")];
+    app.send(
+        Function::Refresh,
+        http_api_event("POST", "/auth/refresh", headers, &cookie, None),
+    )
+    .await
+}
+
+async fn csrf_app() -> TestApp {
+    TestApp::spawn_with(&[("ALLOWED_ORIGINS", "https://app.example.com")]).await
+}
+
+#[tokio::test]
+async fn cookie_refreshes_from_another_site_or_origin_are_refused_and_change_nothing() {
+    let app = csrf_app().await;
+    let (_, registered) = app.registered_user().await;
+    let token = registered.refresh_token();
+    for headers in [
+        vec![("sec-fetch-site", "cross-site")],
+        vec![
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://app.example.com"),
+        ],
+        vec![("origin", "https://evil.example")],
+        vec![
+            ("sec-fetch-site", "same-site"),
+            ("origin", "https://evil.app.example.com"),
+        ],
+        vec![("origin", "null")],
+    ] {
+        refresh_with(&app, &token, &headers)
+            .await
+            .assert_error(403, "CSRF_REJECTED");
+    }
+    // Nothing rotated: the same token still refreshes, from the allowed origin.
+    let allowed = refresh_with(&app, &token, &[("origin", "https://app.example.com")]).await;
+    assert_eq!(allowed.status, 200, "{}", allowed.text);
+}
+
+#[tokio::test]
+async fn same_origin_allowed_origins_clients_without_headers_and_body_tokens_pass() {
+    let app = csrf_app().await;
+    let (_, registered) = app.registered_user().await;
+    let mut token = registered.refresh_token();
+    for headers in [
+        vec![
+            ("sec-fetch-site", "same-origin"),
+            ("origin", "https://api.example.com"),
+        ],
+        vec![
+            ("sec-fetch-site", "same-site"),
+            ("origin", "https://app.example.com"),
+        ],
+        vec![],
+    ] {
+        let response = refresh_with(&app, &token, &headers).await;
+        assert_eq!(response.status, 200, "{headers:?}: {}", response.text);
+        token = response.refresh_token();
+    }
+    // A body token is no ambient credential: no CSRF check applies.
+    let mut request = json_post(
+        "/auth/refresh",
+        &json!({ "refreshToken": token }).to_string(),
+    );
+    request
+        .headers_mut()
+        .insert("sec-fetch-site", "cross-site".parse().expect("header"));
+    let response = app.send(Function::Refresh, request).await;
+    assert_eq!(response.status, 200, "{}", response.text);
+}
+
+#[tokio::test]
+async fn a_cross_site_cookie_logout_is_refused_and_the_session_survives() {
+    let app = csrf_app().await;
+    let (_, registered) = app.registered_user().await;
+    let token = registered.refresh_token();
+    let cookie = [format!("refreshToken={token}")];
+    let forged = app
+        .send(
+            Function::Logout,
+            http_api_event(
+                "POST",
+                "/auth/logout",
+                &[("sec-fetch-site", "cross-site")],
+                &cookie,
+                None,
+            ),
+        )
+        .await;
+    forged.assert_error(403, "CSRF_REJECTED");
+    assert_eq!(
+        app.refresh(&token).await.status,
+        200,
+        "the session survived"
+    );
+}
