@@ -364,3 +364,61 @@ fn a_cached_authorizer_answer_never_outlives_the_access_token() {
         "{reference}"
     );
 }
+
+#[test]
+fn the_password_and_cookie_routes_are_throttled_and_login_and_register_have_reserved_concurrency() {
+    let template = template();
+    let api = &template["Resources"]["Api"]["Properties"];
+    for route in [
+        "POST /auth/register",
+        "POST /auth/login",
+        "POST /auth/refresh",
+        "POST /auth/logout",
+    ] {
+        assert!(route_keys(&template).contains(route), "{route} is a route");
+        let settings = &api["RouteSettings"][route];
+        for (limit, parameter) in [
+            ("ThrottlingRateLimit", "AuthRouteRateLimit"),
+            ("ThrottlingBurstLimit", "AuthRouteBurstLimit"),
+        ] {
+            assert_eq!(
+                reference(&settings[limit]).as_deref(),
+                Some(parameter),
+                "{route} {limit}"
+            );
+        }
+    }
+    let default = |name: &str| template["Parameters"][name]["Default"].as_u64();
+    assert!(default("AuthRouteRateLimit").is_some_and(|rate| rate > 0));
+    assert!(default("AuthRouteBurstLimit") >= default("AuthRouteRateLimit"));
+
+    for (function, parameter, condition) in [
+        ("LoginFunction", "LoginReservedConcurrency", "ReservesLogin"),
+        (
+            "RegisterFunction",
+            "RegisterReservedConcurrency",
+            "ReservesRegister",
+        ),
+    ] {
+        assert!(
+            default(parameter).is_some_and(|reserved| reserved > 0),
+            "{parameter}"
+        );
+        let reserved =
+            &template["Resources"][function]["Properties"]["ReservedConcurrentExecutions"];
+        let Value::Tagged(choice) = reserved else {
+            panic!("{function}: ReservedConcurrentExecutions is an !If: {reserved:?}");
+        };
+        assert_eq!(choice.value[0].as_str(), Some(condition));
+        assert_eq!(reference(&choice.value[1]).as_deref(), Some(parameter));
+        assert!(
+            matches!(template["Conditions"][condition], Value::Tagged(_)),
+            "{condition} is declared"
+        );
+    }
+    // The authorizer is never capped: the reservations above keep the floods away from it.
+    assert!(
+        template["Resources"]["AuthorizerFunction"]["Properties"]["ReservedConcurrentExecutions"]
+            .is_null()
+    );
+}
