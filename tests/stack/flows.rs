@@ -147,3 +147,28 @@ pub async fn cors_preflight_and_the_jwks_document_are_served_as_deployed(api: Ap
     assert_eq!(jwks.status, 200, "{jwks:?}");
     assert_eq!(jwks.body["keys"][0]["alg"], "EdDSA", "{jwks:?}");
 }
+
+pub async fn the_cookie_routes_refuse_other_origins_as_deployed(api: Api, origin: String) {
+    let registered = register(&api, &unique_email("csrf")).await;
+    let cookie = registered.refresh_cookie().expect("cookie");
+    let forged = api
+        .post(
+            "/auth/refresh",
+            &[("cookie", &cookie), ("origin", "https://evil.example")],
+            None,
+        )
+        .await;
+    assert_eq!(forged.status, 403, "{forged:?}");
+    assert_eq!(forged.body["code"], "CSRF_REJECTED");
+    let own = api
+        .post(
+            "/auth/refresh",
+            &[("cookie", &cookie), ("origin", &origin)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        own.status, 200,
+        "the template's AllowedOrigins reach the function: {own:?}"
+    );
+}

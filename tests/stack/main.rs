@@ -99,6 +99,13 @@ async fn run_all(runner: &mut Runner, stack: Arc<Stack>) {
         )
         .await;
 
+    runner
+        .run(
+            "gateway: the cookie routes refuse other origins (CSRF)",
+            flows::the_cookie_routes_refuse_other_origins_as_deployed(api.clone(), base.clone()),
+        )
+        .await;
+
     let browser_flows = [
         "browser: the refresh cookie is HttpOnly and a reload restores the session",
         "browser: two windows refreshing at the same moment both stay signed in",
