@@ -43,7 +43,11 @@ async fn handle(state: &SignIn, request: Request) -> Result<Response<Body>, ApiE
     let (Verification::Match { needs_rehash }, Some(mut credentials)) =
         (verification, record.credentials)
     else {
-        state.store.record_login_failure(&email, now).await?;
+        // The window starts when the failure is known, after the verification.
+        state
+            .store
+            .record_login_failure(&email, state.sessions.now())
+            .await?;
         return Err(ApiError::InvalidCredentials);
     };
     let clear_streak = record.streak.is_some();
@@ -89,7 +93,11 @@ async fn handle(state: &SignIn, request: Request) -> Result<Response<Body>, ApiE
                         .await
                         .map_err(ApiError::internal)?;
                     if again == Verification::Mismatch {
-                        state.store.record_login_failure(&email, now).await?;
+                        // The window starts when the failure is known, after the verification.
+                        state
+                            .store
+                            .record_login_failure(&email, state.sessions.now())
+                            .await?;
                         return Err(ApiError::InvalidCredentials);
                     }
                     verified_hash.clone_from(&current.password_hash);
