@@ -141,13 +141,10 @@ impl<'a> Resolver<'a> {
         };
         let mut output = String::with_capacity(text.len());
         let mut rest = text;
-        while let Some(start) = rest.find("${") {
-            let (before, after) = rest.split_at(start);
+        while let Some((before, after)) = rest.split_once("${") {
             output.push_str(before);
-            let after = after.trim_start_matches("${");
-            let end = after.find('}').ok_or("!Sub: unclosed ${")?;
-            let (name, tail) = after.split_at(end);
-            rest = tail.trim_start_matches('}');
+            let (name, tail) = after.split_once('}').ok_or("!Sub: unclosed ${")?;
+            rest = tail;
             if let Some(literal) = name.strip_prefix('!') {
                 output.push_str("${");
                 output.push_str(literal);
@@ -253,7 +250,7 @@ Values:
   key: !If [IsHs256, shared, !Ref "AWS::NoValue"]
   public: !If [Asymmetric, !Ref Algorithm, none]
   long: {"Fn::If": [StagingAsymmetric, {"Ref": "Table"}, other]}
-  path: !Sub "/${Stage}/auth/${!kept}"
+  path: !Sub "/${Stage}/auth/${!kept}}"
   listed: !Sub ["${Region}-${Stage}", {Region: !Ref "AWS::Region"}]
   joined: !Join [",", !Ref Origins]
   unknown: !Ref Nothing
@@ -297,7 +294,7 @@ Values:
     fn sub_replaces_names_and_keeps_escaped_ones() {
         assert_eq!(
             resolve(&[("Stage", "prod")], "path"),
-            Ok(Some("/prod/auth/${kept}".into()))
+            Ok(Some("/prod/auth/${kept}}".into()))
         );
         assert_eq!(resolve(&[], "listed"), Ok(Some("eu-west-1-staging".into())));
     }
