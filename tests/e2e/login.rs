@@ -5,7 +5,7 @@ use e2e::conflicts::ConflictInjector;
 use e2e::{PASSWORD, TestApp, claims, json_post, settings};
 
 #[tokio::test]
-async fn login_returns_200_with_tokens_and_costs_two_round_trips() {
+async fn login_returns_200_with_tokens_in_two_sequential_steps() {
     let app = TestApp::spawn().await;
     let (email, registered) = app.registered_user().await;
     app.round_trips.take();
@@ -17,8 +17,8 @@ async fn login_returns_200_with_tokens_and_costs_two_round_trips() {
     assert_eq!(response.status, 200, "{}", response.text);
     assert_eq!(
         app.round_trips.take(),
-        2,
-        "read the user, write the session"
+        3,
+        "read the user and (at the same time) the source's window, then write the session"
     );
     assert_eq!(response.json["user"], registered.json["user"]);
     assert_eq!(response.json["tokenType"], "Bearer");

@@ -48,12 +48,16 @@ async fn registration_returns_201_with_an_access_token_the_user_and_a_refresh_co
 }
 
 #[tokio::test]
-async fn registration_is_one_round_trip_and_writes_credentials_profile_and_session() {
+async fn registration_is_one_transaction_after_the_source_check() {
     let app = TestApp::spawn().await;
     app.registered_user().await;
-    assert_eq!(app.round_trips.take(), 1, "one TransactWriteItems");
+    assert_eq!(
+        app.round_trips.take(),
+        3,
+        "read the source's window; count the attempt while argon2 runs; one TransactWriteItems"
+    );
     let kinds: Vec<String> = app
-        .all_items()
+        .account_items()
         .await
         .iter()
         .map(|item| {
@@ -79,7 +83,7 @@ async fn registration_is_one_round_trip_and_writes_credentials_profile_and_sessi
 async fn the_stored_password_is_an_argon2id_hash_never_the_password() {
     let app = TestApp::spawn().await;
     app.registered_user().await;
-    let items = app.all_items().await;
+    let items = app.account_items().await;
     let text = format!("{items:?}");
     assert!(!text.contains(PASSWORD));
     let hash = items
@@ -97,12 +101,16 @@ async fn the_stored_password_is_an_argon2id_hash_never_the_password() {
 async fn a_second_registration_of_an_email_in_any_case_is_409_and_changes_nothing() {
     let app = TestApp::spawn().await;
     app.register("Ada", "ada@example.com", PASSWORD).await;
-    let before = app.all_items().await.len();
+    let before = app.account_items().await.len();
     let response = app
         .register("Impostor", " ADA@example.com", "another password")
         .await;
     response.assert_error(409, "EMAIL_TAKEN");
-    assert_eq!(app.all_items().await.len(), before, "nothing half-written");
+    assert_eq!(
+        app.account_items().await.len(),
+        before,
+        "nothing half-written"
+    );
     assert_eq!(
         app.login("ada@example.com", PASSWORD).await.status,
         200,
@@ -140,7 +148,7 @@ async fn concurrent_registrations_of_one_email_give_exactly_one_201() {
         "{statuses:?}"
     );
     assert_eq!(
-        app.all_items().await.len(),
+        app.account_items().await.len(),
         3,
         "one user, one profile, one session"
     );
@@ -196,7 +204,7 @@ async fn invalid_fields_are_400_naming_the_field() {
         assert_eq!(response.json["field"], field, "{body}");
     }
     assert!(
-        app.all_items().await.is_empty(),
+        app.account_items().await.is_empty(),
         "no invalid registration wrote anything"
     );
 }

@@ -4,8 +4,23 @@
 use lambda_http::Request;
 use serde_json::{Map, Value, json};
 
+/// The address API Gateway saw, in every test event unless a test names another.
+pub const SOURCE_IP: &str = "192.0.2.10";
+
 /// An HTTP API (payload 2.0) event.
 pub fn http_api_event(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    cookies: &[String],
+    body: Option<&str>,
+) -> Request {
+    http_api_event_from(SOURCE_IP, method, path, headers, cookies, body)
+}
+
+/// An HTTP API (payload 2.0) event from `source_ip`.
+pub fn http_api_event_from(
+    source_ip: &str,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
@@ -24,7 +39,7 @@ pub fn http_api_event(
             "apiId": "api1234567",
             "domainName": "api1234567.execute-api.us-east-1.amazonaws.com",
             "domainPrefix": "api1234567",
-            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.10", "userAgent": "e2e" },
+            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip, "userAgent": "e2e" },
             "requestId": "e2e-request",
             "routeKey": format!("{method} {path}"),
             "stage": "$default",
@@ -44,6 +59,17 @@ pub fn http_api_event(
 
 /// A REST API (v1 proxy) event.
 pub fn rest_api_event(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Request {
+    rest_api_event_from(SOURCE_IP, method, path, headers, body)
+}
+
+/// A REST API (v1 proxy) event from `source_ip`.
+pub fn rest_api_event_from(
+    source_ip: &str,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
@@ -69,7 +95,7 @@ pub fn rest_api_event(
             "resourceId": "abc123",
             "stage": "prod",
             "requestId": "e2e-request",
-            "identity": { "sourceIp": "192.0.2.10", "userAgent": "e2e" },
+            "identity": { "sourceIp": source_ip, "userAgent": "e2e" },
             "resourcePath": path,
             "httpMethod": method,
             "apiId": "api1234567",

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::clock::AdjustableClock;
-use auth_service::config::{LogoutSettings, RefreshSettings, SignInSettings};
+use auth_service::audit::{Audit, CapturedAudit};
+use auth_service::config::{LogoutSettings, RefreshSettings, SignInSettings, audit_settings};
 use auth_service::handlers::{self, Logout, Profiles, Refresh, SignIn};
 use auth_service::store::{RoundTripCounter, Store, schema};
 use aws_sdk_dynamodb::Client;
@@ -21,7 +22,9 @@ use http::HeaderMap;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
-pub use events::{fixture, http_api_event, rest_api_event};
+pub use events::{
+    SOURCE_IP, fixture, http_api_event, http_api_event_from, rest_api_event, rest_api_event_from,
+};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -57,7 +60,7 @@ pub async fn client_with(
     Client::from_conf(config.build())
 }
 
-fn unique_name(prefix: &str) -> String {
+pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}", auth_core::random::hex_id())
 }
 
@@ -115,6 +118,8 @@ pub struct TestApp {
     pub client: Client,
     pub table: String,
     pub settings: BTreeMap<String, String>,
+    /// Every function's audit lines, in order.
+    pub audit: CapturedAudit,
 }
 
 impl TestApp {
@@ -153,17 +158,26 @@ impl TestApp {
         let sign_in = SignInSettings::from_env(&settings).expect("valid sign-in settings");
         let table = sign_in.store.table.clone();
         let store = Store::new(client.clone(), &table);
-        let sign_in = SignIn::new(sign_in, store.clone(), shared_clock.clone()).expect("sign-in");
-        let refresher = Refresh::new(
+        let mut sign_in =
+            SignIn::new(sign_in, store.clone(), shared_clock.clone()).expect("sign-in");
+        let mut refresher = Refresh::new(
             RefreshSettings::from_env(&settings).expect("valid refresh settings"),
             store.clone(),
             shared_clock.clone(),
         );
-        let logouts = Logout::new(
+        let mut logouts = Logout::new(
             LogoutSettings::from_env(&settings).expect("valid logout settings"),
             store.clone(),
             shared_clock,
         );
+        let captured = CapturedAudit::default();
+        let audit = Audit::new(
+            audit_settings(&settings).expect("valid audit settings"),
+            Arc::new(captured.clone()),
+        );
+        sign_in.audit = audit.clone();
+        refresher.audit = audit.clone();
+        logouts.audit = audit;
         round_trips.take();
         Self {
             sign_in,
@@ -175,7 +189,25 @@ impl TestApp {
             client,
             table,
             settings,
+            audit: captured,
         }
+    }
+
+    /// The audit lines so far, parsed; each must be one JSON object.
+    pub fn audit_events(&self) -> Vec<Value> {
+        self.audit
+            .lines()
+            .iter()
+            .map(|line| serde_json::from_str(line).expect("an audit line is JSON"))
+            .collect()
+    }
+
+    /// The audit lines of `event`, parsed.
+    pub fn audit_events_named(&self, event: &str) -> Vec<Value> {
+        self.audit_events()
+            .into_iter()
+            .filter(|line| line["event"] == event)
+            .collect()
     }
 
     pub fn now(&self) -> i64 {
@@ -203,9 +235,28 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> TestResponse {
+        self.login_from(SOURCE_IP, email, password).await
+    }
+
+    /// A login from the client address `source_ip`.
+    pub async fn login_from(&self, source_ip: &str, email: &str, password: &str) -> TestResponse {
         let body = serde_json::json!({ "email": email, "password": password }).to_string();
-        self.send(Function::Login, json_post("/auth/login", &body))
-            .await
+        self.send(
+            Function::Login,
+            json_post_from(source_ip, "/auth/login", &body),
+        )
+        .await
+    }
+
+    /// A registration from the client address `source_ip`.
+    pub async fn register_from(&self, source_ip: &str, email: &str) -> TestResponse {
+        let body =
+            serde_json::json!({ "name": "Ada", "email": email, "password": PASSWORD }).to_string();
+        self.send(
+            Function::Register,
+            json_post_from(source_ip, "/auth/register", &body),
+        )
+        .await
     }
 
     /// Refresh with the token in the `refreshToken` cookie, as a browser does.
@@ -277,6 +328,20 @@ impl TestApp {
             .item
     }
 
+    /// The items of accounts and sessions: every item but the per-source-IP counters.
+    pub async fn account_items(&self) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+        self.all_items()
+            .await
+            .into_iter()
+            .filter(|item| {
+                !item
+                    .get(schema::PK)
+                    .and_then(|pk| pk.as_s().ok())
+                    .is_some_and(|pk| pk.starts_with("IP#"))
+            })
+            .collect()
+    }
+
     /// Every item in the table (for "nothing half-written" checks).
     pub async fn all_items(&self) -> Vec<std::collections::HashMap<String, AttributeValue>> {
         self.client
@@ -292,7 +357,12 @@ impl TestApp {
 }
 
 pub fn json_post(path: &str, body: &str) -> Request {
-    http_api_event(
+    json_post_from(SOURCE_IP, path, body)
+}
+
+pub fn json_post_from(source_ip: &str, path: &str, body: &str) -> Request {
+    http_api_event_from(
+        source_ip,
         "POST",
         path,
         &[("content-type", "application/json")],

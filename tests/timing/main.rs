@@ -29,7 +29,10 @@ async fn an_account_with_an_old_cheap_hash_answers_a_wrong_password_as_slowly_as
         TestApp::spawn_with(&[("ARGON2_MEMORY_KIB", "1024"), ("ARGON2_ITERATIONS", "1")]).await;
     let (address, _) = old.registered_user().await;
     // Many wrong passwords in a row: the login backoff would answer them 429 without argon2.
-    let mut current_settings = settings(&old.table, &[("LOGIN_MAX_FAILURES", "1000000")]);
+    let mut current_settings = settings(
+        &old.table,
+        &[("LOGIN_MAX_FAILURES", "1000000"), ("IP_MAX_FAILURES", "0")],
+    );
     for key in ["JWT_ACCESS_SECRET", "JWT_REFRESH_SECRET"] {
         current_settings.insert(key.into(), old.settings[key].clone());
     }

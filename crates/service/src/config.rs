@@ -10,8 +10,11 @@ use auth_core::config::{
 use auth_core::token::AccessTokenConfig;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::audit::AuditSettings;
+use crate::http::client::SourcePolicy;
 use crate::http::cookie::{DEFAULT_REFRESH_COOKIE_PATH, is_valid_cookie_path};
 use crate::http::csrf::CsrfPolicy;
+use crate::ip_limit::IpLimitPolicy;
 use crate::password::PasswordPolicy;
 use crate::sessions::SessionPolicy;
 use crate::throttle::{BackoffPolicy, STREAK_MEMORY};
@@ -39,6 +42,9 @@ pub struct SignInSettings {
     pub passwords: PasswordPolicy,
     pub cookie_path: String,
     pub backoff: BackoffPolicy,
+    pub ip_limit: IpLimitPolicy,
+    pub sources: SourcePolicy,
+    pub audit: AuditSettings,
 }
 
 /// Refresh: rotate sessions and issue access tokens.
@@ -50,6 +56,8 @@ pub struct RefreshSettings {
     pub sessions: SessionPolicy,
     pub cookie_path: String,
     pub csrf: CsrfPolicy,
+    pub sources: SourcePolicy,
+    pub audit: AuditSettings,
 }
 
 /// Logout and logout-all: delete sessions; verify the access token of logout-all.
@@ -59,6 +67,8 @@ pub struct LogoutSettings {
     pub access: AccessTokenConfig,
     pub cookie_path: String,
     pub csrf: CsrfPolicy,
+    pub sources: SourcePolicy,
+    pub audit: AuditSettings,
 }
 
 impl SignInSettings {
@@ -72,6 +82,9 @@ impl SignInSettings {
             passwords: password_policy(env)?,
             cookie_path: cookie_path(env)?,
             backoff: backoff_policy(env)?,
+            ip_limit: ip_limit_policy(env)?,
+            sources: source_policy(env)?,
+            audit: audit_settings(env)?,
         })
     }
 }
@@ -109,6 +122,8 @@ impl RefreshSettings {
             sessions: session_policy(env)?,
             cookie_path: cookie_path(env)?,
             csrf: csrf_policy(env)?,
+            sources: source_policy(env)?,
+            audit: audit_settings(env)?,
         })
     }
 }
@@ -127,8 +142,61 @@ impl LogoutSettings {
             access: access_tokens(env, KeyUse::Verify)?,
             cookie_path: cookie_path(env)?,
             csrf: csrf_policy(env)?,
+            sources: source_policy(env)?,
+            audit: audit_settings(env)?,
         })
     }
+}
+
+/// `IP_MAX_FAILURES` (100; 0 turns the limit off), `IP_WINDOW` (15m, 1s to 24h): failed logins
+/// and registrations allowed per source address (IPv6 per /64) in a sliding window.
+pub fn ip_limit_policy(env: &dyn Env) -> Result<IpLimitPolicy, ConfigError> {
+    let defaults = IpLimitPolicy::default();
+    let policy = IpLimitPolicy {
+        max_attempts: number_or(env, "IP_MAX_FAILURES", defaults.max_attempts)?,
+        window: duration_or(env, "IP_WINDOW", defaults.window)?,
+    };
+    if policy.window < Duration::from_secs(1) || policy.window > Duration::from_secs(86_400) {
+        return Err(invalid("IP_WINDOW", "must be between 1s and 24h"));
+    }
+    Ok(policy)
+}
+
+/// `TRUSTED_PROXY_HOPS` (0): proxies of ours in front of API Gateway whose `X-Forwarded-For`
+/// entries are believed; 0 means the client is API Gateway's `sourceIp`.
+pub fn source_policy(env: &dyn Env) -> Result<SourcePolicy, ConfigError> {
+    let trusted_proxy_hops: usize = number_or(env, "TRUSTED_PROXY_HOPS", 0)?;
+    if trusted_proxy_hops > 8 {
+        return Err(invalid("TRUSTED_PROXY_HOPS", "must be at most 8"));
+    }
+    Ok(SourcePolicy { trusted_proxy_hops })
+}
+
+/// `METRICS_NAMESPACE` (`JwtAuth`) and `SERVICE_NAME` (`jwt-auth`, the `Service` dimension) of
+/// the audit events' metrics.
+pub fn audit_settings(env: &dyn Env) -> Result<AuditSettings, ConfigError> {
+    let defaults = AuditSettings::default();
+    let settings = AuditSettings {
+        namespace: env.get("METRICS_NAMESPACE").unwrap_or(defaults.namespace),
+        service: env.get("SERVICE_NAME").unwrap_or(defaults.service),
+    };
+    // CloudWatch's namespace rule: 1-255 of letters, digits and . - _ / # : (no leading ':').
+    let namespace_ok = (1..=255).contains(&settings.namespace.len())
+        && !settings.namespace.starts_with(':')
+        && settings
+            .namespace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c));
+    if !namespace_ok {
+        return Err(invalid(
+            "METRICS_NAMESPACE",
+            "must be 1-255 letters, digits, spaces or . - _ / # :",
+        ));
+    }
+    if settings.service.is_empty() || settings.service.len() > 1024 {
+        return Err(invalid("SERVICE_NAME", "must be 1-1024 characters"));
+    }
+    Ok(settings)
 }
 
 fn refresh_keys(

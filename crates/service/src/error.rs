@@ -33,6 +33,8 @@ pub enum ApiError {
     CsrfRejected,
     #[error("Too many failed attempts; retry later")]
     TooManyAttempts { retry_after: u64 },
+    #[error("Too many attempts from this network; retry later")]
+    TooManyRequests { retry_after: u64 },
     #[error("Email is already registered")]
     EmailTaken,
     #[error("Not found")]
@@ -73,7 +75,9 @@ impl ApiError {
             | Self::InvalidRefreshToken
             | Self::RefreshTokenReused => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::CsrfRejected => StatusCode::FORBIDDEN,
-            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyAttempts { .. } | Self::TooManyRequests { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::EmailTaken => StatusCode::CONFLICT,
@@ -98,6 +102,7 @@ impl ApiError {
             Self::Forbidden => "FORBIDDEN",
             Self::CsrfRejected => "CSRF_REJECTED",
             Self::TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
+            Self::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",

@@ -5,11 +5,13 @@
 // Tests slice strings they built themselves; product code may not (Cargo.toml lints).
 #![cfg_attr(test, allow(clippy::string_slice))]
 
+pub mod audit;
 pub mod aws;
 pub mod config;
 pub mod error;
 pub mod handlers;
 pub mod http;
+pub mod ip_limit;
 pub mod password;
 pub mod secrets;
 mod serve;

@@ -4,8 +4,11 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 
+use super::source_limit::{count_source_attempt, limited_source, refuse_if_over, source_attempts};
 use super::{IssuedSession, SignIn, respond};
+use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
+use crate::http::client::ClientInfo;
 use crate::http::request::{require_post, required_json_object, string_field};
 use crate::password::Verification;
 use crate::store::SessionStart;
@@ -13,22 +16,47 @@ use crate::store::SessionStart;
 /// `POST /auth/login {email, password}` → 200 with an access token and a refresh cookie.
 /// Unknown email and wrong password take the same path (one read, one argon2 verify, one
 /// counted failure) and give the same answer; so does an email inside its backoff window
-/// (one read, 429, nothing else).
+/// (one read, 429, nothing else). The source address's window is read beside the credentials
+/// and a failure counts against it too.
 pub async fn login(state: &SignIn, request: Request) -> Response<Body> {
-    respond("login", handle(state, request).await)
+    let client = state.sources.client(&request);
+    respond("login", handle(state, request, &client).await)
 }
 
-async fn handle(state: &SignIn, request: Request) -> Result<Response<Body>, ApiError> {
+async fn handle(
+    state: &SignIn,
+    request: Request,
+    client: &ClientInfo,
+) -> Result<Response<Body>, ApiError> {
     require_post(&request)?;
     let body = required_json_object(&request)?;
     let email = Email::parse(&string_field(&body, "email")?)?;
     let password = Password::parse_existing(string_field(&body, "password")?)?.into_secret();
 
-    // Credentials and failure streak in one query; an email inside its backoff window is
-    // answered before any argon2 run, known or not.
+    // Credentials and failure streak in one query, the source's window in another beside it;
+    // an email inside its backoff window, or a source over its limit, is answered before any
+    // argon2 run, known or not.
     let now = state.sessions.now();
-    let record = state.store.login_record(&email, now).await?;
+    let source = limited_source(state, client);
+    let (record, source_counts) = tokio::try_join!(
+        state.store.login_record(&email, now),
+        source_attempts(state, source.as_deref(), now),
+    )?;
+    refuse_if_over(state, source_counts, now, client)?;
+    let known_user = record
+        .credentials
+        .as_ref()
+        .map(|found| found.profile.id.as_str().to_owned());
+    let failure = Failure {
+        email: &email,
+        source: source.as_deref(),
+        user: known_user.as_deref(),
+        client,
+    };
     if let Some(retry_after) = state.backoff.retry_after(record.streak, now) {
+        state
+            .audit
+            .record(AuditEvent::LoginThrottled, failure.subject(), client);
         return Err(ApiError::TooManyAttempts { retry_after });
     }
     let stored_hash = record
@@ -43,12 +71,7 @@ async fn handle(state: &SignIn, request: Request) -> Result<Response<Body>, ApiE
     let (Verification::Match { needs_rehash }, Some(mut credentials)) =
         (verification, record.credentials)
     else {
-        // The window starts when the failure is known, after the verification.
-        state
-            .store
-            .record_login_failure(&email, state.sessions.now())
-            .await?;
-        return Err(ApiError::InvalidCredentials);
+        return Err(failure.count(state).await);
     };
     let clear_streak = record.streak.is_some();
     let email = credentials.profile.email.clone();
@@ -69,6 +92,11 @@ async fn handle(state: &SignIn, request: Request) -> Result<Response<Body>, ApiE
             .await?
         {
             SessionStart::Created => {
+                state.audit.record(
+                    AuditEvent::LoginSucceeded,
+                    Subject::session(profile.id.as_str(), session.session_id.as_str()),
+                    client,
+                );
                 let issued = IssuedSession {
                     user: &profile.id,
                     role: &profile.role,
@@ -93,12 +121,7 @@ async fn handle(state: &SignIn, request: Request) -> Result<Response<Body>, ApiE
                         .await
                         .map_err(ApiError::internal)?;
                     if again == Verification::Mismatch {
-                        // The window starts when the failure is known, after the verification.
-                        state
-                            .store
-                            .record_login_failure(&email, state.sessions.now())
-                            .await?;
-                        return Err(ApiError::InvalidCredentials);
+                        return Err(failure.count(state).await);
                     }
                     verified_hash.clone_from(&current.password_hash);
                 }
@@ -109,6 +132,40 @@ async fn handle(state: &SignIn, request: Request) -> Result<Response<Body>, ApiE
     Err(ApiError::Unavailable(
         "the account kept changing while the login started its session".into(),
     ))
+}
+
+/// A failed login, counted against the email's streak and the source's window.
+struct Failure<'a> {
+    email: &'a Email,
+    source: Option<&'a str>,
+    user: Option<&'a str>,
+    client: &'a ClientInfo,
+}
+
+impl Failure<'_> {
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            user_id: self.user,
+            session_id: None,
+        }
+    }
+
+    /// Counts the failure (both writes at once) and gives the error to answer with.
+    async fn count(&self, state: &SignIn) -> ApiError {
+        // The window starts when the failure is known, after the verification.
+        let now = state.sessions.now();
+        let counted = tokio::try_join!(
+            state.store.record_login_failure(self.email, now),
+            count_source_attempt(state, self.source, now),
+        );
+        state
+            .audit
+            .record(AuditEvent::LoginFailed, self.subject(), self.client);
+        match counted {
+            Ok(_) => ApiError::InvalidCredentials,
+            Err(error) => error.into(),
+        }
+    }
 }
 
 /// Role changes racing one login, before it gives up with 503.

@@ -8,6 +8,7 @@ mod logout;
 mod me;
 mod refresh;
 mod register;
+mod source_limit;
 mod state;
 
 pub use issue::{IssuedSession, TokenIssuer};

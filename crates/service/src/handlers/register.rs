@@ -2,28 +2,42 @@ use auth_core::domain::{DisplayName, Email, Password, Role, UserId, UserProfile}
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
+use super::source_limit::{count_source_attempt, limited_source, refuse_if_over, source_attempts};
 use super::{IssuedSession, SignIn, respond};
+use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
+use crate::http::client::ClientInfo;
 use crate::http::request::{require_post, required_json_object, string_field};
 use crate::store::{NewUser, Registration};
 
 /// `POST /auth/register {name, email, password}` → 201 with an access token and a refresh cookie.
+/// Every valid registration counts against its source address's limit.
 pub async fn register(state: &SignIn, request: Request) -> Response<Body> {
-    respond("register", handle(state, request).await)
+    let client = state.sources.client(&request);
+    respond("register", handle(state, request, &client).await)
 }
 
-async fn handle(state: &SignIn, request: Request) -> Result<Response<Body>, ApiError> {
+async fn handle(
+    state: &SignIn,
+    request: Request,
+    client: &ClientInfo,
+) -> Result<Response<Body>, ApiError> {
     require_post(&request)?;
     let body = required_json_object(&request)?;
     let name = DisplayName::parse(&string_field(&body, "name")?)?;
     let email = Email::parse(&string_field(&body, "email")?)?;
     let password = Password::parse_new(string_field(&body, "password")?)?;
 
-    let password_hash = state
-        .passwords
-        .hash(password.into_secret())
-        .await
-        .map_err(ApiError::internal)?;
+    let source = limited_source(state, client);
+    let counts = source_attempts(state, source.as_deref(), state.sessions.now()).await?;
+    refuse_if_over(state, counts, state.sessions.now(), client)?;
+    // The count is written while argon2 runs.
+    let (password_hash, counted) = tokio::join!(
+        state.passwords.hash(password.into_secret()),
+        count_source_attempt(state, source.as_deref(), state.sessions.now()),
+    );
+    counted?;
+    let password_hash = password_hash.map_err(ApiError::internal)?;
     let now = state.sessions.now();
     let profile = UserProfile {
         id: UserId::generate(),
@@ -40,6 +54,11 @@ async fn handle(state: &SignIn, request: Request) -> Result<Response<Body>, ApiE
     if state.store.register(&user, &session).await? == Registration::EmailTaken {
         return Err(ApiError::EmailTaken);
     }
+    state.audit.record(
+        AuditEvent::UserRegistered,
+        Subject::session(user.profile.id.as_str(), session.session_id.as_str()),
+        client,
+    );
     let issued = IssuedSession {
         user: &user.profile.id,
         role: &user.profile.role,

@@ -9,8 +9,11 @@ use auth_core::token::{AccessTokens, RefreshKeys};
 use jsonwebtoken::jwk::JwkSet;
 
 use super::issue::TokenIssuer;
+use crate::audit::Audit;
 use crate::config::{LogoutSettings, RefreshSettings, SignInSettings, password_problem};
+use crate::http::client::SourcePolicy;
 use crate::http::csrf::CsrfPolicy;
+use crate::ip_limit::IpLimitPolicy;
 use crate::password::Passwords;
 use crate::sessions::Sessions;
 use crate::store::Store;
@@ -23,6 +26,9 @@ pub struct SignIn {
     pub sessions: Sessions,
     pub issuer: TokenIssuer,
     pub backoff: BackoffPolicy,
+    pub ip_limit: IpLimitPolicy,
+    pub sources: SourcePolicy,
+    pub audit: Audit,
 }
 
 /// Refresh: session rotation and token issuance; no passwords.
@@ -30,6 +36,8 @@ pub struct Refresh {
     pub sessions: Sessions,
     pub issuer: TokenIssuer,
     pub csrf: CsrfPolicy,
+    pub sources: SourcePolicy,
+    pub audit: Audit,
 }
 
 /// Logout and logout-all: session deletion, and verification of logout-all's access token;
@@ -40,6 +48,8 @@ pub struct Logout {
     pub cookie_path: String,
     pub csrf: CsrfPolicy,
     pub clock: SharedClock,
+    pub sources: SourcePolicy,
+    pub audit: Audit,
 }
 
 /// The example protected function: read access to profiles, and no secrets at all (the
@@ -68,6 +78,9 @@ impl SignIn {
             sessions: Sessions::new(store.clone(), keys, settings.sessions, clock),
             issuer: TokenIssuer::new(AccessTokens::new(settings.access), settings.cookie_path),
             backoff: settings.backoff,
+            ip_limit: settings.ip_limit,
+            sources: settings.sources,
+            audit: Audit::stdout(settings.audit),
             store,
         })
     }
@@ -89,6 +102,8 @@ impl Refresh {
             sessions: Sessions::new(store, keys, settings.sessions, clock),
             issuer: TokenIssuer::new(AccessTokens::new(settings.access), settings.cookie_path),
             csrf: settings.csrf,
+            sources: settings.sources,
+            audit: Audit::stdout(settings.audit),
         }
     }
 
@@ -107,6 +122,8 @@ impl Logout {
             cookie_path: settings.cookie_path,
             csrf: settings.csrf,
             clock,
+            sources: settings.sources,
+            audit: Audit::stdout(settings.audit),
         }
     }
 

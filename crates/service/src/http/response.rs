@@ -92,7 +92,7 @@ pub fn error_response(error: &ApiError) -> Response<Body> {
         ApiError::Unavailable(_) => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
-        ApiError::TooManyAttempts { retry_after } => {
+        ApiError::TooManyAttempts { retry_after } | ApiError::TooManyRequests { retry_after } => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
         _ => {}

@@ -6,11 +6,13 @@
 //! | profile     | `USER#<id>`     | `PROFILE`     | the user's profile, read by id            |
 //! | session     | `USER#<id>`     | `SESSION#<id>`| one refresh-token family; TTL `expires_at`|
 //! | streak      | `EMAIL#<email>` | `LOGIN_STREAK`| consecutive failed logins; TTL `expires_at`|
+//! | ip window   | `IP#<address>`  | `WINDOW#<n>`  | failed logins + registrations of one source in one window bucket; TTL `expires_at` |
 //!
 //! Sessions live in their user's partition so "log out everywhere" is one strongly consistent
 //! query, not a scan or an eventually consistent index.
 
 mod error;
+mod ip_limit;
 mod item;
 mod round_trips;
 pub mod schema;

@@ -33,6 +33,9 @@ pub const FAILURES: &str = "failures";
 /// Epoch seconds of a streak's latest failure.
 pub const LAST_FAILURE_AT: &str = "last_failure_at";
 
+/// Attempts counted in one per-IP window bucket.
+pub const ATTEMPTS: &str = "attempts";
+
 pub const CREDENTIALS_SK: &str = "CREDENTIALS";
 /// An email's consecutive failed logins (TTL `expires_at`).
 pub const LOGIN_STREAK_SK: &str = "LOGIN_STREAK";
@@ -41,6 +44,16 @@ pub const SESSION_SK_PREFIX: &str = "SESSION#";
 
 pub fn email_pk(email: &Email) -> String {
     format!("EMAIL#{}", email.as_str())
+}
+
+/// The partition of one source address's counters (`ip_limit::source_key`).
+pub fn source_pk(source_key: &str) -> String {
+    format!("IP#{source_key}")
+}
+
+/// One bucket of a source's window; zero-padded so string order is time order.
+pub fn window_sk(bucket: i64) -> String {
+    format!("WINDOW#{bucket:020}")
 }
 
 pub fn user_pk(user: &UserId) -> String {
