@@ -2,6 +2,7 @@
 //! Run with `scripts/test`, which starts DynamoDB Local and sets `DYNAMODB_ENDPOINT`.
 
 mod abuse;
+mod audit;
 mod authorizer;
 mod events;
 mod login;
@@ -11,5 +12,6 @@ mod refresh;
 mod register;
 mod secrets;
 mod security;
+mod source_limit;
 mod table;
 mod template;

@@ -80,7 +80,10 @@ async fn every_flow_logged(level: &str, dependency_payloads: bool) -> (String, V
         app.settings["JWT_ACCESS_SECRET"].clone(),
         app.settings["JWT_REFRESH_SECRET"].clone(),
     ];
-    (captured.text(), secrets)
+    // The audit trail is a log too (stdout on Lambda).
+    let audit = app.audit.lines().join("\n");
+    assert!(audit.contains("refresh_reuse_detected"), "{audit}");
+    (format!("{}\n{audit}", captured.text()), secrets)
 }
 
 #[tokio::test]

@@ -1,0 +1,179 @@
+//! The audit trail: one JSON line per security event, with its ids, the client's address and
+//! user agent, its outcome and its EMF metric, and never a secret.
+
+use auth_core::domain::Email;
+use auth_service::audit::AuditEvent;
+use e2e::{Function, PASSWORD, SOURCE_IP, TestApp, claims, http_api_event, unique_name};
+
+const WRONG: &str = "not the password at all";
+
+#[tokio::test]
+async fn every_security_event_is_one_json_line_with_its_ids_metric_and_no_secret() {
+    let app = TestApp::spawn_with(&[
+        ("LOGIN_MAX_FAILURES", "1"),
+        ("LOGIN_BACKOFF", "60s"),
+        ("LOGIN_BACKOFF_MAX", "60s"),
+        ("IP_MAX_FAILURES", "3"),
+        ("METRICS_NAMESPACE", "Auth/E2E"),
+        ("SERVICE_NAME", "e2e-stack"),
+    ])
+    .await;
+    let (email, registered) = app.registered_user().await;
+    let user_id = registered.json["user"]["id"].as_str().unwrap().to_owned();
+    let login = app.login(&email, PASSWORD).await;
+    let refreshed = app.refresh(&login.refresh_token()).await;
+    assert_eq!(refreshed.status, 200);
+    app.clock.advance(60);
+    app.refresh(&login.refresh_token())
+        .await
+        .assert_error(401, "REFRESH_TOKEN_REUSED");
+    let second = app.login(&email, PASSWORD).await;
+    let cross_site = http_api_event(
+        "POST",
+        "/auth/refresh",
+        &[("sec-fetch-site", "cross-site")],
+        &[format!("refreshToken={}", second.refresh_token())],
+        None,
+    );
+    app.send(Function::Refresh, cross_site)
+        .await
+        .assert_error(403, "CSRF_REJECTED");
+    assert_eq!(app.logout(Some(&second.refresh_token())).await.status, 204);
+    assert_eq!(
+        app.logout_all(Some(&registered.access_token()))
+            .await
+            .status,
+        204
+    );
+    app.login(&email, WRONG)
+        .await
+        .assert_error(401, "INVALID_CREDENTIALS");
+    app.login(&email, PASSWORD)
+        .await
+        .assert_error(429, "TOO_MANY_ATTEMPTS");
+    // The registration and the failure counted 2 against this address; one more fills it.
+    let stranger = format!("{}@example.com", unique_name("nobody"));
+    app.login(&stranger, WRONG)
+        .await
+        .assert_error(401, "INVALID_CREDENTIALS");
+    app.login(&stranger, WRONG)
+        .await
+        .assert_error(429, "TOO_MANY_REQUESTS");
+
+    let lines = app.audit_events();
+    let names: Vec<&str> = lines.iter().filter_map(|l| l["event"].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "user_registered",
+            "login_succeeded",
+            "token_refreshed",
+            "refresh_reuse_detected",
+            "login_succeeded",
+            "csrf_rejected",
+            "logged_out",
+            "logged_out_everywhere",
+            "login_failed",
+            "login_throttled",
+            "login_failed",
+            "ip_limited",
+        ]
+    );
+    for event in AuditEvent::ALL {
+        assert!(
+            names.contains(&event.name()),
+            "{} never written",
+            event.name()
+        );
+    }
+
+    for line in &lines {
+        assert_eq!(line["audit"], true);
+        assert_eq!(line["sourceIp"], SOURCE_IP, "{line}");
+        assert_eq!(line["userAgent"], "e2e", "{line}");
+        let event = AuditEvent::ALL
+            .into_iter()
+            .find(|event| line["event"] == event.name())
+            .unwrap();
+        let expected_outcome = match event {
+            AuditEvent::LoginFailed | AuditEvent::RefreshReuseDetected => "failure",
+            AuditEvent::LoginThrottled | AuditEvent::CsrfRejected | AuditEvent::IpLimited => {
+                "refused"
+            }
+            _ => "success",
+        };
+        assert_eq!(line["outcome"], expected_outcome, "{line}");
+        // EMF: the directive's namespace, dimension and metric, each a member of the root.
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "Auth/E2E");
+        assert_eq!(directive["Dimensions"], serde_json::json!([["Service"]]));
+        assert_eq!(directive["Metrics"][0]["Name"], event.metric());
+        assert_eq!(directive["Metrics"][0]["Unit"], "Count");
+        assert_eq!(line[event.metric()], 1);
+        assert_eq!(line["Service"], "e2e-stack");
+        assert!(line["_aws"]["Timestamp"].as_u64().is_some());
+    }
+
+    // The ids where they are known.
+    let sid = |response: &e2e::TestResponse| claims(&response.access_token())["sid"].clone();
+    let by_position = |index: usize| &lines[index];
+    assert_eq!(by_position(0)["userId"], user_id.as_str());
+    assert_eq!(by_position(0)["sessionId"], sid(&registered));
+    assert_eq!(by_position(1)["sessionId"], sid(&login));
+    assert_eq!(by_position(2)["sessionId"], sid(&login));
+    assert_eq!(by_position(3)["userId"], user_id.as_str());
+    assert_eq!(by_position(3)["sessionId"], sid(&login));
+    assert_eq!(by_position(6)["sessionId"], sid(&second));
+    assert_eq!(by_position(7)["userId"], user_id.as_str());
+    assert_eq!(
+        by_position(8)["userId"],
+        user_id.as_str(),
+        "a known email's user"
+    );
+    assert!(
+        by_position(10)["userId"].is_null(),
+        "an unknown email has none"
+    );
+    assert!(by_position(5)["userId"].is_null() && by_position(11)["userId"].is_null());
+
+    // No password, email, token, hash or key in any line.
+    let hash = app
+        .sign_in
+        .store
+        .credentials_by_email(&Email::parse(&email).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash;
+    let text = app.audit.lines().join("\n");
+    let secret_part = |token: String| token.rsplit('.').next().unwrap_or_default().to_owned();
+    for secret in [
+        PASSWORD.to_owned(),
+        WRONG.to_owned(),
+        email.clone(),
+        stranger.clone(),
+        hash,
+        registered.access_token(),
+        secret_part(registered.refresh_token()),
+        secret_part(login.refresh_token()),
+        secret_part(refreshed.refresh_token()),
+        secret_part(second.refresh_token()),
+        app.settings["JWT_ACCESS_SECRET"].clone(),
+        app.settings["JWT_REFRESH_SECRET"].clone(),
+    ] {
+        assert!(
+            !secret.is_empty() && !text.contains(&secret),
+            "a secret reached the audit trail"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_logout_of_a_dead_session_names_nobody() {
+    let app = TestApp::spawn().await;
+    let (_, registered) = app.registered_user().await;
+    let token = registered.refresh_token();
+    assert_eq!(app.logout(Some(&token)).await.status, 204);
+    assert_eq!(app.logout(Some(&token)).await.status, 204);
+    assert_eq!(app.audit_events_named("logged_out").len(), 1);
+}
