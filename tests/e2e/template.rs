@@ -422,3 +422,126 @@ fn the_password_and_cookie_routes_are_throttled_and_login_and_register_have_rese
             .is_null()
     );
 }
+
+/// The DynamoDB actions a function's policies allow.
+fn dynamodb_actions(function: &Value) -> BTreeSet<String> {
+    let Some(Value::Sequence(policies)) = under(&function["Properties"]["Policies"], false) else {
+        return BTreeSet::new();
+    };
+    policies
+        .iter()
+        .filter_map(|policy| policy["Statement"].as_sequence())
+        .flatten()
+        .flat_map(|statement| match &statement["Action"] {
+            Value::Sequence(actions) => actions.clone(),
+            single => vec![single.clone()],
+        })
+        .filter_map(|action| action.as_str().map(str::to_owned))
+        .filter(|action| action.starts_with("dynamodb:"))
+        .collect()
+}
+
+#[test]
+fn the_audited_functions_get_the_metrics_client_and_per_ip_settings() {
+    let template = template();
+    let resources = &template["Resources"];
+    for name in [
+        "RegisterFunction",
+        "LoginFunction",
+        "RefreshFunction",
+        "LogoutFunction",
+    ] {
+        let env = environment(&template, &resources[name], false);
+        for (variable, parameter) in [
+            ("METRICS_NAMESPACE", "MetricsNamespace"),
+            ("SERVICE_NAME", "AWS::StackName"),
+            ("TRUSTED_PROXY_HOPS", "TrustedProxyHops"),
+        ] {
+            assert_eq!(
+                env.get(variable).and_then(reference).as_deref(),
+                Some(parameter),
+                "{name} {variable}"
+            );
+        }
+    }
+    for name in ["RegisterFunction", "LoginFunction"] {
+        let env = environment(&template, &resources[name], false);
+        assert_eq!(
+            env.get("IP_MAX_FAILURES").and_then(reference).as_deref(),
+            Some("IpMaxFailures")
+        );
+        assert_eq!(
+            env.get("IP_WINDOW").and_then(reference).as_deref(),
+            Some("IpWindow")
+        );
+        let actions = dynamodb_actions(&resources[name]);
+        for needed in ["dynamodb:Query", "dynamodb:UpdateItem"] {
+            assert!(actions.contains(needed), "{name} may {needed}: {actions:?}");
+        }
+    }
+    // Functions that neither limit nor audit get none of it.
+    for name in ["AuthorizerFunction", "MeFunction", "JwksFunction"] {
+        let env = environment(&template, &resources[name], false);
+        assert!(
+            !env.contains_key("IP_MAX_FAILURES") && !env.contains_key("METRICS_NAMESPACE"),
+            "{name}: {env:?}"
+        );
+    }
+}
+
+#[test]
+fn the_optional_alarms_watch_metrics_the_audit_events_publish() {
+    let template = template();
+    let published: BTreeSet<&str> = auth_service::audit::AuditEvent::ALL
+        .iter()
+        .map(|event| event.metric())
+        .collect();
+    let alarms: Vec<&Value> = template["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .values()
+        .filter(|resource| resource["Type"] == "AWS::CloudWatch::Alarm")
+        .collect();
+    let mut watched = BTreeSet::new();
+    for alarm in &alarms {
+        assert_eq!(alarm["Condition"], "HasAlarmTopic", "only with a topic");
+        let properties = &alarm["Properties"];
+        assert_eq!(
+            properties["AlarmActions"]
+                .as_sequence()
+                .map(|actions| actions.iter().filter_map(reference).collect::<Vec<_>>()),
+            Some(vec!["AlarmTopicArn".to_owned()])
+        );
+        assert_eq!(properties["TreatMissingData"], "notBreaching");
+        let metrics: Vec<&Value> = match properties["Metrics"].as_sequence() {
+            Some(queries) => queries
+                .iter()
+                .filter_map(|query| query.get("MetricStat"))
+                .map(|stat| &stat["Metric"])
+                .collect(),
+            None => vec![properties],
+        };
+        for metric in metrics {
+            let name = metric["MetricName"].as_str().expect("MetricName");
+            assert!(published.contains(name), "{name} is published");
+            assert_eq!(
+                reference(&metric["Namespace"]).as_deref(),
+                Some("MetricsNamespace")
+            );
+            let dimension = &metric["Dimensions"][0];
+            assert_eq!(dimension["Name"], "Service");
+            assert_eq!(
+                reference(&dimension["Value"]).as_deref(),
+                Some("AWS::StackName")
+            );
+            watched.insert(name.to_owned());
+        }
+    }
+    for expected in ["RefreshReuseDetected", "LoginThrottled", "IpLimited"] {
+        assert!(watched.contains(expected), "{expected} has an alarm");
+    }
+    assert_eq!(
+        template["Parameters"]["AlarmTopicArn"]["Default"], "",
+        "no alarms unless asked"
+    );
+}
