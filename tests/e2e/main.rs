@@ -4,6 +4,7 @@
 mod abuse;
 mod audit;
 mod authorizer;
+mod capacity;
 mod events;
 mod login;
 mod logout;

@@ -1,6 +1,7 @@
 //! Test harness: a fresh table in DynamoDB Local per test, the real handlers, and requests built
 //! from API Gateway event JSON exactly as Lambda delivers them.
 
+pub mod capacity;
 pub mod conflicts;
 pub mod events;
 pub mod proxy;
@@ -46,6 +47,16 @@ pub async fn client_with(
     round_trips: &RoundTripCounter,
     conflicts: Option<&conflicts::ConflictInjector>,
 ) -> Client {
+    client_with_interceptors(endpoint, round_trips, conflicts, None).await
+}
+
+/// [`client_with`], also metering consumed capacity when `meter` is given.
+pub async fn client_with_interceptors(
+    endpoint: &str,
+    round_trips: &RoundTripCounter,
+    conflicts: Option<&conflicts::ConflictInjector>,
+    meter: Option<&capacity::CapacityMeter>,
+) -> Client {
     let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
@@ -56,6 +67,9 @@ pub async fn client_with(
         .interceptor(round_trips.clone());
     if let Some(conflicts) = conflicts {
         config = config.interceptor(conflicts.clone());
+    }
+    if let Some(meter) = meter {
+        config = config.interceptor(meter.clone());
     }
     Client::from_conf(config.build())
 }
@@ -129,6 +143,22 @@ impl TestApp {
 
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
         Self::spawn_with_conflicts(overrides, None).await
+    }
+
+    /// An app whose DynamoDB requests report the capacity they consume to `meter`.
+    pub async fn spawn_metered(
+        overrides: &[(&str, &str)],
+        meter: &capacity::CapacityMeter,
+    ) -> Self {
+        let table = unique_name("auth");
+        let settings = settings(&table, overrides);
+        let round_trips = RoundTripCounter::default();
+        let client =
+            client_with_interceptors(&dynamodb_endpoint(), &round_trips, None, Some(meter)).await;
+        schema::create_table(&client, &table)
+            .await
+            .expect("create the test table in DynamoDB Local");
+        Self::with_client(settings, client, round_trips)
     }
 
     /// An app whose DynamoDB transactions conflict when `conflicts` says so.
