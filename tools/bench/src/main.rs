@@ -48,6 +48,8 @@ usage: bench --release-dir DIR --out-dir DIR --date YYYY-MM-DD [OPTIONS]
   --pin none|same|split  CPU placement of harness and functions [same]
   --node PATH --node-modules DIR   the Node rows (jsonwebtoken@9, bcrypt@5)
   --only NAME,...      only these rows (and seed-bench)
+  --baseline-login BINARY  also a login-baseline row: another build of login (an older
+                       commit's), measured beside the current one in the same run
   --cold-start BINARY  print the median exec-to-first-/next of BINARY in ms, nothing else
 Environment: TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB (not for --cold-start), AWS_REGION.";
 
@@ -76,6 +78,8 @@ struct Options {
     node_modules: Option<PathBuf>,
     only: Option<Vec<String>>,
     cold_start: Option<PathBuf>,
+    /// Another build of login, measured beside the current one.
+    baseline_login: Option<PathBuf>,
 }
 
 /// The value of `--flag`, parsed.
@@ -109,6 +113,7 @@ impl Options {
             node_modules: None,
             only: None,
             cold_start: None,
+            baseline_login: None,
         };
         while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
             let flag = match arg {
@@ -136,6 +141,7 @@ impl Options {
                     o.only = Some(list.split(',').map(str::to_owned).collect());
                 }
                 "cold-start" => o.cold_start = Some(value(p, &flag)?),
+                "baseline-login" => o.baseline_login = Some(value(p, &flag)?),
                 _ => return Err(format!("unknown option --{flag}")),
             }
         }
@@ -198,8 +204,9 @@ impl Spec {
             env: env_of(function, c)?,
             binary,
             round_trips: match name {
-                "register" | "refresh" | "logout" | "me" => Some("1"),
-                "login" | "login-secrets-manager" => Some("2"),
+                "refresh" | "logout" | "me" => Some("1"),
+                // The source's window is read beside the credentials (2 steps, 3 requests).
+                "register" | "login" | "login-secrets-manager" => Some("3"),
                 "jwks" => Some("0"),
                 authorizer if authorizer.starts_with("authorizer") => Some("0"),
                 _ => None,
@@ -540,6 +547,22 @@ async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
         let event = with_user("login.json")?;
         jobs.push((spec, Workload::new(event, Feed::Same, Expect::Status(200))));
     }
+    if let Some(baseline) = o
+        .baseline_login
+        .as_ref()
+        .filter(|_| o.wants("login-baseline"))
+    {
+        let mut spec = Spec::new(o, c, "login-baseline", "login", o.slow_runs)?.note(format!(
+            "{} invocations of {}: the same workload on the baseline build",
+            o.slow_runs,
+            baseline.display()
+        ));
+        spec.program.clone_from(baseline);
+        spec.binary = Some(baseline.clone());
+        spec.round_trips = None;
+        let event = with_user("login.json")?;
+        jobs.push((spec, Workload::new(event, Feed::Same, Expect::Status(200))));
+    }
     if o.wants("refresh") {
         let spec = Spec::new(o, c, "refresh", "refresh", o.runs)?.note(
             "one session's rotation chain: each event carries the cookie the previous response set",
@@ -619,6 +642,22 @@ async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
             o.slow_runs,
         )?
         .note("keys read at init from Secrets Manager with the SDK (loopback stand-in)");
+        let event = with_user("login.json")?;
+        jobs.push((spec, Workload::new(event, Feed::Same, Expect::Status(200))));
+    }
+    if let Some(baseline) = o
+        .baseline_login
+        .as_ref()
+        .filter(|_| o.wants("login-baseline"))
+    {
+        let mut spec = Spec::new(o, c, "login-baseline", "login", o.slow_runs)?.note(format!(
+            "{} invocations of {}: the same workload on the baseline build",
+            o.slow_runs,
+            baseline.display()
+        ));
+        spec.program.clone_from(baseline);
+        spec.binary = Some(baseline.clone());
+        spec.round_trips = None;
         let event = with_user("login.json")?;
         jobs.push((spec, Workload::new(event, Feed::Same, Expect::Status(200))));
     }
