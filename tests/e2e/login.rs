@@ -17,8 +17,8 @@ async fn login_returns_200_with_tokens_in_two_sequential_steps() {
     assert_eq!(response.status, 200, "{}", response.text);
     assert_eq!(
         app.round_trips.take(),
-        3,
-        "read the user and (at the same time) the source's window, then write the session"
+        2,
+        "read the user with the source's window, then write the session"
     );
     assert_eq!(response.json["user"], registered.json["user"]);
     assert_eq!(response.json["tokenType"], "Bearer");

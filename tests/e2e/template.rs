@@ -464,7 +464,10 @@ fn the_audited_functions_get_the_metrics_client_and_per_ip_settings() {
             );
         }
     }
-    for name in ["RegisterFunction", "LoginFunction"] {
+    for (name, read) in [
+        ("RegisterFunction", "dynamodb:Query"),
+        ("LoginFunction", "dynamodb:BatchGetItem"),
+    ] {
         let env = environment(&template, &resources[name], false);
         assert_eq!(
             env.get("IP_MAX_FAILURES").and_then(reference).as_deref(),
@@ -475,7 +478,7 @@ fn the_audited_functions_get_the_metrics_client_and_per_ip_settings() {
             Some("IpWindow")
         );
         let actions = dynamodb_actions(&resources[name]);
-        for needed in ["dynamodb:Query", "dynamodb:UpdateItem"] {
+        for needed in [read, "dynamodb:UpdateItem"] {
             assert!(actions.contains(needed), "{name} may {needed}: {actions:?}");
         }
     }

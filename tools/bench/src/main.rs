@@ -645,22 +645,6 @@ async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
         let event = with_user("login.json")?;
         jobs.push((spec, Workload::new(event, Feed::Same, Expect::Status(200))));
     }
-    if let Some(baseline) = o
-        .baseline_login
-        .as_ref()
-        .filter(|_| o.wants("login-baseline"))
-    {
-        let mut spec = Spec::new(o, c, "login-baseline", "login", o.slow_runs)?.note(format!(
-            "{} invocations of {}: the same workload on the baseline build",
-            o.slow_runs,
-            baseline.display()
-        ));
-        spec.program.clone_from(baseline);
-        spec.binary = Some(baseline.clone());
-        spec.round_trips = None;
-        let event = with_user("login.json")?;
-        jobs.push((spec, Workload::new(event, Feed::Same, Expect::Status(200))));
-    }
     if o.wants("me") {
         let spec = Spec::new(o, c, "me", "me", o.runs)?;
         let event = fixtures.load("me.json", &[("{{USER_ID}}", &session.user_id)])?;

@@ -4,14 +4,14 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 
-use super::source_limit::{count_source_attempt, limited_source, refuse_if_over, source_attempts};
+use super::source_limit::{count_source_attempt, limited_source, refuse_if_over};
 use super::{IssuedSession, SignIn, respond};
 use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
 use crate::http::client::ClientInfo;
 use crate::http::request::{require_post, required_json_object, string_field};
 use crate::password::Verification;
-use crate::store::SessionStart;
+use crate::store::{SessionStart, SourceWindow};
 
 /// `POST /auth/login {email, password}` → 200 with an access token and a refresh cookie.
 /// Unknown email and wrong password take the same path (one read, one argon2 verify, one
@@ -33,16 +33,17 @@ async fn handle(
     let email = Email::parse(&string_field(&body, "email")?)?;
     let password = Password::parse_existing(string_field(&body, "password")?)?.into_secret();
 
-    // Credentials and failure streak in one query, the source's window in another beside it;
-    // an email inside its backoff window, or a source over its limit, is answered before any
-    // argon2 run, known or not.
+    // Credentials, failure streak and the source's window in one read; an email inside its
+    // backoff window, or a source over its limit, is answered before any argon2 run, known or
+    // not.
     let now = state.sessions.now();
     let source = limited_source(state, client);
-    let (record, source_counts) = tokio::try_join!(
-        state.store.login_record(&email, now),
-        source_attempts(state, source.as_deref(), now),
-    )?;
-    refuse_if_over(state, source_counts, now, client)?;
+    let window = source.as_deref().map(|key| SourceWindow {
+        key,
+        policy: &state.ip_limit,
+    });
+    let record = state.store.login_record(&email, window, now).await?;
+    refuse_if_over(state, record.source, now, client)?;
     let known_user = record
         .credentials
         .as_ref()

@@ -31,7 +31,7 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 pub use error::StoreError;
 pub use round_trips::RoundTripCounter;
 pub use sessions::{NewSession, Rotation, SessionRecord, SessionStart};
-pub use throttle::LoginRecord;
+pub use throttle::{LoginRecord, SourceWindow};
 pub use users::{NewUser, Registration};
 
 /// The table, through one SDK client built once at init.

@@ -1,13 +1,17 @@
 //! The login record of an email: its credentials and its failure streak, both in the email's
-//! partition, so a login reads them with one query and pays no extra round trip for the backoff.
+//! partition, and the counts of the client address's window, all read with one request, so a
+//! login pays no extra round trip for the backoff or the per-IP limit.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use super::error::condition_held;
 use super::item::{self, n, s};
 use super::schema::*;
 use super::users::credentials_from;
 use super::{Store, StoreError};
+use crate::ip_limit::{IpLimitPolicy, WindowCounts};
 use crate::throttle::{FailureStreak, STREAK_MEMORY};
 use auth_core::domain::{Email, UserCredentials};
 
@@ -17,30 +21,78 @@ pub struct LoginRecord {
     pub credentials: Option<UserCredentials>,
     /// `None` when there is no streak, or it has expired (TTL deletes late; expiry is checked).
     pub streak: Option<FailureStreak>,
+    /// The client address's window (zero when it is not limited).
+    pub source: WindowCounts,
+}
+
+/// The client address a login is counted under, and its limit.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceWindow<'a> {
+    pub key: &'a str,
+    pub policy: &'a IpLimitPolicy,
 }
 
 fn streak_expiry(now: i64) -> i64 {
     now.saturating_add(i64::try_from(STREAK_MEMORY.as_secs()).unwrap_or(i64::MAX))
 }
 
+type Key = HashMap<String, AttributeValue>;
+
+fn key(pk: String, sk: String) -> Key {
+    HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
+}
+
+/// Rounds of `UnprocessedKeys` (DynamoDB throttling part of a batch) before giving up with 503.
+const BATCH_ATTEMPTS: usize = 3;
+
 impl Store {
-    /// The credentials and live failure streak of `email`: one strongly consistent query.
-    pub async fn login_record(&self, email: &Email, now: i64) -> Result<LoginRecord, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(email_pk(email)))
-            .consistent_read(true)
-            .send()
-            .await?;
+    /// The credentials and live failure streak of `email`, and the window of `source`: one
+    /// strongly consistent `BatchGetItem` (keys DynamoDB leaves unprocessed are asked again).
+    pub async fn login_record(
+        &self,
+        email: &Email,
+        source: Option<SourceWindow<'_>>,
+        now: i64,
+    ) -> Result<LoginRecord, StoreError> {
+        let email_pk = email_pk(email);
+        let mut keys = vec![
+            key(email_pk.clone(), CREDENTIALS_SK.to_owned()),
+            key(email_pk.clone(), LOGIN_STREAK_SK.to_owned()),
+        ];
+        let windows = source.map(|source| {
+            let current = source.policy.bucket(now);
+            let previous = window_sk(current.saturating_sub(1));
+            (source_pk(source.key), window_sk(current), previous)
+        });
+        if let Some((pk, current, previous)) = &windows {
+            keys.push(key(pk.clone(), current.clone()));
+            keys.push(key(pk.clone(), previous.clone()));
+        }
         let mut record = LoginRecord::default();
-        for found in output.items() {
-            match item::string(found, SK)? {
-                CREDENTIALS_SK => record.credentials = Some(credentials_from(found)?),
-                LOGIN_STREAK_SK => {
+        let mut pending = Some(keys);
+        for _ in 0..BATCH_ATTEMPTS {
+            let Some(keys) = pending.take() else { break };
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await?;
+            let found = output
+                .responses()
+                .and_then(|tables| tables.get(&self.table))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            for found in found {
+                let (pk, sk) = (item::string(found, PK)?, item::string(found, SK)?);
+                if pk == email_pk && sk == CREDENTIALS_SK {
+                    record.credentials = Some(credentials_from(found)?);
+                } else if pk == email_pk && sk == LOGIN_STREAK_SK {
                     let expires_at: i64 = item::number(found, EXPIRES_AT)?;
                     if expires_at > now {
                         record.streak = Some(FailureStreak {
@@ -48,11 +100,26 @@ impl Store {
                             last_failure_at: item::number(found, LAST_FAILURE_AT)?,
                         });
                     }
+                } else if let Some((_, current, previous)) = &windows {
+                    if sk == current {
+                        record.source.current = item::number(found, ATTEMPTS)?;
+                    } else if sk == previous {
+                        record.source.previous = item::number(found, ATTEMPTS)?;
+                    }
                 }
-                _ => {}
             }
+            pending = output
+                .unprocessed_keys()
+                .and_then(|tables| tables.get(&self.table))
+                .map(|left| left.keys().to_vec())
+                .filter(|left| !left.is_empty());
         }
-        Ok(record)
+        match pending {
+            None => Ok(record),
+            Some(_) => Err(StoreError::Unavailable(
+                "DynamoDB kept part of the login read unprocessed".into(),
+            )),
+        }
     }
 
     /// Counts a failed login for `email`, known or not. Atomic: concurrent failures all count.
