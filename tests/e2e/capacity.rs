@@ -75,7 +75,10 @@ async fn what_login_and_register_cost_in_capacity_units() {
         "an unknown email writes the same"
     );
     assert_eq!(throttled.write_units, 0.0);
-    assert_eq!(throttled.read_units, 3.0, "the credentials, the streak, the bucket");
+    assert_eq!(
+        throttled.read_units, 3.0,
+        "the credentials, the streak, the bucket"
+    );
     assert_eq!(
         register.write_units, 3.0,
         "three puts in a transaction, the source's count"
