@@ -235,6 +235,11 @@ Resources:
                 .environment
                 .clone()
         };
+        assert_eq!(
+            of("login").get("SERVICE_NAME").map(String::as_str),
+            Some("local"),
+            "AWS::StackName resolves locally"
+        );
         for signer in ["register", "login", "refresh"] {
             let environment = of(signer);
             assert_eq!(

@@ -89,9 +89,6 @@ fn setups(options: &Options) -> Result<Vec<FunctionSetup>, String> {
     if let Ok(region) = std::env::var("AWS_REGION") {
         resources.insert("AWS::Region".into(), region);
     }
-    resources
-        .entry("AWS::StackName".into())
-        .or_insert_with(|| "local".into());
     let secret = |name: &str| std::env::var(name).ok();
     let locals = LocalValues {
         resources,

@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 
 use serde_yaml::Value;
 
+/// `AWS::StackName` when no local value names the stack.
+const LOCAL_STACK_NAME: &str = "local";
+
 pub(crate) struct Resolver<'a> {
     parameters: BTreeMap<String, String>,
     /// Local values of resources and pseudo parameters (`AuthTable`, `AWS::Region`).
@@ -118,10 +121,14 @@ impl<'a> Resolver<'a> {
         if name == "AWS::NoValue" {
             return Ok(None);
         }
-        self.parameters
+        let found = self
+            .parameters
             .get(name)
             .or_else(|| self.locals.get(name))
-            .cloned()
+            .cloned();
+        // Locally there is no stack: its name is `local` unless a local value says otherwise.
+        let found = found.or_else(|| (name == "AWS::StackName").then(|| LOCAL_STACK_NAME.into()));
+        found
             .map(Some)
             .ok_or_else(|| format!("!Ref {name}: no parameter and no local value by that name"))
     }
