@@ -260,25 +260,21 @@ async fn behind_a_trusted_proxy_each_viewer_it_appended_has_its_own_count() {
 async fn rest_api_events_are_limited_by_their_identity_source_ip() {
     let app = app_with(&[]).await;
     let body = |email: &str| json!({ "email": email, "password": WRONG }).to_string();
-    for _ in 0..3 {
-        let request = e2e::rest_api_event_from(
+    let rest_login = || {
+        e2e::rest_api_event_from(
             "198.51.100.40",
             "POST",
             "/auth/login",
             &[("content-type", "application/json")],
             Some(&body(&new_email())),
-        );
-        app.send(Function::Login, request)
+        )
+    };
+    for _ in 0..3 {
+        app.send(Function::Login, rest_login())
             .await
             .assert_error(401, "INVALID_CREDENTIALS");
     }
-    let request = e2e::rest_api_event_from(
-        "198.51.100.40",
-        "POST",
-        "/auth/login",
-        &[("content-type", "application/json")],
-        Some(&body(&new_email())),
-    );
+    let request = rest_login();
     assert_source_limited(&app.send(Function::Login, request).await, 60);
     let elsewhere = json_post_from("198.51.100.41", "/auth/login", &body(&new_email()));
     app.send(Function::Login, elsewhere)

@@ -29,12 +29,13 @@ async fn handle(
     let password = Password::parse_new(string_field(&body, "password")?)?;
 
     let source = limited_source(state, client);
-    let counts = source_attempts(state, source.as_deref(), state.sessions.now()).await?;
-    refuse_if_over(state, counts, state.sessions.now(), client)?;
+    let checked_at = state.sessions.now();
+    let counts = source_attempts(state, source.as_deref(), checked_at).await?;
+    refuse_if_over(state, counts, checked_at, client)?;
     // The count is written while argon2 runs.
     let (password_hash, counted) = tokio::join!(
         state.passwords.hash(password.into_secret()),
-        count_source_attempt(state, source.as_deref(), state.sessions.now()),
+        count_source_attempt(state, source.as_deref(), checked_at),
     );
     counted?;
     let password_hash = password_hash.map_err(ApiError::internal)?;
