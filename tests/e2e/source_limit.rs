@@ -7,12 +7,15 @@ use e2e::{
 use serde_json::json;
 
 const WRONG: &str = "not the password at all";
+const WINDOW: u64 = 3600;
+const WINDOW_SECONDS: i64 = 3600;
 
-/// Three failures per source in a 60 s window; the per-email backoff out of the way.
+/// Three failures per source in an hour's window (long, so a test never straddles a bucket edge
+/// while it counts); the per-email backoff out of the way.
 async fn app_with(extra: &[(&str, &str)]) -> TestApp {
     let mut overrides = vec![
         ("IP_MAX_FAILURES", "3"),
-        ("IP_WINDOW", "60s"),
+        ("IP_WINDOW", "1h"),
         ("LOGIN_MAX_FAILURES", "1000"),
     ];
     overrides.extend_from_slice(extra);
@@ -54,11 +57,17 @@ async fn a_source_over_its_limit_waits_without_argon2_and_other_sources_do_not()
     let verifications = app.sign_in.passwords.verifications();
     app.round_trips.take();
     // Even the right password of a real account waits: no argon2, no write.
-    assert_source_limited(&app.login_from("198.51.100.1", &email, PASSWORD).await, 60);
+    assert_source_limited(
+        &app.login_from("198.51.100.1", &email, PASSWORD).await,
+        WINDOW,
+    );
     assert_eq!(app.sign_in.passwords.verifications(), verifications);
     assert_eq!(app.round_trips.take(), 1, "the one read only");
     // Registering from there waits too, before any hashing.
-    assert_source_limited(&app.register_from("198.51.100.1", &new_email()).await, 60);
+    assert_source_limited(
+        &app.register_from("198.51.100.1", &new_email()).await,
+        WINDOW,
+    );
 
     // Another address, the same account: unaffected.
     assert_eq!(
@@ -86,8 +95,10 @@ async fn the_window_slides_and_retry_after_is_when_the_next_attempt_is_counted()
     let app = app_with(&[]).await;
     let (email, _) = app.registered_user().await;
     fail_logins(&app, "198.51.100.7", 3).await;
-    let retry_after =
-        assert_source_limited(&app.login_from("198.51.100.7", &email, PASSWORD).await, 60);
+    let retry_after = assert_source_limited(
+        &app.login_from("198.51.100.7", &email, PASSWORD).await,
+        WINDOW,
+    );
     // A wall-clock second may tick between the answer and the retry: allow it.
     app.clock.advance(i64::try_from(retry_after).unwrap() + 1);
     assert_eq!(
@@ -97,9 +108,12 @@ async fn the_window_slides_and_retry_after_is_when_the_next_attempt_is_counted()
         200
     );
     // Two windows later nothing of the old failures is left.
-    app.clock.advance(120);
+    app.clock.advance(2 * WINDOW_SECONDS);
     fail_logins(&app, "198.51.100.7", 3).await;
-    assert_source_limited(&app.login_from("198.51.100.7", &email, PASSWORD).await, 60);
+    assert_source_limited(
+        &app.login_from("198.51.100.7", &email, PASSWORD).await,
+        WINDOW,
+    );
 }
 
 #[tokio::test]
@@ -116,7 +130,7 @@ async fn ipv6_addresses_of_one_64_share_a_limit_and_the_next_64_has_its_own() {
     assert_source_limited(
         &app.login_from("2001:db8:1:2:ffff::9", &email, PASSWORD)
             .await,
-        60,
+        WINDOW,
     );
     assert_eq!(
         app.login_from("2001:db8:1:3::1", &email, PASSWORD)
@@ -135,7 +149,10 @@ async fn every_registration_counts_against_its_source() {
     );
     let taken = new_email();
     assert_eq!(app.register_from("203.0.113.5", &taken).await.status, 201);
-    assert_source_limited(&app.register_from("203.0.113.5", &new_email()).await, 60);
+    assert_source_limited(
+        &app.register_from("203.0.113.5", &new_email()).await,
+        WINDOW,
+    );
     assert_eq!(
         app.register_from("203.0.113.6", &new_email()).await.status,
         201
@@ -213,7 +230,7 @@ async fn x_forwarded_for_is_ignored_without_trusted_proxy_hops() {
             login_forwarded("198.51.100.20", "10.0.0.4", &new_email(), WRONG),
         )
         .await;
-    assert_source_limited(&response, 60);
+    assert_source_limited(&response, WINDOW);
 }
 
 #[tokio::test]
@@ -243,7 +260,7 @@ async fn behind_a_trusted_proxy_each_viewer_it_appended_has_its_own_count() {
             ),
         )
         .await;
-    assert_source_limited(&limited, 60);
+    assert_source_limited(&limited, WINDOW);
     let other_viewer = app
         .send(
             Function::Login,
@@ -275,7 +292,7 @@ async fn rest_api_events_are_limited_by_their_identity_source_ip() {
             .assert_error(401, "INVALID_CREDENTIALS");
     }
     let request = rest_login();
-    assert_source_limited(&app.send(Function::Login, request).await, 60);
+    assert_source_limited(&app.send(Function::Login, request).await, WINDOW);
     let elsewhere = json_post_from("198.51.100.41", "/auth/login", &body(&new_email()));
     app.send(Function::Login, elsewhere)
         .await
