@@ -214,6 +214,9 @@ pub struct UserProfile {
     pub name: DisplayName,
     pub email: Email,
     pub role: Role,
+    /// Whether the user has followed a verification link mailed to `email`.
+    #[serde(rename = "emailVerified")]
+    pub email_verified: bool,
 }
 
 /// A user as stored, with the password hash needed at login.

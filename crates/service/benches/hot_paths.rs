@@ -70,6 +70,7 @@ fn issue(tokens: &AccessTokens) -> String {
             &UserId::generate(),
             &Role::user(),
             &SessionId::generate(),
+            false,
             SystemClock.now(),
         )
         .expect("issue")

@@ -26,6 +26,12 @@ pub enum AuditEvent {
     LoggedOutEverywhere,
     CsrfRejected,
     IpLimited,
+    PasswordChanged,
+    PasswordResetRequested,
+    PasswordReset,
+    EmailVerified,
+    SessionRevoked,
+    AccountDeleted,
 }
 
 /// How an event ended, for filtering the audit trail.
@@ -37,7 +43,7 @@ pub enum Outcome {
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 10] = [
+    pub const ALL: [AuditEvent; 16] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -48,6 +54,12 @@ impl AuditEvent {
         Self::LoggedOutEverywhere,
         Self::CsrfRejected,
         Self::IpLimited,
+        Self::PasswordChanged,
+        Self::PasswordResetRequested,
+        Self::PasswordReset,
+        Self::EmailVerified,
+        Self::SessionRevoked,
+        Self::AccountDeleted,
     ];
 
     /// The stable `event` field.
@@ -63,6 +75,12 @@ impl AuditEvent {
             Self::LoggedOutEverywhere => "logged_out_everywhere",
             Self::CsrfRejected => "csrf_rejected",
             Self::IpLimited => "ip_limited",
+            Self::PasswordChanged => "password_changed",
+            Self::PasswordResetRequested => "password_reset_requested",
+            Self::PasswordReset => "password_reset",
+            Self::EmailVerified => "email_verified",
+            Self::SessionRevoked => "session_revoked",
+            Self::AccountDeleted => "account_deleted",
         }
     }
 
@@ -79,6 +97,12 @@ impl AuditEvent {
             Self::LoggedOutEverywhere => "LoggedOutEverywhere",
             Self::CsrfRejected => "CsrfRejected",
             Self::IpLimited => "IpLimited",
+            Self::PasswordChanged => "PasswordChanged",
+            Self::PasswordResetRequested => "PasswordResetRequested",
+            Self::PasswordReset => "PasswordReset",
+            Self::EmailVerified => "EmailVerified",
+            Self::SessionRevoked => "SessionRevoked",
+            Self::AccountDeleted => "AccountDeleted",
         }
     }
 
@@ -88,7 +112,13 @@ impl AuditEvent {
             | Self::LoginSucceeded
             | Self::TokenRefreshed
             | Self::LoggedOut
-            | Self::LoggedOutEverywhere => Outcome::Success,
+            | Self::LoggedOutEverywhere
+            | Self::PasswordChanged
+            | Self::PasswordResetRequested
+            | Self::PasswordReset
+            | Self::EmailVerified
+            | Self::SessionRevoked
+            | Self::AccountDeleted => Outcome::Success,
             Self::LoginFailed | Self::RefreshReuseDetected => Outcome::Failure,
             Self::LoginThrottled | Self::CsrfRejected | Self::IpLimited => Outcome::Refused,
         }

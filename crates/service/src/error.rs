@@ -37,6 +37,10 @@ pub enum ApiError {
     TooManyRequests { retry_after: u64 },
     #[error("Email is already registered")]
     EmailTaken,
+    #[error("The password reset link is invalid, used or expired")]
+    InvalidResetToken,
+    #[error("The verification link is invalid, used or expired")]
+    InvalidVerificationToken,
     #[error("Not found")]
     NotFound,
     #[error("Method not allowed")]
@@ -67,7 +71,10 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidJson | Self::InvalidField(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidJson
+            | Self::InvalidField(_)
+            | Self::InvalidResetToken
+            | Self::InvalidVerificationToken => StatusCode::BAD_REQUEST,
             Self::InvalidCredentials
             | Self::MissingAccessToken
             | Self::InvalidAccessToken(_)
@@ -99,6 +106,8 @@ impl ApiError {
             Self::InvalidRefreshToken => "INVALID_REFRESH_TOKEN",
             Self::RefreshTokenReused => "REFRESH_TOKEN_REUSED",
             Self::EmailTaken => "EMAIL_TAKEN",
+            Self::InvalidResetToken => "INVALID_RESET_TOKEN",
+            Self::InvalidVerificationToken => "INVALID_VERIFICATION_TOKEN",
             Self::Forbidden => "FORBIDDEN",
             Self::CsrfRejected => "CSRF_REJECTED",
             Self::TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",

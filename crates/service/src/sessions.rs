@@ -9,7 +9,7 @@ use auth_core::clock::SharedClock;
 use auth_core::domain::{Role, SessionId, UserId};
 use auth_core::token::{RefreshKeys, RefreshToken, StoredDigests};
 
-use crate::store::{NewSession, Rotation, SessionRecord, Store, StoreError};
+use crate::store::{Device, NewSession, Rotation, SessionRecord, Store, StoreError};
 
 /// Lifetimes of refresh sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,15 @@ impl Default for SessionPolicy {
 
 fn seconds(duration: Duration) -> i64 {
     i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// Whom a new session is for, and where they signed in from.
+#[derive(Debug, Clone)]
+pub struct SessionOwner<'a> {
+    pub user: &'a UserId,
+    pub role: &'a Role,
+    pub email_verified: bool,
+    pub device: Device,
 }
 
 /// What a refresh attempt came to.
@@ -121,7 +130,13 @@ impl Sessions {
 
     /// A new session (token family) for a user and its first refresh token, to be written by
     /// the caller (alone at login, in the registration transaction at register).
-    pub fn start(&self, user: &UserId, role: &Role, now: i64) -> (NewSession, RefreshToken) {
+    pub fn start(&self, owner: SessionOwner<'_>, now: i64) -> (NewSession, RefreshToken) {
+        let SessionOwner {
+            user,
+            role,
+            email_verified,
+            device,
+        } = owner;
         let session_id = SessionId::generate();
         let token = self.keys.first(user, &session_id);
         let absolute_expires_at = now.saturating_add(seconds(self.policy.max_age));
@@ -129,19 +144,25 @@ impl Sessions {
             user_id: user.clone(),
             session_id,
             role: role.clone(),
+            email_verified,
             token_digest: token.digest(),
             created_at: now,
             expires_at: now
                 .saturating_add(seconds(self.policy.refresh_ttl))
                 .min(absolute_expires_at),
             absolute_expires_at,
+            device,
         };
         (session, token)
     }
 
     /// Rotates the session `token` belongs to. One conditional write when the token is current;
     /// a second at the absolute-lifetime cap; the reuse delete only on reuse.
-    pub async fn rotate(&self, token: &RefreshToken) -> Result<RotationOutcome, StoreError> {
+    pub async fn rotate(
+        &self,
+        token: &RefreshToken,
+        device: &Device,
+    ) -> Result<RotationOutcome, StoreError> {
         let now = self.clock.now();
         let Some(successor) = self.keys.successor(token) else {
             return Ok(RotationOutcome::Invalid);
@@ -161,6 +182,7 @@ impl Sessions {
                     &next,
                     now,
                     expires_at,
+                    device,
                 )
                 .await?
             {
@@ -227,6 +249,7 @@ mod tests {
             user_id: UserId::parse(&"a".repeat(32)).expect("valid id"),
             session_id: SessionId::parse(&"b".repeat(32)).expect("valid id"),
             role: Role::user(),
+            email_verified: false,
             current_digest: "current".into(),
             previous_digest: Some("previous".into()),
             generation: 3,
@@ -234,6 +257,8 @@ mod tests {
             created_at: NOW - 1000,
             expires_at: NOW + 1000,
             absolute_expires_at: NOW + 5000,
+            last_used_at: NOW - 5,
+            device: Device::default(),
         }
     }
 

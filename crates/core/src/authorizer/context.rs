@@ -15,6 +15,23 @@ pub struct AuthorizerContext {
     /// as strings, HTTP APIs as they were: both are read.
     #[serde(deserialize_with = "number_or_string")]
     pub expires_at: i64,
+    /// The access token's `email_verified`. Absent (a context cached before the field existed)
+    /// reads as unverified.
+    #[serde(default, deserialize_with = "bool_or_string")]
+    pub email_verified: bool,
+}
+
+fn bool_or_string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Flag(bool),
+        Text(String),
+    }
+    match Raw::deserialize(deserializer)? {
+        Raw::Flag(flag) => Ok(flag),
+        Raw::Text(text) => text.parse().map_err(serde::de::Error::custom),
+    }
 }
 
 fn number_or_string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
@@ -47,6 +64,7 @@ impl From<&AccessClaims> for Context {
             role: claims.role.clone(),
             session_id: claims.sid.clone(),
             expires_at: claims.exp,
+            email_verified: claims.email_verified,
         })
     }
 }

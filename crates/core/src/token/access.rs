@@ -87,6 +87,7 @@ impl AccessTokens {
         user: &UserId,
         role: &Role,
         session: &SessionId,
+        email_verified: bool,
         now: i64,
     ) -> Result<IssuedAccessToken, TokenError> {
         let signing = self
@@ -106,6 +107,7 @@ impl AccessTokens {
             nbf: now,
             exp: now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)),
             jti: Some(crate::random::hex_id()),
+            email_verified,
         };
         let mut header = Header::new(signing.algorithm);
         header.typ = Some(TOKEN_TYPE.to_owned());
@@ -316,6 +318,7 @@ mod tests {
                 &UserId::generate(),
                 &Role::user(),
                 &SessionId::generate(),
+                false,
                 NOW,
             )
             .expect("issue")
@@ -368,6 +371,7 @@ mod tests {
                 &UserId::generate(),
                 &Role::user(),
                 &SessionId::generate(),
+                false,
                 NOW,
             )
             .expect("issue");

@@ -36,6 +36,10 @@ pub struct AccessClaims {
     pub exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// Whether the user has proved they receive mail at their address. Tokens issued before
+    /// the claim existed read as unverified.
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 /// Why a token was refused. `reason_code` goes to logs; clients only ever learn "invalid token".
@@ -145,6 +149,7 @@ mod tests {
             nbf: NOW - 10,
             exp: NOW + 900,
             jti: None,
+            email_verified: false,
         }
     }
 

@@ -1,8 +1,9 @@
-//! Tokens: signed JWT access tokens and opaque, rotating refresh tokens.
+//! Tokens: signed JWT access tokens, opaque rotating refresh tokens, and one-time link tokens.
 
 mod access;
 mod claims;
 mod keys;
+mod one_time;
 mod refresh;
 
 pub use access::{
@@ -11,4 +12,5 @@ pub use access::{
 };
 pub use claims::{AccessClaims, Audience, ClaimsPolicy, Rejection, TOKEN_TYPE};
 pub use keys::{KeyAlgorithm, KeyError, KeyMaterial, KeyRole, KeySet};
+pub use one_time::{ONE_TIME_TOKEN_LEN, OneTimeToken};
 pub use refresh::{MAX_REUSE_WALK, RefreshKeys, RefreshToken, StoredDigests};

@@ -75,6 +75,7 @@ async fn asymmetric_tokens_verify_with_public_keys_only_and_the_jwks_publishes_t
                     &UserId::generate(),
                     &Role::user(),
                     &SessionId::generate(),
+                    false,
                     NOW
                 )
                 .is_err(),

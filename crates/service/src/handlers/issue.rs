@@ -20,6 +20,7 @@ pub struct IssuedSession<'a> {
     pub user: &'a UserId,
     pub role: &'a Role,
     pub session: &'a SessionId,
+    pub email_verified: bool,
     pub expires_at: i64,
     pub refresh_token: &'a RefreshToken,
 }
@@ -44,7 +45,13 @@ impl TokenIssuer {
     ) -> Result<Response<Body>, ApiError> {
         let access = self
             .access
-            .issue(issued.user, issued.role, issued.session, now)
+            .issue(
+                issued.user,
+                issued.role,
+                issued.session,
+                issued.email_verified,
+                now,
+            )
             .map_err(ApiError::internal)?;
         let refresh_token = issued.refresh_token.encode();
         let body = TokenResponse {

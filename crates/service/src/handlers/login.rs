@@ -4,13 +4,15 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 
-use super::source_limit::{count_source_attempt, limited_source, refuse_if_over};
+use super::failure::Failure;
+use super::source_limit::{limited_source, refuse_if_over};
 use super::{IssuedSession, SignIn, respond};
 use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
 use crate::http::client::ClientInfo;
 use crate::http::request::{require_post, required_json_object, string_field};
 use crate::password::Verification;
+use crate::sessions::SessionOwner;
 use crate::store::{SessionStart, SourceWindow};
 
 /// `POST /auth/login {email, password}` → 200 with an access token and a refresh cookie.
@@ -72,7 +74,8 @@ async fn handle(
     let (Verification::Match { needs_rehash }, Some(mut credentials)) =
         (verification, record.credentials)
     else {
-        return Err(failure.count(state).await);
+        // The window starts when the failure is known, after the verification.
+        return Err(failure.count(state, state.sessions.now()).await);
     };
     let clear_streak = record.streak.is_some();
     let email = credentials.profile.email.clone();
@@ -86,7 +89,13 @@ async fn handle(
     // in between makes this read again and start the session with the new role.
     for _ in 0..SESSION_START_ATTEMPTS {
         let profile = &credentials.profile;
-        let (session, refresh_token) = state.sessions.start(&profile.id, &profile.role, now);
+        let owner = SessionOwner {
+            user: &profile.id,
+            role: &profile.role,
+            email_verified: profile.email_verified,
+            device: client.device(),
+        };
+        let (session, refresh_token) = state.sessions.start(owner, now);
         match state
             .store
             .create_session_for(&session, &email, &verified_hash, clear_streak)
@@ -102,6 +111,7 @@ async fn handle(
                     user: &profile.id,
                     role: &profile.role,
                     session: &session.session_id,
+                    email_verified: profile.email_verified,
                     expires_at: session.expires_at,
                     refresh_token: &refresh_token,
                 };
@@ -122,7 +132,7 @@ async fn handle(
                         .await
                         .map_err(ApiError::internal)?;
                     if again == Verification::Mismatch {
-                        return Err(failure.count(state).await);
+                        return Err(failure.count(state, state.sessions.now()).await);
                     }
                     verified_hash.clone_from(&current.password_hash);
                 }
@@ -133,40 +143,6 @@ async fn handle(
     Err(ApiError::Unavailable(
         "the account kept changing while the login started its session".into(),
     ))
-}
-
-/// A failed login, counted against the email's streak and the source's window.
-struct Failure<'a> {
-    email: &'a Email,
-    source: Option<&'a str>,
-    user: Option<&'a str>,
-    client: &'a ClientInfo,
-}
-
-impl Failure<'_> {
-    fn subject(&self) -> Subject<'_> {
-        Subject {
-            user_id: self.user,
-            session_id: None,
-        }
-    }
-
-    /// Counts the failure (both writes at once) and gives the error to answer with.
-    async fn count(&self, state: &SignIn) -> ApiError {
-        // The window starts when the failure is known, after the verification.
-        let now = state.sessions.now();
-        let counted = tokio::try_join!(
-            state.store.record_login_failure(self.email, now),
-            count_source_attempt(state, self.source, now),
-        );
-        state
-            .audit
-            .record(AuditEvent::LoginFailed, self.subject(), self.client);
-        match counted {
-            Ok(_) => ApiError::InvalidCredentials,
-            Err(error) => error.into(),
-        }
-    }
 }
 
 /// Role changes racing one login, before it gives up with 503.

@@ -1,23 +1,11 @@
-use auth_core::authorizer::AuthorizerContext;
 use auth_core::domain::UserId;
 use http::Method;
-use lambda_http::{Body, Request, RequestExt, Response};
-use serde_json::{Map, Value};
+use lambda_http::{Body, Request, Response};
 
 use super::{Profiles, respond};
 use crate::error::ApiError;
+use crate::http::caller::authorizer_context;
 use crate::http::response::json;
-
-/// The authorizer's context, read as the very type the authorizer serialises. A request without
-/// one did not pass through the authorizer: refuse it rather than trust anything.
-fn caller(request: &Request) -> Option<AuthorizerContext> {
-    let fields = &request.request_context_ref()?.authorizer()?.fields;
-    let object: Map<String, Value> = fields
-        .iter()
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
-    serde_json::from_value(Value::Object(object)).ok()
-}
 
 /// `GET /me` returns the caller's profile; `GET /admin/users/{id}` (admins only) anyone's.
 pub async fn me(profiles: &Profiles, request: Request) -> Response<Body> {
@@ -28,7 +16,7 @@ async fn handle(profiles: &Profiles, request: Request) -> Result<Response<Body>,
     if request.method() != Method::GET {
         return Err(ApiError::MethodNotAllowed { allow: "GET" });
     }
-    let caller = caller(&request).ok_or(ApiError::MissingAccessToken)?;
+    let caller = authorizer_context(&request).ok_or(ApiError::MissingAccessToken)?;
     let path = request.uri().path().trim_end_matches('/');
     let target = match path.rsplit_once("/admin/users/") {
         Some((_, id)) => {

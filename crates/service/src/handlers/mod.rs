@@ -1,6 +1,7 @@
 //! The Lambda handlers: plain async functions over a request and their function's state.
 //! Each returns a response, never an error, so nothing a client sends can fail an invocation.
 
+mod failure;
 mod issue;
 mod jwks;
 mod login;

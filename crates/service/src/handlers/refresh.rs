@@ -30,7 +30,7 @@ async fn handle(
         return Err(ApiError::CsrfRejected);
     }
     let token = RefreshToken::parse(&presented.raw).ok_or(ApiError::InvalidRefreshToken)?;
-    let (session, successor) = match state.sessions.rotate(&token).await? {
+    let (session, successor) = match state.sessions.rotate(&token, &client.device()).await? {
         RotationOutcome::Rotated { session, successor }
         | RotationOutcome::Replayed { session, successor } => (session, successor),
         RotationOutcome::Reused => {
@@ -52,6 +52,7 @@ async fn handle(
         user: &session.user_id,
         role: &session.role,
         session: &session.session_id,
+        email_verified: session.email_verified,
         expires_at: session.expires_at,
         refresh_token: &successor,
     };

@@ -8,9 +8,11 @@ use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
 use crate::http::client::ClientInfo;
 use crate::http::request::{require_post, required_json_object, string_field};
-use crate::store::{NewUser, Registration};
+use crate::sessions::SessionOwner;
+use crate::store::{MailKind, NewUser, OutboxMail, Registration};
 
-/// `POST /auth/register {name, email, password}` → 201 with an access token and a refresh cookie.
+/// `POST /auth/register {name, email, password}` → 201 with an access token and a refresh cookie;
+/// the verification mail leaves through the outbox written in the same transaction.
 /// Every valid registration counts against its source address's limit.
 pub async fn register(state: &SignIn, request: Request) -> Response<Body> {
     let client = state.sources.client(&request);
@@ -45,14 +47,27 @@ async fn handle(
         name,
         email,
         role: Role::user(),
+        email_verified: false,
     };
-    let (session, refresh_token) = state.sessions.start(&profile.id, &profile.role, now);
+    let owner = SessionOwner {
+        user: &profile.id,
+        role: &profile.role,
+        email_verified: false,
+        device: client.device(),
+    };
+    let (session, refresh_token) = state.sessions.start(owner, now);
+    let verification = OutboxMail::new(
+        MailKind::EmailVerification,
+        profile.email.clone(),
+        Some(profile.id.clone()),
+        now,
+    );
     let user = NewUser {
         profile,
         password_hash,
         created_at: now,
     };
-    if state.store.register(&user, &session).await? == Registration::EmailTaken {
+    if state.store.register(&user, &session, &verification).await? == Registration::EmailTaken {
         return Err(ApiError::EmailTaken);
     }
     state.audit.record(
@@ -64,6 +79,7 @@ async fn handle(
         user: &user.profile.id,
         role: &user.profile.role,
         session: &session.session_id,
+        email_verified: false,
         expires_at: session.expires_at,
         refresh_token: &refresh_token,
     };

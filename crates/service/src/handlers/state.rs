@@ -63,6 +63,18 @@ pub struct Jwks {
     pub keys: JwkSet,
 }
 
+impl super::source_limit::Guarded for SignIn {
+    fn store(&self) -> &Store {
+        &self.store
+    }
+    fn ip_limit(&self) -> &IpLimitPolicy {
+        &self.ip_limit
+    }
+    fn audit(&self) -> &Audit {
+        &self.audit
+    }
+}
+
 impl SignIn {
     pub fn new(
         settings: SignInSettings,

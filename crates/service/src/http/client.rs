@@ -29,6 +29,16 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
+impl ClientInfo {
+    /// The device details a session records.
+    pub fn device(&self) -> crate::store::Device {
+        crate::store::Device {
+            user_agent: self.user_agent.clone(),
+            ip_address: self.ip.map(|ip| ip.to_string()),
+        }
+    }
+}
+
 impl SourcePolicy {
     pub fn client(&self, request: &Request) -> ClientInfo {
         let (source_ip, context_agent) = match request.request_context_ref() {

@@ -1,5 +1,6 @@
 //! The HTTP edge: reading requests defensively and writing JSON responses and cookies.
 
+pub mod caller;
 pub mod client;
 pub mod cookie;
 pub mod csrf;

@@ -48,6 +48,17 @@ pub fn optional_number<T: std::str::FromStr>(
     }
 }
 
+/// A flag; absent reads as `false` (items written before the attribute existed).
+pub fn flag(item: &Item, name: &str) -> Result<bool, StoreError> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(false),
+        Some(AttributeValue::Bool(value)) => Ok(*value),
+        Some(_) => Err(StoreError::Corrupt(format!(
+            "attribute {name} is not a boolean"
+        ))),
+    }
+}
+
 pub fn parsed<T>(
     item: &Item,
     name: &str,
@@ -59,6 +70,10 @@ pub fn parsed<T>(
 
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
+}
+
+pub fn b(value: bool) -> AttributeValue {
+    AttributeValue::Bool(value)
 }
 
 pub fn n(value: impl ToString) -> AttributeValue {

@@ -7,15 +7,22 @@
 //! | session     | `USER#<id>`     | `SESSION#<id>`| one refresh-token family; TTL `expires_at`|
 //! | streak      | `EMAIL#<email>` | `LOGIN_STREAK`| consecutive failed logins; TTL `expires_at`|
 //! | ip window   | `IP#<address>`  | `WINDOW#<n>`  | failed logins + registrations of one source in one window bucket; TTL `expires_at` |
+//! | reset token | `USER#<id>`     | `RESET_TOKEN` | digest of the mailed reset link's secret; TTL `expires_at` |
+//! | verify token| `USER#<id>`     | `VERIFY_TOKEN`| digest of the mailed verification link's secret; TTL `expires_at` |
+//! | outbox      | `OUTBOX#<id>`   | `MAIL`        | a mail to send; the stream carries it to the mailer; TTL `expires_at` |
 //!
 //! Sessions live in their user's partition so "log out everywhere" is one strongly consistent
 //! query, not a scan or an eventually consistent index.
 
+mod account;
 mod error;
 mod ip_limit;
-mod item;
+pub mod item;
+mod one_time;
+mod outbox;
 mod round_trips;
 pub mod schema;
+mod session_list;
 mod sessions;
 mod throttle;
 mod transaction;
@@ -30,7 +37,9 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 
 pub use error::StoreError;
 pub use round_trips::RoundTripCounter;
-pub use sessions::{NewSession, Rotation, SessionRecord, SessionStart};
+pub use one_time::{Issuance, PendingToken, TokenPurpose};
+pub use outbox::{MailKind, OutboxMail};
+pub use sessions::{Device, NewSession, Rotation, SessionRecord, SessionStart};
 pub use throttle::{LoginRecord, SourceWindow};
 pub use users::{NewUser, Registration};
 

@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 
 use super::StoreError;
@@ -21,6 +21,8 @@ pub const NAME: &str = "name";
 pub const ROLE: &str = "role";
 pub const PASSWORD_HASH: &str = "password_hash";
 pub const CREATED_AT: &str = "created_at";
+/// Whether the user followed a verification link (credentials, profile and sessions).
+pub const EMAIL_VERIFIED: &str = "email_verified";
 
 pub const SESSION_ID: &str = "session_id";
 pub const CURRENT_DIGEST: &str = "current_digest";
@@ -28,6 +30,19 @@ pub const PREVIOUS_DIGEST: &str = "previous_digest";
 pub const GENERATION: &str = "generation";
 pub const ROTATED_AT: &str = "rotated_at";
 pub const ABSOLUTE_EXPIRES_AT: &str = "absolute_expires_at";
+/// The device a session was last used from, as API Gateway saw it.
+pub const USER_AGENT: &str = "user_agent";
+pub const IP_ADDRESS: &str = "ip_address";
+pub const LAST_USED_AT: &str = "last_used_at";
+
+/// A one-time token item: the SHA-256 digest of its secret, when it was issued, and the outbox
+/// message it was minted for (so that message's retries may replace it).
+pub const TOKEN_DIGEST: &str = "token_digest";
+pub const ISSUED_AT: &str = "issued_at";
+pub const OUTBOX_ID: &str = "outbox_id";
+
+/// An outbox message: what to send (`MailKind`), to whom.
+pub const MAIL_KIND: &str = "kind";
 
 pub const FAILURES: &str = "failures";
 /// Epoch seconds of a streak's latest failure.
@@ -41,6 +56,12 @@ pub const CREDENTIALS_SK: &str = "CREDENTIALS";
 pub const LOGIN_STREAK_SK: &str = "LOGIN_STREAK";
 pub const PROFILE_SK: &str = "PROFILE";
 pub const SESSION_SK_PREFIX: &str = "SESSION#";
+/// A user's pending password reset token (one at a time; a newer one replaces it).
+pub const RESET_TOKEN_SK: &str = "RESET_TOKEN";
+/// A user's pending email verification token (one at a time).
+pub const VERIFY_TOKEN_SK: &str = "VERIFY_TOKEN";
+pub const OUTBOX_PK_PREFIX: &str = "OUTBOX#";
+pub const OUTBOX_SK: &str = "MAIL";
 
 pub fn email_pk(email: &Email) -> String {
     format!("EMAIL#{}", email.as_str())
@@ -64,6 +85,10 @@ pub fn session_sk(session: &SessionId) -> String {
     format!("{SESSION_SK_PREFIX}{session}")
 }
 
+pub fn outbox_pk(id: &str) -> String {
+    format!("{OUTBOX_PK_PREFIX}{id}")
+}
+
 /// The table's keys, as both the bootstrap and the SAM template declare them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableDefinition {
@@ -72,6 +97,8 @@ pub struct TableDefinition {
     /// (attribute name, "HASH" or "RANGE")
     pub key_schema: Vec<(&'static str, &'static str)>,
     pub ttl_attribute: &'static str,
+    /// What the table's stream carries to the mailer ("NEW_IMAGE": outbox messages as written).
+    pub stream_view: &'static str,
 }
 
 pub fn table_definition() -> TableDefinition {
@@ -79,17 +106,25 @@ pub fn table_definition() -> TableDefinition {
         attributes: vec![(PK, "S"), (SK, "S")],
         key_schema: vec![(PK, "HASH"), (SK, "RANGE")],
         ttl_attribute: EXPIRES_AT,
+        stream_view: "NEW_IMAGE",
     }
 }
 
-/// Creates the table (on-demand) and enables TTL on [`EXPIRES_AT`]. Used by the local bootstrap
+/// Creates the table (on-demand, with its stream) and enables TTL on [`EXPIRES_AT`]. Used by the local bootstrap
 /// and the tests; production tables come from `template.yaml`.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let definition = table_definition();
     let mut request = client
         .create_table()
         .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest);
+        .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(definition.stream_view))
+                .build()
+                .map_err(|error| StoreError::Unexpected(Box::new(error)))?,
+        );
     for (name, kind) in &definition.attributes {
         request = request.attribute_definitions(
             AttributeDefinition::builder()

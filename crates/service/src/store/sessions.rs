@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::error::condition_held;
-use super::item::{self, Item, n, s};
+use super::item::{self, Item, b, n, s};
 use super::schema::*;
 use super::transaction::{Transaction, put_new};
 use super::{Store, StoreError};
@@ -18,26 +18,59 @@ pub struct NewSession {
     pub user_id: UserId,
     pub session_id: SessionId,
     pub role: Role,
+    pub email_verified: bool,
     pub token_digest: String,
     pub created_at: i64,
     pub expires_at: i64,
     pub absolute_expires_at: i64,
+    pub device: Device,
+}
+
+/// Where a session was last used from (login, then each refresh), shown in the sessions list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Device {
+    pub user_agent: Option<String>,
+    pub ip_address: Option<String>,
+}
+
+impl Device {
+    fn set_on(&self, item: &mut Item) {
+        for (name, value) in [
+            (USER_AGENT, &self.user_agent),
+            (IP_ADDRESS, &self.ip_address),
+        ] {
+            if let Some(value) = value {
+                item.insert(name.to_owned(), s(value));
+            }
+        }
+    }
+
+    fn from_item(item: &Item) -> Result<Self, StoreError> {
+        Ok(Self {
+            user_agent: item::optional_string(item, USER_AGENT)?.map(str::to_owned),
+            ip_address: item::optional_string(item, IP_ADDRESS)?.map(str::to_owned),
+        })
+    }
 }
 
 impl NewSession {
     pub(super) fn item(&self) -> Item {
-        Item::from([
+        let mut item = Item::from([
             (PK.to_owned(), s(user_pk(&self.user_id))),
             (SK.to_owned(), s(session_sk(&self.session_id))),
             (USER_ID.to_owned(), s(self.user_id.as_str())),
             (SESSION_ID.to_owned(), s(self.session_id.as_str())),
             (ROLE.to_owned(), s(self.role.as_str())),
+            (EMAIL_VERIFIED.to_owned(), b(self.email_verified)),
             (CURRENT_DIGEST.to_owned(), s(&self.token_digest)),
             (GENERATION.to_owned(), n(0)),
             (CREATED_AT.to_owned(), n(self.created_at)),
+            (LAST_USED_AT.to_owned(), n(self.created_at)),
             (EXPIRES_AT.to_owned(), n(self.expires_at)),
             (ABSOLUTE_EXPIRES_AT.to_owned(), n(self.absolute_expires_at)),
-        ])
+        ]);
+        self.device.set_on(&mut item);
+        item
     }
 }
 
@@ -55,6 +88,7 @@ pub struct SessionRecord {
     pub user_id: UserId,
     pub session_id: SessionId,
     pub role: Role,
+    pub email_verified: bool,
     pub current_digest: String,
     pub previous_digest: Option<String>,
     /// How many times the session has been rotated; the current token is this generation.
@@ -63,6 +97,9 @@ pub struct SessionRecord {
     pub created_at: i64,
     pub expires_at: i64,
     pub absolute_expires_at: i64,
+    /// The latest login or refresh.
+    pub last_used_at: i64,
+    pub device: Device,
 }
 
 impl SessionRecord {
@@ -80,6 +117,7 @@ impl TryFrom<&Item> for SessionRecord {
             user_id: item::parsed(item, USER_ID, UserId::parse)?,
             session_id: item::parsed(item, SESSION_ID, SessionId::parse)?,
             role: item::parsed(item, ROLE, Role::parse)?,
+            email_verified: item::flag(item, EMAIL_VERIFIED)?,
             current_digest: item::string(item, CURRENT_DIGEST)?.to_owned(),
             previous_digest: item::optional_string(item, PREVIOUS_DIGEST)?.map(str::to_owned),
             generation: item::number(item, GENERATION)?,
@@ -87,6 +125,9 @@ impl TryFrom<&Item> for SessionRecord {
             created_at: item::number(item, CREATED_AT)?,
             expires_at: item::number(item, EXPIRES_AT)?,
             absolute_expires_at: item::number(item, ABSOLUTE_EXPIRES_AT)?,
+            last_used_at: item::optional_number(item, LAST_USED_AT)?
+                .unwrap_or(item::number(item, CREATED_AT)?),
+            device: Device::from_item(item)?,
         })
     }
 }
@@ -112,17 +153,31 @@ impl Store {
         next_digest: &str,
         now: i64,
         new_expires_at: i64,
+        device: &Device,
     ) -> Result<Rotation, StoreError> {
-        let result = self
+        // The device as last seen; an unknown detail leaves the one recorded before.
+        let mut device_update = String::new();
+        let mut device_values = Vec::new();
+        for (name, value) in [
+            (USER_AGENT, &device.user_agent),
+            (IP_ADDRESS, &device.ip_address),
+        ] {
+            if let Some(value) = value {
+                device_update.push_str(&format!(", #{name} = :{name}"));
+                device_values.push((name, s(value)));
+            }
+        }
+        let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(PK, s(user_pk(user)))
             .key(SK, s(session_sk(session)))
-            .update_expression(
+            .update_expression(format!(
                 "SET #current = :next, #previous = :presented, #generation = #generation + :one, \
-                 #rotated_at = :now, #expires_at = :expires_at",
-            )
+                 #rotated_at = :now, #expires_at = :expires_at, #last_used_at = :now{device_update}"
+            ))
+            .expression_attribute_names("#last_used_at", LAST_USED_AT)
             .condition_expression(
                 "#current = :presented AND #expires_at > :now AND #absolute >= :expires_at",
             )
@@ -138,9 +193,13 @@ impl Store {
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":expires_at", n(new_expires_at))
             .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        for (name, value) in device_values {
+            request = request
+                .expression_attribute_names(format!("#{name}"), name)
+                .expression_attribute_values(format!(":{name}"), value);
+        }
+        let result = request.send().await;
         match result {
             Ok(output) => {
                 let item = output
@@ -292,14 +351,7 @@ impl Store {
 
     /// Deletes every session of `user` (log out everywhere); returns how many there were.
     pub async fn delete_all_sessions(&self, user: &UserId) -> Result<usize, StoreError> {
-        let keys: Vec<Item> = self
-            .session_keys(user)
-            .await?
-            .into_iter()
-            .map(|sk| Item::from([(PK.to_owned(), s(user_pk(user))), (SK.to_owned(), s(sk))]))
-            .collect();
-        self.delete_keys(&keys).await?;
-        Ok(keys.len())
+        self.delete_sessions_except(user, None).await
     }
 
     /// Deletes every session of every user (the operator's answer to a leaked refresh key):
@@ -331,7 +383,7 @@ impl Store {
     }
 
     /// Batch-deletes items by key, 25 per request, retrying what DynamoDB leaves unprocessed.
-    async fn delete_keys(&self, keys: &[Item]) -> Result<(), StoreError> {
+    pub(super) async fn delete_keys(&self, keys: &[Item]) -> Result<(), StoreError> {
         for chunk in keys.chunks(25) {
             let mut pending: Vec<WriteRequest> = chunk
                 .iter()

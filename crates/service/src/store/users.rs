@@ -1,7 +1,8 @@
 //! Users: credentials by email, profiles by id.
 
 use super::error::condition_held;
-use super::item::{self, Item, n, s};
+use super::item::{self, Item, b, n, s};
+use super::outbox::OutboxMail;
 use super::schema::*;
 use super::sessions::NewSession;
 use super::transaction::{Transaction, put_new};
@@ -29,6 +30,7 @@ fn profile_from(item: &Item) -> Result<UserProfile, StoreError> {
         name: item::parsed(item, NAME, |raw| DisplayName::parse(raw).ok())?,
         email: item::parsed(item, EMAIL, |raw| Email::parse(raw).ok())?,
         role: item::parsed(item, ROLE, Role::parse)?,
+        email_verified: item::flag(item, EMAIL_VERIFIED)?,
     })
 }
 
@@ -45,17 +47,20 @@ fn profile_attributes(profile: &UserProfile, created_at: i64) -> Item {
         (EMAIL.to_owned(), s(profile.email.as_str())),
         (NAME.to_owned(), s(profile.name.as_str())),
         (ROLE.to_owned(), s(profile.role.as_str())),
+        (EMAIL_VERIFIED.to_owned(), b(profile.email_verified)),
         (CREATED_AT.to_owned(), n(created_at)),
     ])
 }
 
 impl Store {
-    /// Writes the credentials, the profile and the first session in one transaction, so a
-    /// registration is all or nothing, and a second registration of the email fails its condition.
+    /// Writes the credentials, the profile, the first session and the verification mail's
+    /// outbox message in one transaction, so a registration is all or nothing, and a second
+    /// registration of the email fails its condition.
     pub async fn register(
         &self,
         user: &NewUser,
         session: &NewSession,
+        verification: &OutboxMail,
     ) -> Result<Registration, StoreError> {
         let mut credentials = profile_attributes(&user.profile, user.created_at);
         credentials.insert(PK.to_owned(), s(email_pk(&user.profile.email)));
@@ -69,6 +74,7 @@ impl Store {
             put_new(&self.table, credentials)?,
             put_new(&self.table, profile)?,
             put_new(&self.table, session.item())?,
+            put_new(&self.table, verification.item())?,
         ];
         match self.transact(items).await? {
             Transaction::Committed => Ok(Registration::Created),

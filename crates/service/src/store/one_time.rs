@@ -1,0 +1,252 @@
+//! Pending one-time tokens (password reset, email verification): one item per user and
+//! purpose, holding only the digest of the mailed secret. Issuing replaces the older token;
+//! using it deletes the item in the same transaction as the change it authorises, on the
+//! condition that it still holds that digest and has not expired, so a token works once.
+
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+
+use super::error::condition_held;
+use super::item::{self, Item, b, n, s};
+use super::schema::*;
+use super::transaction::Transaction;
+use super::{Store, StoreError};
+use auth_core::domain::{Email, UserId};
+
+/// What a token is for; each has its own item in the user's partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    PasswordReset,
+    EmailVerification,
+}
+
+impl TokenPurpose {
+    fn sort_key(self) -> &'static str {
+        match self {
+            Self::PasswordReset => RESET_TOKEN_SK,
+            Self::EmailVerification => VERIFY_TOKEN_SK,
+        }
+    }
+}
+
+/// A token as stored: never the secret, only its digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingToken {
+    pub digest: String,
+    /// The address the link was mailed to.
+    pub email: Email,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    /// The outbox message it was minted for.
+    pub outbox_id: String,
+}
+
+/// Whether a token was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Issuance {
+    Issued,
+    /// Another message got a token for this user less than the minimum interval ago.
+    TooSoon,
+}
+
+fn token_key(purpose: TokenPurpose, user: &UserId) -> Item {
+    Item::from([
+        (PK.to_owned(), s(user_pk(user))),
+        (SK.to_owned(), s(purpose.sort_key())),
+    ])
+}
+
+/// The delete that uses a token: it must still hold `digest` and be unexpired at `now`.
+fn consume(
+    table: &str,
+    purpose: TokenPurpose,
+    user: &UserId,
+    digest: &str,
+    now: i64,
+) -> Result<TransactWriteItem, StoreError> {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(token_key(purpose, user)))
+        .condition_expression("#digest = :digest AND #expires_at > :now")
+        .expression_attribute_names("#digest", TOKEN_DIGEST)
+        .expression_attribute_names("#expires_at", EXPIRES_AT)
+        .expression_attribute_values(":digest", s(digest))
+        .expression_attribute_values(":now", n(now))
+        .build()
+        .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+/// An update of `user`'s credentials (keyed by email), only while they are still `user`'s.
+fn credentials_update(
+    table: &str,
+    email: &Email,
+    user: &UserId,
+    set: &str,
+    values: Vec<(&'static str, aws_sdk_dynamodb::types::AttributeValue)>,
+) -> Result<TransactWriteItem, StoreError> {
+    let mut update = Update::builder()
+        .table_name(table)
+        .key(PK, s(email_pk(email)))
+        .key(SK, s(CREDENTIALS_SK))
+        .update_expression(set)
+        .condition_expression("#user_id = :user_id")
+        .expression_attribute_names("#user_id", USER_ID)
+        .expression_attribute_values(":user_id", s(user.as_str()));
+    for (name, value) in values {
+        update = update.expression_attribute_values(name, value);
+    }
+    let update = update
+        .build()
+        .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+impl Store {
+    /// Stores a freshly minted token for `user`, replacing any older one, unless another
+    /// message got one less than `min_interval` seconds ago (a retry of the same message may
+    /// always replace its own).
+    pub async fn save_token(
+        &self,
+        purpose: TokenPurpose,
+        user: &UserId,
+        token: &PendingToken,
+        min_interval: i64,
+    ) -> Result<Issuance, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(token_key(purpose, user)))
+            .item(TOKEN_DIGEST, s(&token.digest))
+            .item(EMAIL, s(token.email.as_str()))
+            .item(ISSUED_AT, n(token.issued_at))
+            .item(EXPIRES_AT, n(token.expires_at))
+            .item(OUTBOX_ID, s(&token.outbox_id))
+            .condition_expression(
+                "attribute_not_exists(#pk) OR #issued_at <= :cutoff OR #outbox_id = :outbox_id",
+            )
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#issued_at", ISSUED_AT)
+            .expression_attribute_names("#outbox_id", OUTBOX_ID)
+            .expression_attribute_values(
+                ":cutoff",
+                n(token.issued_at.saturating_sub(min_interval)),
+            )
+            .expression_attribute_values(":outbox_id", s(&token.outbox_id))
+            .send()
+            .await;
+        Ok(if condition_held(result)? {
+            Issuance::Issued
+        } else {
+            Issuance::TooSoon
+        })
+    }
+
+    /// The pending token of `user` for `purpose`, read strongly consistently.
+    pub async fn pending_token(
+        &self,
+        purpose: TokenPurpose,
+        user: &UserId,
+    ) -> Result<Option<PendingToken>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(token_key(purpose, user)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        output
+            .item()
+            .map(|found| {
+                Ok(PendingToken {
+                    digest: item::string(found, TOKEN_DIGEST)?.to_owned(),
+                    email: item::parsed(found, EMAIL, |raw| Email::parse(raw).ok())?,
+                    issued_at: item::number(found, ISSUED_AT)?,
+                    expires_at: item::number(found, EXPIRES_AT)?,
+                    outbox_id: item::string(found, OUTBOX_ID)?.to_owned(),
+                })
+            })
+            .transpose()
+    }
+
+    /// Uses a reset token and sets the new password hash in one transaction. `false` when the
+    /// token was used, replaced or expired meanwhile, or the account is gone: nothing changed.
+    pub async fn reset_password(
+        &self,
+        user: &UserId,
+        email: &Email,
+        digest: &str,
+        new_hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let items = vec![
+            consume(&self.table, TokenPurpose::PasswordReset, user, digest, now)?,
+            credentials_update(
+                &self.table,
+                email,
+                user,
+                &format!("SET {PASSWORD_HASH} = :hash"),
+                vec![(":hash", s(new_hash))],
+            )?,
+        ];
+        Ok(self.transact(items).await? == Transaction::Committed)
+    }
+
+    /// Uses a verification token and marks the email verified on the credentials and the
+    /// profile in one transaction, then on the live sessions (so the next refresh's access
+    /// token says so). `false` when the token was used, replaced or expired, or the account is
+    /// gone.
+    pub async fn verify_email(
+        &self,
+        user: &UserId,
+        email: &Email,
+        digest: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let verified = format!("SET {EMAIL_VERIFIED} = :verified");
+        let profile = Update::builder()
+            .table_name(&self.table)
+            .key(PK, s(user_pk(user)))
+            .key(SK, s(PROFILE_SK))
+            .update_expression(&verified)
+            .condition_expression("attribute_exists(#pk) AND #email = :email")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#email", EMAIL)
+            .expression_attribute_values(":verified", b(true))
+            .expression_attribute_values(":email", s(email.as_str()))
+            .build()
+            .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
+        let items = vec![
+            consume(&self.table, TokenPurpose::EmailVerification, user, digest, now)?,
+            credentials_update(
+                &self.table,
+                email,
+                user,
+                &verified,
+                vec![(":verified", b(true))],
+            )?,
+            TransactWriteItem::builder().update(profile).build(),
+        ];
+        if self.transact(items).await? != Transaction::Committed {
+            return Ok(false);
+        }
+        for session_sk in self.session_keys(user).await? {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, s(user_pk(user)))
+                .key(SK, s(session_sk))
+                .update_expression(&verified)
+                .condition_expression("attribute_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":verified", b(true))
+                .send()
+                .await;
+            // A session that ended meanwhile has nothing to update.
+            condition_held(result)?;
+        }
+        Ok(true)
+    }
+}
