@@ -6,6 +6,7 @@
 #![cfg_attr(test, allow(clippy::string_slice))]
 
 pub mod authorizer;
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod credentials;

@@ -47,6 +47,34 @@ pub struct SignInSettings {
     pub audit: AuditSettings,
 }
 
+/// The account lifecycle routes (password change/forgot/reset, email verification, account
+/// deletion, the sessions list): passwords are checked with the sign-in functions' backoff and
+/// per-IP limit; mail is only asked for (the outbox), never sent here.
+#[derive(Debug)]
+pub struct AccountSettings {
+    pub store: StoreSettings,
+    pub passwords: PasswordPolicy,
+    pub cookie_path: String,
+    pub backoff: BackoffPolicy,
+    pub ip_limit: IpLimitPolicy,
+    pub sources: SourcePolicy,
+    pub audit: AuditSettings,
+}
+
+impl AccountSettings {
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            store: StoreSettings::from_env(env)?,
+            passwords: password_policy(env)?,
+            cookie_path: cookie_path(env)?,
+            backoff: backoff_policy(env)?,
+            ip_limit: ip_limit_policy(env)?,
+            sources: source_policy(env)?,
+            audit: audit_settings(env)?,
+        })
+    }
+}
+
 /// Refresh: rotate sessions and issue access tokens.
 #[derive(Debug)]
 pub struct RefreshSettings {

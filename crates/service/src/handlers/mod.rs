@@ -1,16 +1,26 @@
 //! The Lambda handlers: plain async functions over a request and their function's state.
 //! Each returns a response, never an error, so nothing a client sends can fail an invocation.
 
+mod account;
+mod email;
 mod failure;
 mod issue;
 mod jwks;
 mod login;
 mod logout;
 mod me;
+mod my_sessions;
+mod password;
+mod reauthenticate;
 mod refresh;
 mod register;
 mod source_limit;
 mod state;
+
+pub use account::account;
+pub use email::email;
+pub use my_sessions::sessions;
+pub use password::password;
 
 pub use issue::{IssuedSession, TokenIssuer};
 pub use jwks::jwks;
@@ -19,7 +29,7 @@ pub use logout::logout;
 pub use me::me;
 pub use refresh::refresh;
 pub use register::register;
-pub use state::{Jwks, Logout, Profiles, Refresh, SignIn};
+pub use state::{Account, Jwks, Logout, Profiles, Refresh, SessionManagement, SignIn};
 
 use auth_core::telemetry::error_chain;
 use lambda_http::{Body, Response};

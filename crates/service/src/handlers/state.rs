@@ -10,7 +10,9 @@ use jsonwebtoken::jwk::JwkSet;
 
 use super::issue::TokenIssuer;
 use crate::audit::Audit;
-use crate::config::{LogoutSettings, RefreshSettings, SignInSettings, password_problem};
+use crate::config::{
+    AccountSettings, LogoutSettings, RefreshSettings, SignInSettings, password_problem,
+};
 use crate::http::client::SourcePolicy;
 use crate::http::csrf::CsrfPolicy;
 use crate::ip_limit::IpLimitPolicy;
@@ -50,6 +52,27 @@ pub struct Logout {
     pub clock: SharedClock,
     pub sources: SourcePolicy,
     pub audit: Audit,
+}
+
+/// The account lifecycle: password change, forgot and reset; email verification; account
+/// deletion. Argon2 and the sign-in brakes; no signing key, no refresh key.
+pub struct Account {
+    pub store: Store,
+    pub passwords: Passwords,
+    pub cookie_path: String,
+    pub backoff: BackoffPolicy,
+    pub ip_limit: IpLimitPolicy,
+    pub sources: SourcePolicy,
+    pub audit: Audit,
+    pub clock: SharedClock,
+}
+
+/// The sessions list and revocation: the caller's own sessions, nothing else.
+pub struct SessionManagement {
+    pub store: Store,
+    pub sources: SourcePolicy,
+    pub audit: Audit,
+    pub clock: SharedClock,
 }
 
 /// The example protected function: read access to profiles, and no secrets at all (the
@@ -141,6 +164,60 @@ impl Logout {
 
     pub async fn from_env() -> Result<Self, ConfigError> {
         let settings = LogoutSettings::from_env(&crate::secrets::environment().await?)?;
+        let store = Store::connect(&settings.store).await;
+        Ok(Self::new(settings, store, Arc::new(SystemClock)))
+    }
+}
+
+impl super::source_limit::Guarded for Account {
+    fn store(&self) -> &Store {
+        &self.store
+    }
+    fn ip_limit(&self) -> &IpLimitPolicy {
+        &self.ip_limit
+    }
+    fn audit(&self) -> &Audit {
+        &self.audit
+    }
+}
+
+impl Account {
+    pub fn new(
+        settings: AccountSettings,
+        store: Store,
+        clock: SharedClock,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            store,
+            passwords: Passwords::new(settings.passwords).map_err(password_problem)?,
+            cookie_path: settings.cookie_path,
+            backoff: settings.backoff,
+            ip_limit: settings.ip_limit,
+            sources: settings.sources,
+            audit: Audit::stdout(settings.audit),
+            clock,
+        })
+    }
+
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let settings = AccountSettings::from_env(&ProcessEnv)?;
+        let store = Store::connect(&settings.store).await;
+        Self::new(settings, store, Arc::new(SystemClock))
+    }
+}
+
+impl SessionManagement {
+    pub fn new(settings: AccountSettings, store: Store, clock: SharedClock) -> Self {
+        Self {
+            store,
+            sources: settings.sources,
+            audit: Audit::stdout(settings.audit),
+            clock,
+        }
+    }
+
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let settings = AccountSettings::from_env(&ProcessEnv)?;
         let store = Store::connect(&settings.store).await;
         Ok(Self::new(settings, store, Arc::new(SystemClock)))
     }
