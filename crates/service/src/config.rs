@@ -75,6 +75,142 @@ impl AccountSettings {
     }
 }
 
+/// Where the mailer sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    /// Amazon SES v2.
+    Ses,
+    /// One RFC 5322 `.eml` file per message in this directory (local runs and tests).
+    Directory(std::path::PathBuf),
+}
+
+/// The mailer: what links point at, who mail is from, how it leaves, how long links work.
+#[derive(Debug, Clone)]
+pub struct MailerSettings {
+    pub store: StoreSettings,
+    /// `APP_URL`: the web app that serves `/reset-password` and `/verify-email`.
+    pub app_url: String,
+    /// `MAIL_FROM`: `no-reply@example.com` or `Example <no-reply@example.com>`.
+    pub from: String,
+    /// `APP_NAME`: how mail names the app (subject and greeting).
+    pub app_name: String,
+    pub transport: MailTransport,
+    /// `RESET_TOKEN_TTL` (30m): how long a reset link works.
+    pub reset_ttl: Duration,
+    /// `VERIFY_TOKEN_TTL` (24h): how long a verification link works.
+    pub verify_ttl: Duration,
+    /// `MAIL_MIN_INTERVAL` (60s): at most one mail of a kind per user in this time.
+    pub min_interval: Duration,
+}
+
+impl MailerSettings {
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let settings = Self {
+            store: StoreSettings::from_env(env)?,
+            app_url: app_url(env)?,
+            from: mail_from(env)?,
+            app_name: app_name(env)?,
+            transport: mail_transport(env)?,
+            reset_ttl: duration_or(env, "RESET_TOKEN_TTL", Duration::from_secs(30 * 60))?,
+            verify_ttl: duration_or(env, "VERIFY_TOKEN_TTL", Duration::from_secs(86_400))?,
+            min_interval: duration_or(env, "MAIL_MIN_INTERVAL", Duration::from_secs(60))?,
+        };
+        let minute = Duration::from_secs(60);
+        if settings.reset_ttl < minute || settings.reset_ttl > Duration::from_secs(86_400) {
+            return Err(invalid("RESET_TOKEN_TTL", "must be between 1m and 24h"));
+        }
+        if settings.verify_ttl < minute || settings.verify_ttl > Duration::from_secs(7 * 86_400) {
+            return Err(invalid("VERIFY_TOKEN_TTL", "must be between 1m and 7d"));
+        }
+        if settings.min_interval > Duration::from_secs(3600) {
+            return Err(invalid("MAIL_MIN_INTERVAL", "must be at most 1h"));
+        }
+        Ok(settings)
+    }
+}
+
+/// `APP_URL`: an absolute http(s) URL with no query, fragment, quote, angle bracket or space,
+/// kept without its trailing slash. Required: links must point at the real app.
+fn app_url(env: &dyn Env) -> Result<String, ConfigError> {
+    let raw = auth_core::config::required(
+        env,
+        "APP_URL",
+        "set it to the web app's address, e.g. https://app.example.com",
+    )?;
+    let url = raw.trim().trim_end_matches('/').to_owned();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let valid = rest.is_some_and(|rest| {
+        !rest.is_empty()
+            && !rest.starts_with('/')
+            && url.len() <= 200
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_graphic() && !"\"'<>`?#{}|\\^".contains(c))
+    });
+    if !valid {
+        return Err(invalid(
+            "APP_URL",
+            "must be an absolute http(s) URL of at most 200 characters, without query or fragment",
+        ));
+    }
+    Ok(url)
+}
+
+/// `MAIL_FROM`: one address, optionally with a display name; no line breaks.
+fn mail_from(env: &dyn Env) -> Result<String, ConfigError> {
+    let from = auth_core::config::required(
+        env,
+        "MAIL_FROM",
+        "set it to the sender, e.g. no-reply@example.com (verified in SES)",
+    )?;
+    let from = from.trim().to_owned();
+    let address = from
+        .rsplit_once('<')
+        .and_then(|(_, rest)| rest.strip_suffix('>'))
+        .unwrap_or(&from);
+    let valid = from.len() <= 254
+        && from.is_ascii()
+        && !from.chars().any(|c| c.is_ascii_control())
+        && address.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.contains(['<', '>', ' ', '@'])
+        });
+    if !valid {
+        return Err(invalid(
+            "MAIL_FROM",
+            "must be an ASCII address like no-reply@example.com or Name <no-reply@example.com>",
+        ));
+    }
+    Ok(from)
+}
+
+/// `APP_NAME` (default `your app`): at most 64 printable characters.
+fn app_name(env: &dyn Env) -> Result<String, ConfigError> {
+    let name = env
+        .get("APP_NAME")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|| "your app".to_owned());
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(invalid("APP_NAME", "must be 1-64 printable characters"));
+    }
+    Ok(name)
+}
+
+/// `MAIL_TRANSPORT`: `ses` (default) or `dir:<path>`.
+fn mail_transport(env: &dyn Env) -> Result<MailTransport, ConfigError> {
+    match env.get("MAIL_TRANSPORT").as_deref().map(str::trim) {
+        None | Some("ses") => Ok(MailTransport::Ses),
+        Some(other) => match other.strip_prefix("dir:") {
+            Some(path) if !path.is_empty() => Ok(MailTransport::Directory(path.into())),
+            _ => Err(invalid(
+                "MAIL_TRANSPORT",
+                "must be ses or dir:<directory>",
+            )),
+        },
+    }
+}
+
 /// Refresh: rotate sessions and issue access tokens.
 #[derive(Debug)]
 pub struct RefreshSettings {
