@@ -4,6 +4,8 @@
 //! - `local-dev revoke-all-sessions`: deletes every session of every user, e.g. after a leaked
 //!   `JWT_REFRESH_SECRET` (README, "Security"). Access tokens already issued stay valid until
 //!   they expire, unless the authorizer runs in strict mode.
+//! - `local-dev relay-mail`: runs the mailer on the table's stream until stopped, printing each
+//!   message's link (the mailer's settings: `APP_URL`, `MAIL_FROM`, `MAIL_TRANSPORT=dir:...`).
 //!
 //! Settings come from `auth_core::config` (`TABLE_NAME`, `DYNAMODB_TIMEOUT`); the endpoint from
 //! the SDK's standard `AWS_ENDPOINT_URL_DYNAMODB`, credentials from the usual AWS chain.
@@ -13,9 +15,12 @@ use std::process::ExitCode;
 use auth_core::config::{ProcessEnv, StoreSettings};
 use auth_core::domain::{Email, Role};
 use auth_core::telemetry::error_chain;
+use auth_mail::Delivery;
 use auth_service::store::{Store, StoreError, schema};
+use local_dev::mail_relay::MailRelay;
 
-const USAGE: &str = "usage: local-dev create-table | set-role <email> <role> | revoke-all-sessions";
+const USAGE: &str =
+    "usage: local-dev create-table | set-role <email> <role> | revoke-all-sessions | relay-mail";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -37,6 +42,7 @@ async fn main() -> ExitCode {
         ["create-table"] => create_table(&store).await,
         ["set-role", email, role] => set_role(&store, email, role).await,
         ["revoke-all-sessions"] => revoke_all_sessions(&store).await,
+        ["relay-mail"] => relay_mail(&store).await,
         _ => Err(USAGE.to_owned()),
     };
     match outcome {
@@ -91,3 +97,70 @@ async fn revoke_all_sessions(store: &Store) -> Result<String, String> {
         .map(|count| format!("revoked {count} sessions in {}", store.table()))
         .map_err(|error| error_chain(&error))
 }
+
+/// The streams client, pointed where the table's client points (`AWS_ENDPOINT_URL_DYNAMODB`).
+async fn streams_client() -> aws_sdk_dynamodbstreams::Client {
+    let shared = auth_service::aws::shared_config().await;
+    let mut config = aws_sdk_dynamodbstreams::config::Builder::from(shared);
+    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
+        config = config.endpoint_url(endpoint);
+    }
+    aws_sdk_dynamodbstreams::Client::from_conf(config.build())
+}
+
+/// The first line of a written message that is its link, for the terminal.
+fn link_in(directory: &std::path::Path, id: &str, app_url: &str) -> Option<String> {
+    let message = std::fs::read_to_string(directory.join(format!("{id}.eml"))).ok()?;
+    message
+        .lines()
+        .find(|line| line.starts_with(app_url))
+        .map(str::to_owned)
+}
+
+async fn relay_mail(store: &Store) -> Result<String, String> {
+    let mailer = auth_mail::Mailer::from_env()
+        .await
+        .map_err(|error| error.to_string())?;
+    let directory = match &mailer.settings.transport {
+        auth_service::config::MailTransport::Directory(directory) => Some(directory.clone()),
+        auth_service::config::MailTransport::Ses => None,
+    };
+    let mut relay = MailRelay::open(store.client(), streams_client().await, store.table())
+        .await
+        .map_err(|error| error_chain(error.as_ref()))?;
+    eprintln!("mail relay: delivering outbox messages of {}", store.table());
+    // Like Lambda's retries: a message whose send failed is tried again on the next polls.
+    let mut retries: Vec<(auth_service::store::OutboxMail, u32)> = Vec::new();
+    loop {
+        let mut mails: Vec<_> = std::mem::take(&mut retries);
+        match relay.poll().await {
+            Ok(new) => mails.extend(new.into_iter().map(|mail| (mail, 0))),
+            Err(error) => {
+                eprintln!("mail relay: stream read failed: {}", error_chain(error.as_ref()));
+            }
+        }
+        for (mail, attempts) in mails {
+            match mailer.deliver(&mail).await {
+                Ok(Delivery::Sent) => {
+                    let link = directory
+                        .as_deref()
+                        .and_then(|directory| link_in(directory, &mail.id, &mailer.settings.app_url))
+                        .unwrap_or_default();
+                    println!("mail: {} to {} {link}", mail.kind.as_str(), mail.email.as_str());
+                }
+                Ok(Delivery::Skipped(reason)) => {
+                    println!("mail: {} to {} not sent: {reason}", mail.kind.as_str(), mail.email.as_str());
+                }
+                Err(error) if attempts < RELAY_ATTEMPTS => {
+                    eprintln!("mail relay: {}; retrying", error_chain(&error));
+                    retries.push((mail, attempts + 1));
+                }
+                Err(error) => eprintln!("mail relay: {}; dropped", error_chain(&error)),
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}
+
+/// Sends tried per message before the relay drops it (Lambda's mapping would dead-letter it).
+const RELAY_ATTEMPTS: u32 = 5;
