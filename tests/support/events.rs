@@ -27,6 +27,19 @@ pub fn http_api_event_from(
     cookies: &[String],
     body: Option<&str>,
 ) -> Request {
+    let event = http_api_event_value(source_ip, method, path, headers, cookies, body);
+    lambda_http::request::from_str(&event.to_string()).expect("a valid HTTP API event")
+}
+
+/// The JSON of [`http_api_event_from`], for tests that add to it (an authorizer context).
+pub fn http_api_event_value(
+    source_ip: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    cookies: &[String],
+    body: Option<&str>,
+) -> Value {
     let headers = header_map(headers);
     let mut event = json!({
         "version": "2.0",
@@ -54,7 +67,7 @@ pub fn http_api_event_from(
     if let Some(body) = body {
         event["body"] = Value::from(body);
     }
-    lambda_http::request::from_str(&event.to_string()).expect("a valid HTTP API event")
+    event
 }
 
 /// A REST API (v1 proxy) event.

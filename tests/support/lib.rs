@@ -4,6 +4,7 @@
 pub mod capacity;
 pub mod conflicts;
 pub mod events;
+pub mod lifecycle;
 pub mod proxy;
 pub mod stand_in;
 
@@ -13,8 +14,12 @@ use std::time::Duration;
 
 use auth_core::clock::AdjustableClock;
 use auth_service::audit::{Audit, CapturedAudit};
-use auth_service::config::{LogoutSettings, RefreshSettings, SignInSettings, audit_settings};
-use auth_service::handlers::{self, Logout, Profiles, Refresh, SignIn};
+use auth_service::config::{
+    AccountSettings, LogoutSettings, RefreshSettings, SignInSettings, audit_settings,
+};
+use auth_service::handlers::{
+    self, Account, Logout, Profiles, Refresh, SessionManagement, SignIn,
+};
 use auth_service::store::{RoundTripCounter, Store, schema};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
@@ -92,6 +97,15 @@ pub fn settings(table: &str, overrides: &[(&str, &str)]) -> BTreeMap<String, Str
         ),
         ("JWT_ISSUER".to_owned(), "https://auth.test".to_owned()),
         ("JWT_AUDIENCE".to_owned(), "test-api".to_owned()),
+        ("APP_URL".to_owned(), "https://app.test".to_owned()),
+        ("MAIL_FROM".to_owned(), "Auth Test <no-reply@auth.test>".to_owned()),
+        (
+            "MAIL_TRANSPORT".to_owned(),
+            format!(
+                "dir:{}",
+                std::env::temp_dir().join(format!("{table}-mail")).display()
+            ),
+        ),
     ]);
     for (key, value) in overrides {
         env.insert((*key).to_owned(), (*value).to_owned());
@@ -107,6 +121,10 @@ pub enum Function {
     Refresh,
     Logout,
     Me,
+    Password,
+    Email,
+    Sessions,
+    Account,
 }
 
 /// Logs of the code under test, printed with the failing test's output when `TEST_LOG` is set
@@ -134,6 +152,11 @@ pub struct TestApp {
     pub settings: BTreeMap<String, String>,
     /// Every function's audit lines, in order.
     pub audit: CapturedAudit,
+    pub account: Account,
+    pub session_admin: SessionManagement,
+    pub mailer: auth_mail::Mailer,
+    /// The table's stream, opened at the first mail delivery.
+    pub relay: tokio::sync::Mutex<Option<local_dev::mail_relay::MailRelay>>,
 }
 
 impl TestApp {
@@ -198,18 +221,33 @@ impl TestApp {
         let mut logouts = Logout::new(
             LogoutSettings::from_env(&settings).expect("valid logout settings"),
             store.clone(),
-            shared_clock,
+            shared_clock.clone(),
         );
         let captured = CapturedAudit::default();
         let audit = Audit::new(
             audit_settings(&settings).expect("valid audit settings"),
             Arc::new(captured.clone()),
         );
+        let account_settings = AccountSettings::from_env(&settings).expect("account settings");
+        let mut account = Account::new(account_settings, store.clone(), shared_clock.clone())
+            .expect("account state");
+        let mut session_admin = SessionManagement::new(
+            AccountSettings::from_env(&settings).expect("account settings"),
+            store.clone(),
+            shared_clock.clone(),
+        );
+        let mailer = lifecycle::mailer(&settings, store.clone(), shared_clock);
         sign_in.audit = audit.clone();
         refresher.audit = audit.clone();
+        account.audit = audit.clone();
+        session_admin.audit = audit.clone();
         logouts.audit = audit;
         round_trips.take();
         Self {
+            account,
+            session_admin,
+            mailer,
+            relay: tokio::sync::Mutex::new(None),
             sign_in,
             refresher,
             logouts,
@@ -334,6 +372,10 @@ impl TestApp {
             Function::Refresh => handlers::refresh(&self.refresher, request).await,
             Function::Logout => handlers::logout(&self.logouts, request).await,
             Function::Me => handlers::me(&self.profiles, request).await,
+            Function::Password => handlers::password(&self.account, request).await,
+            Function::Email => handlers::email(&self.account, request).await,
+            Function::Sessions => handlers::sessions(&self.session_admin, request).await,
+            Function::Account => handlers::account(&self.account, request).await,
         })
     }
 
