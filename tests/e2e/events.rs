@@ -74,6 +74,19 @@ const CASES: &[(&str, Function, u16, Option<&str>)] = &[
         Some("INVALID_REFRESH_TOKEN"),
     ),
     ("logout.json", Function::Logout, 204, None),
+    ("password-forgot.json", Function::Password, 202, None),
+    (
+        "password-reset-invalid-token.json",
+        Function::Password,
+        400,
+        Some("INVALID_RESET_TOKEN"),
+    ),
+    (
+        "email-verify-invalid-token.json",
+        Function::Email,
+        400,
+        Some("INVALID_VERIFICATION_TOKEN"),
+    ),
     ("logout-no-cookie.json", Function::Logout, 204, None),
     (
         "logout-all-no-token.json",
@@ -109,6 +122,47 @@ async fn every_sample_event_gets_its_documented_response() {
     }
 }
 
+/// (file, function, expected status, expected error code) for events whose authorizer
+/// context names `{{USER_ID}}`: the user register.json created.
+const AUTHORIZED_CASES: &[(&str, Function, u16, Option<&str>)] = &[
+    (
+        "password-change-wrong-password.json",
+        Function::Password,
+        401,
+        Some("INVALID_CREDENTIALS"),
+    ),
+    ("email-verify-resend.json", Function::Email, 202, None),
+    ("sessions-list.json", Function::Sessions, 200, None),
+    (
+        "session-revoke-unknown.json",
+        Function::Sessions,
+        404,
+        Some("NOT_FOUND"),
+    ),
+    (
+        "account-delete-wrong-password.json",
+        Function::Account,
+        401,
+        Some("INVALID_CREDENTIALS"),
+    ),
+];
+
+#[tokio::test]
+async fn every_authorized_sample_event_gets_its_documented_response() {
+    let app = TestApp::spawn().await;
+    let registered = app.send(Function::Register, load("register.json")).await;
+    let user_id = registered.json["user"]["id"].as_str().expect("id").to_owned();
+    for (file, function, status, code) in AUTHORIZED_CASES {
+        let text = e2e::fixture(file, &[("{{USER_ID}}", &user_id)]);
+        let request = lambda_http::request::from_str(&text).expect("an API Gateway event");
+        let response = app.send(*function, request).await;
+        match code {
+            Some(code) => response.assert_error(*status, code),
+            None => assert_eq!(response.status, *status, "{file}: {}", response.text),
+        }
+    }
+}
+
 #[test]
 fn every_file_in_events_has_a_case() {
     let on_disk: BTreeSet<String> = std::fs::read_dir(EVENTS_DIR)
@@ -118,8 +172,11 @@ fn every_file_in_events_has_a_case() {
         .collect();
     let covered: BTreeSet<String> = CASES
         .iter()
+        .chain(AUTHORIZED_CASES)
         .map(|(file, ..)| *file)
         .chain(crate::authorizer::EVENT_FILES.iter().copied())
+        // The mailer's stream event: tests/e2e/lifecycle/mailer.rs.
+        .chain(["mailer-outbox-insert.json"])
         .map(str::to_owned)
         .collect();
     assert_eq!(on_disk, covered);

@@ -6,6 +6,7 @@ mod audit;
 mod authorizer;
 mod capacity;
 mod events;
+mod lifecycle;
 mod login;
 mod logout;
 mod outage;

@@ -70,8 +70,8 @@ async fn registration_is_one_transaction_after_the_source_check() {
                 .to_owned()
         })
         .collect();
-    assert_eq!(kinds.len(), 3, "{kinds:?}");
-    for kind in ["CREDENTIALS", "PROFILE", "SESSION"] {
+    assert_eq!(kinds.len(), 4, "{kinds:?}");
+    for kind in ["CREDENTIALS", "PROFILE", "SESSION", "MAIL"] {
         assert!(
             kinds.iter().any(|k| k == kind),
             "{kind} missing from {kinds:?}"
@@ -149,8 +149,8 @@ async fn concurrent_registrations_of_one_email_give_exactly_one_201() {
     );
     assert_eq!(
         app.account_items().await.len(),
-        3,
-        "one user, one profile, one session"
+        4,
+        "one user, one profile, one session, one verification mail"
     );
 }
 

@@ -185,12 +185,12 @@ fn mail_from(env: &dyn Env) -> Result<String, ConfigError> {
     Ok(from)
 }
 
-/// `APP_NAME` (default `your app`): at most 64 printable characters.
+/// `APP_NAME` (default `JWT Auth`): at most 64 printable characters.
 fn app_name(env: &dyn Env) -> Result<String, ConfigError> {
     let name = env
         .get("APP_NAME")
         .map(|name| name.trim().to_owned())
-        .unwrap_or_else(|| "your app".to_owned());
+        .unwrap_or_else(|| "JWT Auth".to_owned());
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(invalid("APP_NAME", "must be 1-64 printable characters"));
     }
