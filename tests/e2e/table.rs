@@ -53,6 +53,10 @@ fn the_sam_template_declares_the_same_table_as_the_local_bootstrap() {
         Some(definition.ttl_attribute)
     );
     assert_eq!(ttl["Enabled"].as_bool(), Some(true));
+    assert_eq!(
+        properties["StreamSpecification"]["StreamViewType"].as_str(),
+        Some(definition.stream_view)
+    );
     assert_eq!(properties["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
 }
 

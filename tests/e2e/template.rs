@@ -193,7 +193,7 @@ fn every_function_gets_only_the_key_material_it_uses_and_may_read_only_those_sec
     ];
     let signer: &[&str] = &["JWT_PRIVATE_KEY_ARN", "JWT_REFRESH_SECRET_ARN"];
     let hs256_signer: &[&str] = &["JWT_ACCESS_SECRET_ARN", "JWT_REFRESH_SECRET_ARN"];
-    let expected: [(&str, &[&str], &[&str]); 7] = [
+    let expected: [(&str, &[&str], &[&str]); 12] = [
         ("RegisterFunction", signer, hs256_signer),
         ("LoginFunction", signer, hs256_signer),
         ("RefreshFunction", signer, hs256_signer),
@@ -209,6 +209,12 @@ fn every_function_gets_only_the_key_material_it_uses_and_may_read_only_those_sec
         ),
         ("MeFunction", &[], &[]),
         ("JwksFunction", &["JWT_PUBLIC_KEY"], &[]),
+        // The account lifecycle holds no key: the caller comes from the authorizer's context.
+        ("PasswordFunction", &[], &[]),
+        ("EmailFunction", &[], &[]),
+        ("SessionsFunction", &[], &[]),
+        ("AccountFunction", &[], &[]),
+        ("MailerFunction", &[], &[]),
     ];
     let template = template();
     assert_eq!(
@@ -450,6 +456,10 @@ fn the_audited_functions_get_the_metrics_client_and_per_ip_settings() {
         "LoginFunction",
         "RefreshFunction",
         "LogoutFunction",
+        "PasswordFunction",
+        "EmailFunction",
+        "SessionsFunction",
+        "AccountFunction",
     ] {
         let env = environment(&template, &resources[name], false);
         for (variable, parameter) in [
@@ -467,6 +477,9 @@ fn the_audited_functions_get_the_metrics_client_and_per_ip_settings() {
     for (name, read) in [
         ("RegisterFunction", "dynamodb:Query"),
         ("LoginFunction", "dynamodb:BatchGetItem"),
+        ("PasswordFunction", "dynamodb:BatchGetItem"),
+        ("EmailFunction", "dynamodb:Query"),
+        ("AccountFunction", "dynamodb:BatchGetItem"),
     ] {
         let env = environment(&template, &resources[name], false);
         assert_eq!(
@@ -483,7 +496,12 @@ fn the_audited_functions_get_the_metrics_client_and_per_ip_settings() {
         }
     }
     // Functions that neither limit nor audit get none of it.
-    for name in ["AuthorizerFunction", "MeFunction", "JwksFunction"] {
+    for name in [
+        "AuthorizerFunction",
+        "MeFunction",
+        "JwksFunction",
+        "MailerFunction",
+    ] {
         let env = environment(&template, &resources[name], false);
         assert!(
             !env.contains_key("IP_MAX_FAILURES") && !env.contains_key("METRICS_NAMESPACE"),
@@ -526,6 +544,15 @@ fn the_optional_alarms_watch_metrics_the_audit_events_publish() {
         };
         for metric in metrics {
             let name = metric["MetricName"].as_str().expect("MetricName");
+            // The mailer's dead-letter queue is watched through SQS's own metric.
+            if metric["Namespace"] == "AWS/SQS" {
+                assert_eq!(name, "ApproximateNumberOfMessagesVisible");
+                let Value::Tagged(queue) = &metric["Dimensions"][0]["Value"] else {
+                    panic!("the queue's name is a !GetAtt");
+                };
+                assert_eq!(queue.value, "MailerDeadLetterQueue.QueueName");
+                continue;
+            }
             assert!(published.contains(name), "{name} is published");
             assert_eq!(
                 reference(&metric["Namespace"]).as_deref(),
@@ -547,4 +574,58 @@ fn the_optional_alarms_watch_metrics_the_audit_events_publish() {
         template["Parameters"]["AlarmTopicArn"]["Default"], "",
         "no alarms unless asked"
     );
+}
+
+#[test]
+fn the_mailer_reads_outbox_inserts_from_the_stream_retries_dead_letters_and_sends_as_one_identity() {
+    let template = template();
+    let resources = &template["Resources"];
+    let table = &resources["AuthTable"]["Properties"];
+    assert_eq!(
+        table["StreamSpecification"]["StreamViewType"],
+        auth_service::store::schema::table_definition().stream_view
+    );
+    let mailer = &resources["MailerFunction"]["Properties"];
+    let outbox = &mailer["Events"]["Outbox"];
+    assert_eq!(outbox["Type"], "DynamoDB");
+    let properties = &outbox["Properties"];
+    assert_eq!(properties["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+    assert!(properties["MaximumRetryAttempts"].as_u64().is_some_and(|n| n > 0));
+    assert_eq!(properties["DestinationConfig"]["OnFailure"]["Type"], "SQS");
+    let pattern: serde_json::Value = serde_json::from_str(
+        properties["FilterCriteria"]["Filters"][0]["Pattern"]
+            .as_str()
+            .expect("a pattern"),
+    )
+    .expect("the pattern is JSON");
+    assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]));
+    assert_eq!(
+        pattern["dynamodb"]["Keys"]["pk"]["S"][0]["prefix"],
+        auth_service::store::schema::OUTBOX_PK_PREFIX
+    );
+    // DynamoDB: reads and the token's put only; SES: send, as one identity.
+    assert_eq!(
+        dynamodb_actions(&resources["MailerFunction"]),
+        ["dynamodb:GetItem", "dynamodb:PutItem"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    );
+    let statements: Vec<&Value> = mailer["Policies"]
+        .as_sequence()
+        .expect("policies")
+        .iter()
+        .filter_map(|policy| policy["Statement"].as_sequence())
+        .flatten()
+        .collect();
+    let ses = statements
+        .iter()
+        .find(|statement| statement["Action"][0] == "ses:SendEmail")
+        .expect("an SES statement");
+    assert!(format!("{:?}", ses["Resource"]).contains("identity/${SesIdentity}"));
+    let env = environment(&template, &resources["MailerFunction"], false);
+    for variable in ["APP_URL", "MAIL_FROM", "RESET_TOKEN_TTL", "VERIFY_TOKEN_TTL"] {
+        assert!(env.contains_key(variable), "mailer {variable}");
+    }
+    assert!(!env.contains_key("MAIL_TRANSPORT"), "SES by default in AWS");
 }

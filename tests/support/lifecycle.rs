@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use auth_core::authorizer::Authorizer;
-use auth_core::clock::SystemClock;
 use auth_core::config::AuthorizerSettings;
 use auth_core::token::AccessTokens;
 use auth_mail::{Delivery, Mailer};
@@ -42,7 +41,7 @@ pub async fn authorizer_context(app: &TestApp, access_token: &str) -> Option<Val
         AccessTokens::new(settings.access),
         settings.options,
         None,
-        Arc::new(SystemClock),
+        Arc::new(app.clock.clone()),
     );
     let event = json!({
         "type": "TOKEN",

@@ -38,7 +38,12 @@ async fn changing_the_password_keeps_the_calling_session_and_ends_every_other() 
 
 #[tokio::test]
 async fn a_wrong_current_password_is_refused_and_counts_toward_the_login_backoff() {
-    let app = TestApp::spawn_with(&[("LOGIN_MAX_FAILURES", "2"), ("LOGIN_BACKOFF", "1h")]).await;
+    let app = TestApp::spawn_with(&[
+        ("LOGIN_MAX_FAILURES", "2"),
+        ("LOGIN_BACKOFF", "60s"),
+        ("LOGIN_BACKOFF_MAX", "60s"),
+    ])
+    .await;
     let (email, caller) = user(&app).await;
     let token = caller.access_token();
     let change = || {
