@@ -220,7 +220,10 @@ async fn every_lifecycle_event_is_one_json_line_with_its_ids_and_no_secret() {
         .await;
     assert_eq!(changed.status, 204);
     let other = app.login(&email, new_password).await;
-    let other_sid = claims(&other.access_token())["sid"].as_str().unwrap().to_owned();
+    let other_sid = claims(&other.access_token())["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let revoked = app
         .authorized(
             Function::Sessions,

@@ -151,7 +151,10 @@ const AUTHORIZED_CASES: &[(&str, Function, u16, Option<&str>)] = &[
 async fn every_authorized_sample_event_gets_its_documented_response() {
     let app = TestApp::spawn().await;
     let registered = app.send(Function::Register, load("register.json")).await;
-    let user_id = registered.json["user"]["id"].as_str().expect("id").to_owned();
+    let user_id = registered.json["user"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     for (file, function, status, code) in AUTHORIZED_CASES {
         let text = e2e::fixture(file, &[("{{USER_ID}}", &user_id)]);
         let request = lambda_http::request::from_str(&text).expect("an API Gateway event");

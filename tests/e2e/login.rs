@@ -190,18 +190,15 @@ async fn a_role_change_between_a_logins_read_and_its_session_write_is_not_lost()
         .set_role(&admin_email, &role("user"))
         .await
         .expect("demote");
-    let (session, _) = app
-        .sign_in
-        .sessions
-        .start(
-            auth_service::sessions::SessionOwner {
-                user: &read.profile.id,
-                role: &read.profile.role,
-                email_verified: false,
-                device: Default::default(),
-            },
-            app.now(),
-        );
+    let (session, _) = app.sign_in.sessions.start(
+        auth_service::sessions::SessionOwner {
+            user: &read.profile.id,
+            role: &read.profile.role,
+            email_verified: false,
+            device: Default::default(),
+        },
+        app.now(),
+    );
     assert_eq!(
         store
             .create_session_for(&session, &admin_email, &read.password_hash, false)

@@ -577,7 +577,8 @@ fn the_optional_alarms_watch_metrics_the_audit_events_publish() {
 }
 
 #[test]
-fn the_mailer_reads_outbox_inserts_from_the_stream_retries_dead_letters_and_sends_as_one_identity() {
+fn the_mailer_reads_outbox_inserts_from_the_stream_retries_dead_letters_and_sends_as_one_identity()
+{
     let template = template();
     let resources = &template["Resources"];
     let table = &resources["AuthTable"]["Properties"];
@@ -589,8 +590,15 @@ fn the_mailer_reads_outbox_inserts_from_the_stream_retries_dead_letters_and_send
     let outbox = &mailer["Events"]["Outbox"];
     assert_eq!(outbox["Type"], "DynamoDB");
     let properties = &outbox["Properties"];
-    assert_eq!(properties["FunctionResponseTypes"][0], "ReportBatchItemFailures");
-    assert!(properties["MaximumRetryAttempts"].as_u64().is_some_and(|n| n > 0));
+    assert_eq!(
+        properties["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    assert!(
+        properties["MaximumRetryAttempts"]
+            .as_u64()
+            .is_some_and(|n| n > 0)
+    );
     assert_eq!(properties["DestinationConfig"]["OnFailure"]["Type"], "SQS");
     let pattern: serde_json::Value = serde_json::from_str(
         properties["FilterCriteria"]["Filters"][0]["Pattern"]
@@ -624,7 +632,12 @@ fn the_mailer_reads_outbox_inserts_from_the_stream_retries_dead_letters_and_send
         .expect("an SES statement");
     assert!(format!("{:?}", ses["Resource"]).contains("identity/${SesIdentity}"));
     let env = environment(&template, &resources["MailerFunction"], false);
-    for variable in ["APP_URL", "MAIL_FROM", "RESET_TOKEN_TTL", "VERIFY_TOKEN_TTL"] {
+    for variable in [
+        "APP_URL",
+        "MAIL_FROM",
+        "RESET_TOKEN_TTL",
+        "VERIFY_TOKEN_TTL",
+    ] {
         assert!(env.contains_key(variable), "mailer {variable}");
     }
     assert!(!env.contains_key("MAIL_TRANSPORT"), "SES by default in AWS");

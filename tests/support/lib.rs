@@ -17,9 +17,7 @@ use auth_service::audit::{Audit, CapturedAudit};
 use auth_service::config::{
     AccountSettings, LogoutSettings, RefreshSettings, SignInSettings, audit_settings,
 };
-use auth_service::handlers::{
-    self, Account, Logout, Profiles, Refresh, SessionManagement, SignIn,
-};
+use auth_service::handlers::{self, Account, Logout, Profiles, Refresh, SessionManagement, SignIn};
 use auth_service::store::{RoundTripCounter, Store, schema};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
@@ -98,7 +96,10 @@ pub fn settings(table: &str, overrides: &[(&str, &str)]) -> BTreeMap<String, Str
         ("JWT_ISSUER".to_owned(), "https://auth.test".to_owned()),
         ("JWT_AUDIENCE".to_owned(), "test-api".to_owned()),
         ("APP_URL".to_owned(), "https://app.test".to_owned()),
-        ("MAIL_FROM".to_owned(), "Auth Test <no-reply@auth.test>".to_owned()),
+        (
+            "MAIL_FROM".to_owned(),
+            "Auth Test <no-reply@auth.test>".to_owned(),
+        ),
         (
             "MAIL_TRANSPORT".to_owned(),
             format!(

@@ -28,7 +28,10 @@ impl SentMail {
     pub fn token(&self) -> String {
         self.message
             .lines()
-            .find_map(|line| line.split_once("?token=").map(|(_, token)| token.to_owned()))
+            .find_map(|line| {
+                line.split_once("?token=")
+                    .map(|(_, token)| token.to_owned())
+            })
             .unwrap_or_else(|| panic!("no link in {}", self.message))
     }
 }
@@ -164,8 +167,10 @@ impl TestApp {
             .into_iter()
             .filter(|(mail, outcome)| mail.email.as_str() == email && *outcome == Delivery::Sent)
             .map(|(outbox, _)| SentMail {
-                message: std::fs::read_to_string(self.mail_dir().join(format!("{}.eml", outbox.id)))
-                    .expect("the .eml file"),
+                message: std::fs::read_to_string(
+                    self.mail_dir().join(format!("{}.eml", outbox.id)),
+                )
+                .expect("the .eml file"),
                 outbox,
             })
             .collect()
@@ -193,7 +198,11 @@ pub async fn streams_client() -> aws_sdk_dynamodbstreams::Client {
 }
 
 /// Builds the app's mailer over its table and settings, writing `.eml` files.
-pub fn mailer(app_settings: &std::collections::BTreeMap<String, String>, store: auth_service::store::Store, clock: auth_core::clock::SharedClock) -> Mailer {
+pub fn mailer(
+    app_settings: &std::collections::BTreeMap<String, String>,
+    store: auth_service::store::Store,
+    clock: auth_core::clock::SharedClock,
+) -> Mailer {
     let settings = auth_service::config::MailerSettings::from_env(app_settings)
         .expect("valid mailer settings");
     let transport = match &settings.transport {

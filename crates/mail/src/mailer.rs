@@ -57,7 +57,10 @@ impl Mailer {
     }
 
     /// The user a message is for, if it should be sent at all.
-    async fn recipient(&self, mail: &OutboxMail) -> Result<Result<UserId, &'static str>, StoreError> {
+    async fn recipient(
+        &self,
+        mail: &OutboxMail,
+    ) -> Result<Result<UserId, &'static str>, StoreError> {
         Ok(match mail.kind {
             MailKind::PasswordReset => match self.store.credentials_by_email(&mail.email).await? {
                 Some(credentials) => Ok(credentials.profile.id),
@@ -72,7 +75,9 @@ impl Mailer {
                     Some(profile) if profile.email != mail.email => {
                         Err("the account's address changed")
                     }
-                    Some(profile) if profile.email_verified => Err("the address is already verified"),
+                    Some(profile) if profile.email_verified => {
+                        Err("the address is already verified")
+                    }
                     Some(profile) => Ok(profile.id),
                 }
             }
@@ -101,8 +106,15 @@ impl Mailer {
             outbox_id: mail.id.clone(),
         };
         let min_interval = seconds(self.settings.min_interval);
-        if self.store.save_token(purpose, &user, &pending, min_interval).await? == Issuance::TooSoon {
-            return Ok(Delivery::Skipped("a mail of this kind went out less than the minimum interval ago"));
+        if self
+            .store
+            .save_token(purpose, &user, &pending, min_interval)
+            .await?
+            == Issuance::TooSoon
+        {
+            return Ok(Delivery::Skipped(
+                "a mail of this kind went out less than the minimum interval ago",
+            ));
         }
         let link = link(&self.settings.app_url, mail.kind, &token.encode());
         let date = rfc5322(now);

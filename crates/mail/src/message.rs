@@ -117,7 +117,9 @@ fn header_text(text: &str) -> String {
 /// A body part: 7bit when ASCII, else base64 in 76-character lines (RFC 2045).
 fn body_part(content_type: &str, text: &str) -> String {
     if text.is_ascii() {
-        format!("Content-Type: {content_type}; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n{text}")
+        format!(
+            "Content-Type: {content_type}; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n{text}"
+        )
     } else {
         let encoded = STANDARD.encode(text);
         let lines: Vec<String> = encoded
@@ -229,11 +231,20 @@ mod tests {
         let link = "https://app.example.com/reset-password?token=abc.def";
         let message = render(&letter(MailKind::PasswordReset, "Example", link));
         assert!(message.starts_with("From: Example <no-reply@example.com>\r\nTo: ada@example.com\r\nSubject: Reset your Example password\r\n"));
-        assert!(message.contains("Message-ID: <0123456789abcdef0123456789abcdef.password_reset@example.com>\r\n"));
-        assert!(!message.replace("\r\n", "").contains('\n'), "only CRLF line ends");
+        assert!(message.contains(
+            "Message-ID: <0123456789abcdef0123456789abcdef.password_reset@example.com>\r\n"
+        ));
+        assert!(
+            !message.replace("\r\n", "").contains('\n'),
+            "only CRLF line ends"
+        );
         assert!(message.contains("Content-Type: text/plain; charset=utf-8"));
         assert!(message.contains("Content-Type: text/html; charset=utf-8"));
-        assert_eq!(message.matches(link).count(), 3, "text once, HTML href and text");
+        assert_eq!(
+            message.matches(link).count(),
+            3,
+            "text once, HTML href and text"
+        );
         assert!(message.contains("for 30 minutes"));
         assert!(message.lines().all(|line| line.len() <= 998));
     }

@@ -109,10 +109,22 @@ mod tests {
 
     #[test]
     fn attribute_values_convert_by_their_type_tag() {
-        assert_eq!(attribute(&json!({"S": "a"})), Some(AttributeValue::S("a".into())));
-        assert_eq!(attribute(&json!({"N": "12"})), Some(AttributeValue::N("12".into())));
-        assert_eq!(attribute(&json!({"BOOL": true})), Some(AttributeValue::Bool(true)));
-        assert_eq!(attribute(&json!({"NULL": true})), Some(AttributeValue::Null(true)));
+        assert_eq!(
+            attribute(&json!({"S": "a"})),
+            Some(AttributeValue::S("a".into()))
+        );
+        assert_eq!(
+            attribute(&json!({"N": "12"})),
+            Some(AttributeValue::N("12".into()))
+        );
+        assert_eq!(
+            attribute(&json!({"BOOL": true})),
+            Some(AttributeValue::Bool(true))
+        );
+        assert_eq!(
+            attribute(&json!({"NULL": true})),
+            Some(AttributeValue::Null(true))
+        );
         assert_eq!(
             attribute(&json!({"M": {"a": {"L": [{"S": "x"}]}}})),
             Some(AttributeValue::M(HashMap::from([(
@@ -120,7 +132,13 @@ mod tests {
                 AttributeValue::L(vec![AttributeValue::S("x".into())])
             )])))
         );
-        for bad in [json!("S"), json!({"S": 1}), json!({"S": "a", "N": "1"}), json!({}), json!({"B": "AA=="})] {
+        for bad in [
+            json!("S"),
+            json!({"S": 1}),
+            json!({"S": "a", "N": "1"}),
+            json!({}),
+            json!({"B": "AA=="}),
+        ] {
             assert_eq!(attribute(&bad), None, "{bad}");
         }
     }

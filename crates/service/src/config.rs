@@ -203,10 +203,7 @@ fn mail_transport(env: &dyn Env) -> Result<MailTransport, ConfigError> {
         None | Some("ses") => Ok(MailTransport::Ses),
         Some(other) => match other.strip_prefix("dir:") {
             Some(path) if !path.is_empty() => Ok(MailTransport::Directory(path.into())),
-            _ => Err(invalid(
-                "MAIL_TRANSPORT",
-                "must be ses or dir:<directory>",
-            )),
+            _ => Err(invalid("MAIL_TRANSPORT", "must be ses or dir:<directory>")),
         },
     }
 }

@@ -12,7 +12,8 @@ async fn registration_mails_a_link_whose_use_verifies_the_email_at_the_next_refr
 
     let mail = app.one_mail_to(&email).await;
     assert!(
-        mail.message.contains("https://app.test/verify-email?token="),
+        mail.message
+            .contains("https://app.test/verify-email?token="),
         "{}",
         mail.message
     );
@@ -85,7 +86,10 @@ async fn resend_mails_a_new_link_until_the_email_is_verified() {
     assert_eq!(app.verify_email(&second).await.status, 204);
 
     assert_eq!(resend().await.status, 202);
-    assert!(app.mail_to(&email).await.is_empty(), "verified: no more mail");
+    assert!(
+        app.mail_to(&email).await.is_empty(),
+        "verified: no more mail"
+    );
     assert_eq!(user_id(&registered).len(), 32);
 }
 

@@ -6,8 +6,11 @@ use serde_json::{Value, json};
 const OUTBOX_ID: &str = "5f1c0ffee0ddf00d5f1c0ffee0ddf00d";
 
 fn event(email: &str) -> StreamEvent {
-    serde_json::from_str(&fixture("mailer-outbox-insert.json", &[("{{EMAIL}}", email)]))
-        .expect("a stream event")
+    serde_json::from_str(&fixture(
+        "mailer-outbox-insert.json",
+        &[("{{EMAIL}}", email)],
+    ))
+    .expect("a stream event")
 }
 
 #[tokio::test]
@@ -46,16 +49,21 @@ async fn the_mailer_writes_the_exact_message_from_a_stream_record() {
     assert_eq!(message, expected);
 
     // The link works.
-    assert_eq!(app.reset(&token, "a brand new passphrase").await.status, 204);
+    assert_eq!(
+        app.reset(&token, "a brand new passphrase").await.status,
+        204
+    );
 }
 
 #[tokio::test]
 async fn a_failed_send_is_reported_for_retry_and_malformed_records_are_passed_over() {
     let app = TestApp::spawn().await;
     let (email, _) = app.registered_user().await;
-    let mut raw: Value =
-        serde_json::from_str(&fixture("mailer-outbox-insert.json", &[("{{EMAIL}}", &email)]))
-            .expect("json");
+    let mut raw: Value = serde_json::from_str(&fixture(
+        "mailer-outbox-insert.json",
+        &[("{{EMAIL}}", &email)],
+    ))
+    .expect("json");
     let good = raw["Records"][0].clone();
     let mut malformed = good.clone();
     malformed["dynamodb"]["NewImage"]["kind"] = json!({ "S": "launch_missiles" });

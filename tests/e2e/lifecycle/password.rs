@@ -117,7 +117,10 @@ async fn forgot_answers_a_known_and_an_unknown_email_identically_with_the_same_w
         (known.status, &known.text, &known.headers)
     );
     assert_eq!(known_trips, stranger_trips, "the same DynamoDB work");
-    assert_eq!(known_trips, 3, "the source window read, its count, the outbox write");
+    assert_eq!(
+        known_trips, 3,
+        "the source window read, its count, the outbox write"
+    );
 
     // Only the known address gets mail, off the request path.
     assert_eq!(app.mail_to(&email).await.len(), 1);

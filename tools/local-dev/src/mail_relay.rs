@@ -8,7 +8,9 @@ use auth_service::store::OutboxMail;
 use auth_service::store::item::Item;
 use aws_sdk_dynamodb::types::AttributeValue as TableValue;
 use aws_sdk_dynamodbstreams::Client;
-use aws_sdk_dynamodbstreams::types::{AttributeValue as StreamValue, OperationType, ShardIteratorType};
+use aws_sdk_dynamodbstreams::types::{
+    AttributeValue as StreamValue, OperationType, ShardIteratorType,
+};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -28,7 +30,9 @@ fn table_value(value: &StreamValue) -> Option<TableValue> {
         StreamValue::Null(flag) => TableValue::Null(*flag),
         StreamValue::Ss(items) => TableValue::Ss(items.clone()),
         StreamValue::Ns(items) => TableValue::Ns(items.clone()),
-        StreamValue::L(items) => TableValue::L(items.iter().map(table_value).collect::<Option<_>>()?),
+        StreamValue::L(items) => {
+            TableValue::L(items.iter().map(table_value).collect::<Option<_>>()?)
+        }
         StreamValue::M(fields) => TableValue::M(
             fields
                 .iter()
@@ -90,8 +94,15 @@ impl MailRelay {
         }
         let mut mails = Vec::new();
         for position in self.positions.values_mut() {
-            let Some(iterator) = position.take() else { continue };
-            let output = self.streams.get_records().shard_iterator(iterator).send().await?;
+            let Some(iterator) = position.take() else {
+                continue;
+            };
+            let output = self
+                .streams
+                .get_records()
+                .shard_iterator(iterator)
+                .send()
+                .await?;
             for record in output.records() {
                 if record.event_name() != Some(&OperationType::Insert) {
                     continue;
@@ -103,7 +114,9 @@ impl MailRelay {
                     .iter()
                     .map(|(name, value)| Some((name.clone(), table_value(value)?)))
                     .collect();
-                if let Some(mail) = item.and_then(|item| OutboxMail::from_item(&item).ok().flatten()) {
+                if let Some(mail) =
+                    item.and_then(|item| OutboxMail::from_item(&item).ok().flatten())
+                {
                     mails.push(mail);
                 }
             }

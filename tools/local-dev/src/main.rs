@@ -128,7 +128,10 @@ async fn relay_mail(store: &Store) -> Result<String, String> {
     let mut relay = MailRelay::open(store.client(), streams_client().await, store.table())
         .await
         .map_err(|error| error_chain(error.as_ref()))?;
-    eprintln!("mail relay: delivering outbox messages of {}", store.table());
+    eprintln!(
+        "mail relay: delivering outbox messages of {}",
+        store.table()
+    );
     // Like Lambda's retries: a message whose send failed is tried again on the next polls.
     let mut retries: Vec<(auth_service::store::OutboxMail, u32)> = Vec::new();
     loop {
@@ -136,7 +139,10 @@ async fn relay_mail(store: &Store) -> Result<String, String> {
         match relay.poll().await {
             Ok(new) => mails.extend(new.into_iter().map(|mail| (mail, 0))),
             Err(error) => {
-                eprintln!("mail relay: stream read failed: {}", error_chain(error.as_ref()));
+                eprintln!(
+                    "mail relay: stream read failed: {}",
+                    error_chain(error.as_ref())
+                );
             }
         }
         for (mail, attempts) in mails {
@@ -144,12 +150,22 @@ async fn relay_mail(store: &Store) -> Result<String, String> {
                 Ok(Delivery::Sent) => {
                     let link = directory
                         .as_deref()
-                        .and_then(|directory| link_in(directory, &mail.id, &mailer.settings.app_url))
+                        .and_then(|directory| {
+                            link_in(directory, &mail.id, &mailer.settings.app_url)
+                        })
                         .unwrap_or_default();
-                    println!("mail: {} to {} {link}", mail.kind.as_str(), mail.email.as_str());
+                    println!(
+                        "mail: {} to {} {link}",
+                        mail.kind.as_str(),
+                        mail.email.as_str()
+                    );
                 }
                 Ok(Delivery::Skipped(reason)) => {
-                    println!("mail: {} to {} not sent: {reason}", mail.kind.as_str(), mail.email.as_str());
+                    println!(
+                        "mail: {} to {} not sent: {reason}",
+                        mail.kind.as_str(),
+                        mail.email.as_str()
+                    );
                 }
                 Err(error) if attempts < RELAY_ATTEMPTS => {
                     eprintln!("mail relay: {}; retrying", error_chain(&error));

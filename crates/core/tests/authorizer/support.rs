@@ -83,7 +83,13 @@ pub fn verifier(pairs: &[(&str, &str)]) -> AccessTokens {
 pub fn issue_at(tokens: &AccessTokens, role: &str, now: i64) -> String {
     let role = Role::parse(role).expect("role");
     tokens
-        .issue(&UserId::generate(), &role, &SessionId::generate(), false, now)
+        .issue(
+            &UserId::generate(),
+            &role,
+            &SessionId::generate(),
+            false,
+            now,
+        )
         .expect("issue")
         .token
 }

@@ -92,9 +92,11 @@ async fn forgot(
     admit_and_count(state, client, now).await?;
     let mail = OutboxMail::new(MailKind::PasswordReset, email, None, now);
     state.store.enqueue_mail(&mail).await?;
-    state
-        .audit
-        .record(AuditEvent::PasswordResetRequested, Subject::default(), client);
+    state.audit.record(
+        AuditEvent::PasswordResetRequested,
+        Subject::default(),
+        client,
+    );
     Ok(json(StatusCode::ACCEPTED, &json!({})))
 }
 
@@ -108,8 +110,8 @@ async fn reset(
 ) -> Result<Response<Body>, ApiError> {
     require_post(&request)?;
     let body = required_json_object(&request)?;
-    let token = OneTimeToken::parse(&string_field(&body, "token")?)
-        .ok_or(ApiError::InvalidResetToken)?;
+    let token =
+        OneTimeToken::parse(&string_field(&body, "token")?).ok_or(ApiError::InvalidResetToken)?;
     let new = Password::parse_new(string_field(&body, "newPassword")?)?;
     let now = state.clock.now();
     let pending = state
@@ -124,7 +126,13 @@ async fn reset(
         .map_err(ApiError::internal)?;
     let reset = state
         .store
-        .reset_password(&token.user_id, &pending.email, &pending.digest, &new_hash, now)
+        .reset_password(
+            &token.user_id,
+            &pending.email,
+            &pending.digest,
+            &new_hash,
+            now,
+        )
         .await?;
     if !reset {
         return Err(ApiError::InvalidResetToken);

@@ -34,7 +34,10 @@ pub(super) async fn reauthenticate(
         key,
         policy: &state.ip_limit,
     });
-    let record = state.store.login_record(&profile.email, window, now).await?;
+    let record = state
+        .store
+        .login_record(&profile.email, window, now)
+        .await?;
     refuse_if_over(state, record.source, now, client)?;
     let failure = Failure {
         email: &profile.email,
@@ -57,7 +60,9 @@ pub(super) async fn reauthenticate(
         .passwords
         .verify(
             password,
-            credentials.as_ref().map(|found| found.password_hash.clone()),
+            credentials
+                .as_ref()
+                .map(|found| found.password_hash.clone()),
         )
         .await
         .map_err(ApiError::internal)?;

@@ -9,7 +9,11 @@ use super::transaction::Transaction;
 use super::{Store, StoreError};
 use auth_core::domain::{Email, UserId};
 
-fn delete(table: &str, key: Item, condition: Option<(&str, Item)>) -> Result<TransactWriteItem, StoreError> {
+fn delete(
+    table: &str,
+    key: Item,
+    condition: Option<(&str, Item)>,
+) -> Result<TransactWriteItem, StoreError> {
     let mut delete = Delete::builder().table_name(table).set_key(Some(key));
     if let Some((expression, values)) = condition {
         delete = delete

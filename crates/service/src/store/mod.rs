@@ -36,9 +36,9 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 
 pub use error::StoreError;
-pub use round_trips::RoundTripCounter;
 pub use one_time::{Issuance, PendingToken, TokenPurpose};
 pub use outbox::{MailKind, OutboxMail};
+pub use round_trips::RoundTripCounter;
 pub use sessions::{Device, NewSession, Rotation, SessionRecord, SessionStart};
 pub use throttle::{LoginRecord, SourceWindow};
 pub use users::{NewUser, Registration};

@@ -128,10 +128,7 @@ impl Store {
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#issued_at", ISSUED_AT)
             .expression_attribute_names("#outbox_id", OUTBOX_ID)
-            .expression_attribute_values(
-                ":cutoff",
-                n(token.issued_at.saturating_sub(min_interval)),
-            )
+            .expression_attribute_values(":cutoff", n(token.issued_at.saturating_sub(min_interval)))
             .expression_attribute_values(":outbox_id", s(&token.outbox_id))
             .send()
             .await;
@@ -218,7 +215,13 @@ impl Store {
             .build()
             .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
         let items = vec![
-            consume(&self.table, TokenPurpose::EmailVerification, user, digest, now)?,
+            consume(
+                &self.table,
+                TokenPurpose::EmailVerification,
+                user,
+                digest,
+                now,
+            )?,
             credentials_update(
                 &self.table,
                 email,
