@@ -23,3 +23,127 @@ pub async fn user(app: &TestApp) -> (String, TestResponse) {
     app.deliver_mail().await;
     (email, registered)
 }
+
+/// Requests each lifecycle operation sends to DynamoDB, counted by the SDK interceptor (the
+/// README's table).
+#[tokio::test]
+async fn each_lifecycle_operation_costs_the_round_trips_the_readme_states() {
+    use e2e::{Function, PASSWORD};
+    use serde_json::json;
+
+    let app = TestApp::spawn_with(&[("MAIL_MIN_INTERVAL", "0")]).await;
+    let (email, first) = user(&app).await;
+    let second = app.login(&email, PASSWORD).await;
+    let sid = e2e::claims(&second.access_token())["sid"]
+        .as_str()
+        .expect("sid")
+        .to_owned();
+    let count = |expected: usize, what: &str| {
+        assert_eq!(app.round_trips.take(), expected, "{what}");
+    };
+    app.round_trips.take();
+
+    let listed = app
+        .authorized(
+            Function::Sessions,
+            "GET",
+            "/auth/sessions",
+            &first.access_token(),
+            None,
+        )
+        .await;
+    assert_eq!(listed.status, 200);
+    count(1, "sessions list: one query");
+
+    let resent = app
+        .authorized(
+            Function::Email,
+            "POST",
+            "/auth/email/verify/resend",
+            &first.access_token(),
+            None,
+        )
+        .await;
+    assert_eq!(resent.status, 202);
+    count(4, "resend: window query, count, profile, outbox");
+
+    assert_eq!(app.mail_to(&email).await.len(), 1);
+    count(2, "mailer: the profile, the token's digest");
+
+    app.forgot(&email).await;
+    count(3, "forgot: window query, count, outbox");
+    let token = app.one_mail_to(&email).await.token();
+    app.round_trips.take();
+
+    let changed = app
+        .authorized(
+            Function::Password,
+            "POST",
+            "/auth/password/change",
+            &first.access_token(),
+            Some(json!({ "currentPassword": PASSWORD, "newPassword": "changed passphrase" })),
+        )
+        .await;
+    assert_eq!(changed.status, 204);
+    count(
+        5,
+        "change: profile, batch read, hash update, session query, batch delete",
+    );
+
+    let again = app.login(&email, "changed passphrase").await;
+    app.round_trips.take();
+    let revoked = app
+        .authorized(
+            Function::Sessions,
+            "DELETE",
+            &format!(
+                "/auth/sessions/{}",
+                e2e::claims(&again.access_token())["sid"]
+                    .as_str()
+                    .expect("sid")
+            ),
+            &first.access_token(),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, 204);
+    count(1, "revoke: one conditional delete");
+    assert_ne!(sid, "");
+
+    assert_eq!(app.reset(&token, PASSWORD).await.status, 204);
+    count(
+        4,
+        "reset: token read, transaction, session query, batch delete",
+    );
+
+    let fresh = app.login(&email, PASSWORD).await;
+    app.round_trips.take();
+    let deleted = app
+        .authorized(
+            Function::Account,
+            "DELETE",
+            "/auth/account",
+            &fresh.access_token(),
+            Some(json!({ "password": PASSWORD })),
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+    count(
+        5,
+        "delete: profile, batch read, transaction, partition query, batch delete",
+    );
+}
+
+#[tokio::test]
+async fn verifying_costs_a_read_a_transaction_and_one_write_per_live_session() {
+    let app = TestApp::spawn().await;
+    let (email, _) = app.registered_user().await;
+    let token = app.one_mail_to(&email).await.token();
+    app.round_trips.take();
+    assert_eq!(app.verify_email(&token).await.status, 204);
+    assert_eq!(
+        app.round_trips.take(),
+        4,
+        "token read, transaction, session query, one session update"
+    );
+}
