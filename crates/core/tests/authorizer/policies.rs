@@ -359,7 +359,11 @@ async fn the_context_is_flat_and_the_principal_is_the_subject() {
         }
         let mut keys: Vec<&str> = context.keys().map(String::as_str).collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["expiresAt", "role", "sessionId", "userId"]);
+        assert_eq!(
+            keys,
+            ["emailVerified", "expiresAt", "role", "sessionId", "userId"]
+        );
+        assert_eq!(context["emailVerified"], token_claims["email_verified"]);
         assert_eq!(context["userId"], token_claims["sub"]);
         assert_eq!(context["sessionId"], token_claims["sid"]);
         assert_eq!(context["role"], "user");
