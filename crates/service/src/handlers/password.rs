@@ -52,8 +52,7 @@ async fn change(
         .map_err(ApiError::internal)?;
     let changed = state
         .store
-        .change_password(
-            &caller.user,
+        .replace_password_hash(
             &credentials.profile.email,
             &credentials.password_hash,
             &new_hash,

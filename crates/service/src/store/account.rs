@@ -2,7 +2,6 @@
 
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 
-use super::error::condition_held;
 use super::item::{Item, s};
 use super::schema::*;
 use super::transaction::Transaction;
@@ -31,33 +30,6 @@ fn key(pk: String, sk: &str) -> Item {
 }
 
 impl Store {
-    /// Replaces `user`'s password hash, only if it is still the one the caller verified.
-    /// `false` when it changed meanwhile (another change, a reset): nothing written.
-    pub async fn change_password(
-        &self,
-        user: &UserId,
-        email: &Email,
-        verified_hash: &str,
-        new_hash: &str,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(email_pk(email)))
-            .key(SK, s(CREDENTIALS_SK))
-            .update_expression("SET #hash = :new")
-            .condition_expression("#hash = :old AND #user_id = :user_id")
-            .expression_attribute_names("#hash", PASSWORD_HASH)
-            .expression_attribute_names("#user_id", USER_ID)
-            .expression_attribute_values(":new", s(new_hash))
-            .expression_attribute_values(":old", s(verified_hash))
-            .expression_attribute_values(":user_id", s(user.as_str()))
-            .send()
-            .await;
-        condition_held(result)
-    }
-
     /// Deletes an account: first its credentials (only if they still hold `verified_hash`),
     /// profile and failure streak in one transaction, so the email is free and no login can
     /// start a session; then everything left in the user's partition (sessions, pending

@@ -105,7 +105,8 @@ impl Store {
         output.item().map(credentials_from).transpose()
     }
 
-    /// Replaces a password hash (rehash on login), only if it is still the one we verified.
+    /// Replaces a password hash (rehash on login, password change), only if it is still the
+    /// one just verified: a change or reset in between fails the condition.
     pub async fn replace_password_hash(
         &self,
         email: &Email,
