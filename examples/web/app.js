@@ -1,90 +1,11 @@
-// How a single-page app uses jwt-auth. The access token is kept in a variable, never in
-// localStorage or a readable cookie; the refresh token is an HttpOnly cookie (path /auth) the
-// browser sends to /auth/refresh and /auth/logout by itself.
+// The demo page: sign in and out, and manage the account as its signed-in owner. The client
+// itself (`auth`) is in auth.js.
 "use strict";
-
-const auth = (() => {
-  let accessToken = null;
-  let refreshing = null; // the one refresh in flight, shared by every caller
-
-  async function post(path, body) {
-    return fetch(path, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: body ? { "Content-Type": "application/json" } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-  }
-
-  async function signIn(path, body) {
-    const response = await post(path, body);
-    const json = await response.json();
-    if (response.ok) accessToken = json.accessToken;
-    return { response, json };
-  }
-
-  // A rotated refresh token may be presented once; two refreshes at once would present it twice.
-  // Every caller that needs a fresh access token awaits the same promise.
-  function refresh() {
-    if (!refreshing) {
-      refreshing = (async () => {
-        try {
-          const response = await post("/auth/refresh");
-          if (!response.ok) {
-            accessToken = null;
-            return false;
-          }
-          accessToken = (await response.json()).accessToken;
-          return true;
-        } finally {
-          refreshing = null;
-        }
-      })();
-    }
-    return refreshing;
-  }
-
-  // Calls the API with the access token; on 401, refreshes once and retries.
-  async function call(path, options = {}) {
-    const send = () =>
-      fetch(path, {
-        ...options,
-        headers: { ...(options.headers || {}), ...(accessToken ? { Authorization: `Bearer ${accessToken}` } : {}) },
-      });
-    let response = await send();
-    if (response.status === 401 && (await refresh())) response = await send();
-    return response;
-  }
-
-  return {
-    register: (name, email, password) => signIn("/auth/register", { name, email, password }),
-    login: (email, password) => signIn("/auth/login", { email, password }),
-    refresh,
-    call,
-    signedIn: () => accessToken !== null,
-    async logout() {
-      const response = await post("/auth/logout");
-      accessToken = null;
-      return response;
-    },
-    async logoutEverywhere() {
-      const response = await call("/auth/logout-all", { method: "POST" });
-      accessToken = null;
-      return response;
-    },
-  };
-})();
 
 const $ = (id) => document.getElementById(id);
 
 function show(label, status, body) {
   $("output").textContent = `${label}: ${status}\n${typeof body === "string" ? body : JSON.stringify(body, null, 2)}`;
-}
-
-function render() {
-  $("signed-in").hidden = !auth.signedIn();
-  $("signed-out").hidden = auth.signedIn();
-  $("status").textContent = auth.signedIn() ? "Signed in." : "Signed out.";
 }
 
 async function showResponse(label, response) {
@@ -94,23 +15,127 @@ async function showResponse(label, response) {
   show(label, response.status, body);
 }
 
-$("register").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = new FormData(event.target);
+const when = (time) => new Date(time).toLocaleString();
+
+// Every value comes from the server, and a user agent is whatever the client sent: text only,
+// never HTML.
+function cell(row, text) {
+  row.insertCell().textContent = text;
+}
+
+async function loadProfile() {
+  const response = await auth.me();
+  if (!response.ok) return;
+  const { user } = await response.json();
+  $("whoami").textContent = `Signed in as ${user.name} <${user.email}>` +
+    (user.emailVerified ? ", email address verified." : ".");
+  $("unverified").hidden = user.emailVerified;
+}
+
+async function loadSessions() {
+  const response = await auth.sessions();
+  const rows = $("sessions").tBodies[0];
+  if (!response.ok) {
+    await showResponse("GET /auth/sessions", response);
+    return;
+  }
+  const { sessions } = await response.json();
+  rows.replaceChildren();
+  for (const session of sessions) {
+    const row = rows.insertRow();
+    row.dataset.session = session.id;
+    cell(row, session.userAgent || "unknown device");
+    cell(row, session.ipAddress || "");
+    cell(row, when(session.createdAt));
+    cell(row, when(session.lastUsedAt));
+    const action = row.insertCell();
+    if (session.current) {
+      action.textContent = "this device";
+      row.classList.add("current");
+      continue;
+    }
+    const revoke = document.createElement("button");
+    revoke.textContent = "Sign out";
+    revoke.className = "revoke";
+    revoke.addEventListener("click", async () => {
+      await showResponse("DELETE /auth/sessions/{id}", await auth.revokeSession(session.id));
+      await loadSessions();
+    });
+    action.append(revoke);
+  }
+}
+
+function render() {
+  const signedIn = auth.signedIn();
+  $("signed-in").hidden = !signedIn;
+  $("signed-out").hidden = signedIn;
+  $("status").textContent = signedIn ? "Signed in." : "Signed out.";
+  if (signedIn) {
+    loadProfile();
+    loadSessions();
+  } else {
+    $("whoami").textContent = "";
+    $("sessions").tBodies[0].replaceChildren();
+  }
+}
+
+function onSubmit(id, handler) {
+  $(id).addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    await handler(new FormData(form), form);
+  });
+}
+
+onSubmit("register", async (form) => {
   const { response, json } = await auth.register(form.get("name"), form.get("email"), form.get("password"));
   show("register", response.status, json);
   render();
 });
 
-$("login").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = new FormData(event.target);
+onSubmit("login", async (form) => {
   const { response, json } = await auth.login(form.get("email"), form.get("password"));
   show("login", response.status, json);
   render();
 });
 
-$("me").addEventListener("click", async () => showResponse("GET /me", await auth.call("/me")));
+onSubmit("forgot", async (form, element) => {
+  const response = await auth.forgotPassword(form.get("email"));
+  if (response.ok) {
+    element.reset();
+    show("forgot", response.status, "If an account has that address, a reset link is on its way.");
+  } else {
+    show("forgot", response.status, await problem(response));
+  }
+});
+
+onSubmit("change-password", async (form, element) => {
+  const response = await auth.changePassword(form.get("currentPassword"), form.get("newPassword"));
+  if (response.ok) {
+    element.reset();
+    show("change password", response.status, "Password changed. Every other session is signed out.");
+    await loadSessions();
+  } else {
+    show("change password", response.status, await problem(response));
+  }
+});
+
+onSubmit("delete-account", async (form, element) => {
+  const response = await auth.deleteAccount(form.get("password"));
+  if (response.ok) {
+    element.reset();
+    show("delete account", response.status, "Your account is deleted.");
+    render();
+  } else {
+    show("delete account", response.status, await problem(response));
+  }
+});
+
+$("resend").addEventListener("click", async () => {
+  const response = await auth.resendVerification();
+  show("resend", response.status, response.ok ? "A new link is on its way." : await problem(response));
+});
+$("me").addEventListener("click", async () => showResponse("GET /me", await auth.me()));
 $("logout").addEventListener("click", async () => {
   await showResponse("logout", await auth.logout());
   render();
@@ -122,4 +147,3 @@ $("logout-all").addEventListener("click", async () => {
 
 // A reload loses the in-memory access token; the refresh cookie brings the session back.
 auth.refresh().then(render);
-window.auth = auth; // for the browser test and the curious

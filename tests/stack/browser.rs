@@ -95,7 +95,7 @@ impl Browser {
     }
 }
 
-async fn script(client: &Client, source: &str) -> Value {
+pub async fn script(client: &Client, source: &str) -> Value {
     client
         .execute(source, vec![])
         .await
@@ -103,7 +103,7 @@ async fn script(client: &Client, source: &str) -> Value {
 }
 
 /// Polls `source` until it returns `expected` (20 s at most).
-async fn wait_until(client: &Client, source: &str, expected: Value) {
+pub async fn wait_until(client: &Client, source: &str, expected: Value) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let value = script(client, source).await;
@@ -124,12 +124,12 @@ async fn wait_until(client: &Client, source: &str, expected: Value) {
 
 const STATUS: &str = "return document.getElementById('status').textContent";
 
-async fn wait_for_status(client: &Client, status: &str) {
+pub async fn wait_for_status(client: &Client, status: &str) {
     wait_until(client, STATUS, json!(status)).await;
 }
 
 /// The page's own `/me` call (refreshing once on 401), as its status code.
-async fn me_status(client: &Client) -> Value {
+pub async fn me_status(client: &Client) -> Value {
     script(
         client,
         "return auth.call('/me').then(response => response.status)",
@@ -137,8 +137,35 @@ async fn me_status(client: &Client) -> Value {
     .await
 }
 
+/// Replaces what the field `css` selects holds with `text`, typed.
+pub async fn type_into(client: &Client, css: &str, text: &str) {
+    let field = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|error| panic!("find {css}: {error}"));
+    field
+        .clear()
+        .await
+        .unwrap_or_else(|error| panic!("clear {css}: {error}"));
+    field
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|error| panic!("type into {css}: {error}"));
+}
+
+/// Clicks the element `css` selects.
+pub async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|error| panic!("find {css}: {error}"))
+        .click()
+        .await
+        .unwrap_or_else(|error| panic!("click {css}: {error}"));
+}
+
 /// Opens the page, signs out whoever is signed in, and registers a new user through the form.
-async fn fresh_session(client: &Client, base: &str) -> String {
+pub async fn fresh_session(client: &Client, base: &str) -> String {
     client
         .goto(&format!("{base}/"))
         .await
@@ -160,21 +187,9 @@ async fn fresh_session(client: &Client, base: &str) -> String {
         ("email", email.as_str()),
         ("password", PASSWORD),
     ] {
-        client
-            .find(Locator::Css(&format!("#register input[name={field}]")))
-            .await
-            .expect("register form field")
-            .send_keys(value)
-            .await
-            .expect("typing");
+        type_into(client, &format!("#register input[name={field}]"), value).await;
     }
-    client
-        .find(Locator::Css("#register button"))
-        .await
-        .expect("register button")
-        .click()
-        .await
-        .expect("click");
+    click(client, "#register button").await;
     wait_for_status(client, "Signed in.").await;
     email
 }

@@ -11,9 +11,11 @@
     clippy::indexing_slicing
 )]
 
+mod account_pages;
 mod browser;
 mod flows;
 mod http;
+mod mail;
 mod stack;
 
 use std::future::Future;
@@ -111,6 +113,10 @@ async fn run_all(runner: &mut Runner, stack: Arc<Stack>) {
         "browser: two windows refreshing at the same moment both stay signed in",
         "browser: a cross-site page cannot use the cookie",
         "browser: logout clears the cookie and /me then fails",
+        "browser: a mailed reset link sets a new password, once",
+        "browser: the verification link marks the address verified",
+        "browser: the sessions screen shows devices and signs one out; a password change ends the others",
+        "browser: deleting the account signs out and frees the email",
     ];
     if !browser_flows.iter().any(|name| runner.wants(name)) {
         return;
@@ -129,7 +135,16 @@ async fn run_all(runner: &mut Runner, stack: Arc<Stack>) {
         "headless Chromium up in {:.2} s",
         started.elapsed().as_secs_f64()
     );
-    let [cookie, tabs, cross_site, logout] = browser_flows;
+    let [
+        cookie,
+        tabs,
+        cross_site,
+        logout,
+        reset,
+        verify,
+        sessions,
+        delete,
+    ] = browser_flows;
     runner
         .run(
             cookie,
@@ -157,7 +172,47 @@ async fn run_all(runner: &mut Runner, stack: Arc<Stack>) {
     runner
         .run(
             logout,
-            browser::logout_clears_the_cookie_and_me_then_fails(Arc::clone(&browser), base),
+            browser::logout_clears_the_cookie_and_me_then_fails(Arc::clone(&browser), base.clone()),
+        )
+        .await;
+    runner
+        .run(
+            reset,
+            account_pages::a_mailed_reset_link_sets_a_new_password_once(
+                Arc::clone(&browser),
+                base.clone(),
+                stack.root.clone(),
+            ),
+        )
+        .await;
+    runner
+        .run(
+            verify,
+            account_pages::the_verification_link_marks_the_address_verified(
+                Arc::clone(&browser),
+                base.clone(),
+                stack.root.clone(),
+            ),
+        )
+        .await;
+    runner
+        .run(
+            sessions,
+            account_pages::the_sessions_screen_shows_devices_and_signs_one_out(
+                Arc::clone(&browser),
+                base.clone(),
+                api.clone(),
+            ),
+        )
+        .await;
+    runner
+        .run(
+            delete,
+            account_pages::deleting_the_account_signs_out_and_frees_the_email(
+                Arc::clone(&browser),
+                base,
+                api,
+            ),
         )
         .await;
     if let Ok(browser) = Arc::try_unwrap(browser) {

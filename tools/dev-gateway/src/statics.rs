@@ -7,12 +7,14 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::gateway::Answer;
 
-/// The file under `root` for `path` (`/` is `index.html`); `None` for anything else, including
-/// any path with a segment that is empty, hidden or `..`.
+/// The file under `root` for `path` (`/` is `index.html`, and a path without an extension is
+/// that name with `.html`, as the mailed `/reset-password` and `/verify-email` links expect);
+/// `None` for anything else, including any path with a segment that is empty, hidden or `..`.
 pub fn serve(root: &Path, path: &str) -> Option<Answer> {
     let relative = match path.strip_prefix('/').unwrap_or(path) {
-        "" => "index.html",
-        other => other,
+        "" => "index.html".to_owned(),
+        page if !page.contains('.') => format!("{page}.html"),
+        other => other.to_owned(),
     };
     let safe = relative.split('/').all(|segment| {
         !segment.is_empty()
@@ -24,7 +26,7 @@ pub fn serve(root: &Path, path: &str) -> Option<Answer> {
     if !safe {
         return None;
     }
-    let file = root.join(relative);
+    let file = root.join(&relative);
     let body = std::fs::read(&file).ok()?;
     let content_type = match file.extension().and_then(|extension| extension.to_str()) {
         Some("html") => "text/html; charset=utf-8",
@@ -62,6 +64,10 @@ mod tests {
         let index = serve(&root, "/").expect("index");
         assert_eq!(index.body, b"<h1>hi</h1>");
         assert_eq!(index.headers["content-type"], "text/html; charset=utf-8");
+        std::fs::write(root.join("reset-password.html"), "<h1>reset</h1>").expect("write");
+        let page = serve(&root, "/reset-password").expect("a page without its extension");
+        assert_eq!(page.body, b"<h1>reset</h1>");
+        assert_eq!(page.headers["content-type"], "text/html; charset=utf-8");
         for path in [
             "/../etc/passwd",
             "/.env",
@@ -69,6 +75,8 @@ mod tests {
             "/a/../index.html",
             "/missing.js",
             "/%2e%2e/x",
+            "/reset-password/",
+            "/missing",
         ] {
             assert!(serve(&root, path).is_none(), "{path}");
         }

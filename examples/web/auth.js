@@ -1,0 +1,133 @@
+// How a single-page app uses jwt-auth. The access token is kept in a variable, never in
+// localStorage or a readable cookie; the refresh token is an HttpOnly cookie (path /auth) the
+// browser sends to /auth/refresh and /auth/logout by itself.
+"use strict";
+
+const auth = (() => {
+  let accessToken = null;
+  let refreshing = null; // the one refresh in flight, shared by every caller
+
+  function send(path, method, body) {
+    return fetch(path, {
+      method,
+      credentials: "same-origin",
+      headers: body ? { "Content-Type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  }
+  const post = (path, body) => send(path, "POST", body);
+
+  async function signIn(path, body) {
+    const response = await post(path, body);
+    const json = await response.json();
+    if (response.ok) accessToken = json.accessToken;
+    return { response, json };
+  }
+
+  // A rotated refresh token may be presented once; two refreshes at once would present it twice.
+  // Every caller that needs a fresh access token awaits the same promise.
+  function refresh() {
+    if (!refreshing) {
+      refreshing = (async () => {
+        try {
+          const response = await post("/auth/refresh");
+          if (!response.ok) {
+            accessToken = null;
+            return false;
+          }
+          accessToken = (await response.json()).accessToken;
+          return true;
+        } finally {
+          refreshing = null;
+        }
+      })();
+    }
+    return refreshing;
+  }
+
+  // A 401 that is about the password typed, not the access token: refreshing would not help,
+  // and a retry would count as a second failed attempt.
+  async function wrongPassword(response) {
+    try {
+      return (await response.clone().json()).code === "INVALID_CREDENTIALS";
+    } catch {
+      return false;
+    }
+  }
+
+  // Calls the API with the access token; on a 401 for the token, refreshes once and retries.
+  async function call(path, options = {}) {
+    const { json, ...rest } = options;
+    const request = () =>
+      fetch(path, {
+        ...rest,
+        body: json === undefined ? rest.body : JSON.stringify(json),
+        headers: {
+          ...(rest.headers || {}),
+          ...(json === undefined ? {} : { "Content-Type": "application/json" }),
+          ...(accessToken ? { Authorization: `Bearer ${accessToken}` } : {}),
+        },
+      });
+    let response = await request();
+    if (response.status === 401 && !(await wrongPassword(response)) && (await refresh())) {
+      response = await request();
+    }
+    return response;
+  }
+
+  // The calls that end this session on the server end it here too.
+  async function ending(response) {
+    if (response.ok) accessToken = null;
+    return response;
+  }
+
+  return {
+    register: (name, email, password) => signIn("/auth/register", { name, email, password }),
+    login: (email, password) => signIn("/auth/login", { email, password }),
+    refresh,
+    call,
+    signedIn: () => accessToken !== null,
+    async logout() {
+      const response = await post("/auth/logout");
+      accessToken = null;
+      return response;
+    },
+    async logoutEverywhere() {
+      const response = await call("/auth/logout-all", { method: "POST" });
+      accessToken = null;
+      return response;
+    },
+    me: () => call("/me"),
+    // Links from the mail: no session needed, the token is the proof.
+    forgotPassword: (email) => post("/auth/password/forgot", { email }),
+    resetPassword: (token, newPassword) => post("/auth/password/reset", { token, newPassword }),
+    verifyEmail: (token) => post("/auth/email/verify", { token }),
+    // The account, as its signed-in owner.
+    resendVerification: () => call("/auth/email/verify/resend", { method: "POST" }),
+    changePassword: (currentPassword, newPassword) =>
+      call("/auth/password/change", { method: "POST", json: { currentPassword, newPassword } }),
+    sessions: () => call("/auth/sessions"),
+    revokeSession: (id) => call(`/auth/sessions/${encodeURIComponent(id)}`, { method: "DELETE" }),
+    deleteAccount: async (password) =>
+      ending(await call("/auth/account", { method: "DELETE", json: { password } })),
+  };
+})();
+
+// What a failed answer says, for the person in front of the page.
+async function problem(response) {
+  try {
+    const body = await response.json();
+    return body.error || `HTTP ${response.status}`;
+  } catch {
+    return `HTTP ${response.status}`;
+  }
+}
+
+// The link's token, taken out of the address bar (and so out of history and any Referer) once read.
+function takeLinkToken() {
+  const token = new URLSearchParams(location.search).get("token");
+  if (token !== null) history.replaceState(null, "", location.pathname);
+  return token;
+}
+
+window.auth = auth; // for the browser test and the curious

@@ -1,0 +1,307 @@
+//! The demo page's account screens in headless Chromium, with mail delivered as `scripts/dev`
+//! delivers it: the reset and verification links from `target/mail`, the sessions list, a
+//! password change and account deletion.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use fantoccini::Client;
+use serde_json::json;
+
+use crate::browser::{
+    Browser, click, fresh_session, me_status, script, type_into, wait_for_status, wait_until,
+};
+use crate::flows::PASSWORD;
+use crate::http::Api;
+use crate::mail::mailed_link;
+
+const NEW_PASSWORD: &str = "a brand new passphrase";
+const PAGE_STATUS: &str = "return document.getElementById('status').textContent";
+const SESSION_ROWS: &str = "return document.querySelectorAll('#sessions tbody tr').length";
+
+/// Waits until the page's last answer starts with `prefix` (e.g. `login: 401`).
+async fn wait_for_output(client: &Client, prefix: &str) {
+    let source =
+        format!("return document.getElementById('output').textContent.startsWith({prefix:?})");
+    wait_until(client, &source, json!(true)).await;
+}
+
+async fn log_in_through_the_form(client: &Client, email: &str, password: &str) {
+    type_into(client, "#login input[name=email]", email).await;
+    type_into(client, "#login input[name=password]", password).await;
+    click(client, "#login button").await;
+}
+
+async fn log_in_over_http(api: &Api, email: &str, user_agent: &str) -> String {
+    let reply = api
+        .post(
+            "/auth/login",
+            &[("user-agent", user_agent)],
+            Some(json!({"email": email, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "login: {reply:?}");
+    reply.refresh_cookie().expect("a refresh cookie")
+}
+
+async fn refresh_status(api: &Api, cookie: &str) -> u16 {
+    api.post("/auth/refresh", &[("cookie", cookie)], None)
+        .await
+        .status
+}
+
+pub async fn a_mailed_reset_link_sets_a_new_password_once(
+    browser: Arc<Browser>,
+    base: String,
+    root: PathBuf,
+) {
+    let client = &browser.client;
+    let email = fresh_session(client, &base).await;
+    click(client, "#logout").await;
+    wait_for_status(client, "Signed out.").await;
+
+    type_into(client, "#forgot input[name=email]", &email).await;
+    click(client, "#forgot button").await;
+    wait_for_output(client, "forgot: 202").await;
+    let link = mailed_link(&root, &email, "/reset-password").await;
+    assert!(
+        link.starts_with(&format!("{base}/reset-password?token=")),
+        "{link}"
+    );
+
+    client.goto(&link).await.expect("open the link");
+    wait_until(
+        client,
+        "return document.getElementById('reset').hidden",
+        json!(false),
+    )
+    .await;
+    // Read once, the token leaves the address bar (history, Referer).
+    assert_eq!(script(client, "return location.search").await, json!(""));
+    assert_eq!(
+        script(client, "return document.referrer === '' && document.querySelector('meta[name=referrer]').content").await,
+        json!("no-referrer")
+    );
+    type_into(client, "#reset input[name=newPassword]", NEW_PASSWORD).await;
+    type_into(client, "#reset input[name=repeat]", NEW_PASSWORD).await;
+    click(client, "#reset button").await;
+    wait_until(
+        client,
+        "return document.getElementById('status').textContent.startsWith('Your password is changed')",
+        json!(true),
+    )
+    .await;
+
+    // The same link again: refused, and nothing changes.
+    client.goto(&link).await.expect("open the link again");
+    type_into(client, "#reset input[name=newPassword]", PASSWORD).await;
+    type_into(client, "#reset input[name=repeat]", PASSWORD).await;
+    click(client, "#reset button").await;
+    wait_until(
+        client,
+        PAGE_STATUS,
+        json!("The password reset link is invalid, used or expired."),
+    )
+    .await;
+
+    client
+        .goto(&format!("{base}/"))
+        .await
+        .expect("the demo page");
+    wait_for_status(client, "Signed out.").await;
+    log_in_through_the_form(client, &email, PASSWORD).await;
+    wait_for_output(client, "login: 401").await;
+    log_in_through_the_form(client, &email, NEW_PASSWORD).await;
+    wait_for_status(client, "Signed in.").await;
+}
+
+pub async fn the_verification_link_marks_the_address_verified(
+    browser: Arc<Browser>,
+    base: String,
+    root: PathBuf,
+) {
+    let client = &browser.client;
+    let email = fresh_session(client, &base).await;
+    let unverified = format!(
+        "return document.getElementById('whoami').textContent.includes({email:?}) \
+           && !document.getElementById('unverified').hidden"
+    );
+    wait_until(client, &unverified, json!(true)).await;
+    let link = mailed_link(&root, &email, "/verify-email").await;
+    // Asking again inside the mail interval sends nothing new, so the first link stays good.
+    click(client, "#resend").await;
+    wait_for_output(client, "resend: 202").await;
+    assert!(
+        link.starts_with(&format!("{base}/verify-email?token=")),
+        "{link}"
+    );
+
+    // Opening the link does nothing by itself (a mail scanner may open it): the button does.
+    client.goto(&link).await.expect("open the link");
+    wait_until(
+        client,
+        "return document.getElementById('verify').hidden",
+        json!(false),
+    )
+    .await;
+    assert_eq!(script(client, "return location.search").await, json!(""));
+    assert_eq!(script(client, PAGE_STATUS).await, json!(""));
+    click(client, "#verify").await;
+    wait_until(
+        client,
+        PAGE_STATUS,
+        json!("Your email address is verified."),
+    )
+    .await;
+
+    client
+        .goto(&format!("{base}/"))
+        .await
+        .expect("the demo page");
+    wait_for_status(client, "Signed in.").await;
+    wait_until(
+        client,
+        "return document.getElementById('whoami').textContent.endsWith('email address verified.') \
+           && document.getElementById('unverified').hidden",
+        json!(true),
+    )
+    .await;
+}
+
+pub async fn the_sessions_screen_shows_devices_and_signs_one_out(
+    browser: Arc<Browser>,
+    base: String,
+    api: Api,
+) {
+    let client = &browser.client;
+    let email = fresh_session(client, &base).await;
+    let phone = log_in_over_http(&api, &email, "stack-test phone").await;
+    client.refresh().await.expect("reload");
+    wait_for_status(client, "Signed in.").await;
+    wait_until(client, SESSION_ROWS, json!(2)).await;
+    let rows = script(
+        client,
+        "return [...document.querySelectorAll('#sessions tbody tr')].map(row => ({ \
+           device: row.cells[0].textContent, address: row.cells[1].textContent, \
+           current: row.classList.contains('current'), action: row.cells[4].textContent }))",
+    )
+    .await;
+    let rows = rows.as_array().expect("rows");
+    let this_device = rows
+        .iter()
+        .find(|row| row["current"] == json!(true))
+        .expect("this device is listed");
+    assert!(
+        this_device["device"]
+            .as_str()
+            .is_some_and(|agent| agent.contains("Chrome")),
+        "{this_device}"
+    );
+    assert_eq!(this_device["action"], json!("this device"));
+    assert_eq!(this_device["address"], json!("127.0.0.1"));
+    let other = rows
+        .iter()
+        .find(|row| row["current"] == json!(false))
+        .expect("the other device is listed");
+    assert_eq!(other["device"], json!("stack-test phone"));
+    assert_eq!(other["action"], json!("Sign out"));
+
+    click(client, "#sessions button.revoke").await;
+    wait_until(client, SESSION_ROWS, json!(1)).await;
+    assert_eq!(
+        refresh_status(&api, &phone).await,
+        401,
+        "the phone is signed out"
+    );
+    assert_eq!(me_status(client).await, json!(200), "this device is not");
+
+    // A password change: the page keeps its session, every other one ends.
+    let laptop = log_in_over_http(&api, &email, "stack-test laptop").await;
+    type_into(
+        client,
+        "#change-password input[name=currentPassword]",
+        "not the password",
+    )
+    .await;
+    type_into(
+        client,
+        "#change-password input[name=newPassword]",
+        NEW_PASSWORD,
+    )
+    .await;
+    click(client, "#change-password button").await;
+    wait_for_output(client, "change password: 401").await;
+    let still = api
+        .post("/auth/refresh", &[("cookie", &laptop)], None)
+        .await;
+    assert_eq!(
+        still.status, 200,
+        "a wrong password changes nothing: {still:?}"
+    );
+    let laptop = still.refresh_cookie().expect("the rotated cookie");
+    type_into(
+        client,
+        "#change-password input[name=currentPassword]",
+        PASSWORD,
+    )
+    .await;
+    type_into(
+        client,
+        "#change-password input[name=newPassword]",
+        NEW_PASSWORD,
+    )
+    .await;
+    click(client, "#change-password button").await;
+    wait_for_output(client, "change password: 204").await;
+    assert_eq!(
+        refresh_status(&api, &laptop).await,
+        401,
+        "the laptop is signed out"
+    );
+    assert_eq!(me_status(client).await, json!(200));
+}
+
+pub async fn deleting_the_account_signs_out_and_frees_the_email(
+    browser: Arc<Browser>,
+    base: String,
+    api: Api,
+) {
+    let client = &browser.client;
+    let email = fresh_session(client, &base).await;
+    type_into(
+        client,
+        "#delete-account input[name=password]",
+        "not the password",
+    )
+    .await;
+    click(client, "#delete-account input[name=sure]").await;
+    click(client, "#delete-account button").await;
+    wait_for_output(client, "delete account: 401").await;
+    assert_eq!(script(client, "return auth.signedIn()").await, json!(true));
+    assert_eq!(me_status(client).await, json!(200));
+
+    type_into(client, "#delete-account input[name=password]", PASSWORD).await;
+    click(client, "#delete-account button").await;
+    wait_for_status(client, "Signed out.").await;
+    wait_for_output(client, "delete account: 204").await;
+    // The refresh cookie the browser still holds is dead; a reload stays signed out.
+    client.refresh().await.expect("reload");
+    wait_for_status(client, "Signed out.").await;
+
+    let login = api
+        .post(
+            "/auth/login",
+            &[],
+            Some(json!({"email": email, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(login.status, 401, "{login:?}");
+    let again = api
+        .post(
+            "/auth/register",
+            &[],
+            Some(json!({"name": "Ada", "email": email, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(again.status, 201, "the email registers again: {again:?}");
+}
