@@ -49,7 +49,7 @@ usage: bench --release-dir DIR --out-dir DIR --date YYYY-MM-DD [OPTIONS]
   --node PATH --node-modules DIR   the Node rows (jsonwebtoken@9, bcrypt@5)
   --only NAME,...      only these rows (and seed-bench)
   --baseline-login BINARY  also a login-baseline row: another build of login (an older
-                       commit's), measured beside the current one in the same run
+                       commit's), measured beside the current one, taking turns
   --cold-start BINARY  print the median exec-to-first-/next of BINARY in ms, nothing else
 Environment: TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB (not for --cold-start), AWS_REGION.";
 
@@ -400,6 +400,133 @@ fn us(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e6
 }
 
+/// A function after its cold starts: the last of `cold_samples` fresh processes (each answered
+/// one event), kept for the warm run.
+struct Started {
+    process: Process,
+    cold_ready_ms: Vec<f64>,
+    first_invocation_us: Vec<f64>,
+}
+
+async fn cold_starts(spec: &Spec, workload: &mut Workload, options: &Options) -> Result<Started> {
+    let log = options.log_path(&spec.name);
+    let mut cold_ready_ms = Vec::new();
+    let mut first_invocation_us = Vec::new();
+    let mut process = None;
+    for sample in 1..=options.cold_samples {
+        let mut fresh = Process::start(spec, &log).await?;
+        let first = fresh.run(workload).await?;
+        cold_ready_ms.push(fresh.ready_after.as_secs_f64() * 1e3);
+        first_invocation_us.push(us(first.latency()));
+        // The others are killed (dropped) before the next starts; the last one runs warm.
+        if sample == options.cold_samples {
+            process = Some(fresh);
+        }
+    }
+    let process = process.ok_or("no cold sample")?;
+    eprintln!(
+        "    {} on CPUs {}, harness on CPUs {}",
+        spec.name,
+        procfs::cpus_allowed(process.pid).unwrap_or_default(),
+        procfs::cpus_allowed(std::process::id()).unwrap_or_default()
+    );
+    Ok(Started {
+        process,
+        cold_ready_ms,
+        first_invocation_us,
+    })
+}
+
+/// One process's CPU counters at the start of the warm run.
+struct CpuReading {
+    cpu: Duration,
+    sched: Duration,
+}
+
+impl CpuReading {
+    fn take(pid: u32) -> Result<Self> {
+        Ok(Self {
+            cpu: procfs::cpu_time(pid).ok_or("cannot read /proc/<pid>/stat")?,
+            sched: procfs::sched_time(pid).ok_or("cannot read schedstat")?,
+        })
+    }
+}
+
+/// What the whole warm run (of one function, or of a pair taking turns) saw.
+struct WarmRun {
+    load: LoadSnapshot,
+    harness: Duration,
+    known: Vec<u32>,
+}
+
+/// Lets the processes get back into their `/next` poll so both readings see the same state.
+const SETTLE: Duration = Duration::from_millis(20);
+
+impl WarmRun {
+    fn begin(pids: &[u32], options: &Options) -> Self {
+        let known: Vec<u32> = pids.iter().copied().chain(options.dynamodb_pid).collect();
+        Self {
+            load: LoadSnapshot::take(&known),
+            harness: procfs::own_cpu_time(),
+            known,
+        }
+    }
+
+    /// The row of `started` after `latencies_us`, its CPU counted from `before`. A harness CPU
+    /// shared by a pair is split between them.
+    fn row(
+        &self,
+        spec: &Spec,
+        started: Started,
+        before: &CpuReading,
+        latencies_us: Vec<f64>,
+        sharing: usize,
+    ) -> Result<Row> {
+        let pid = started.process.pid;
+        let after = CpuReading::take(pid)?;
+        let harness_after = procfs::own_cpu_time();
+        let runs = spec.runs.max(1) as f64;
+        let per_invocation =
+            |before: Duration, after: Duration| us(after.saturating_sub(before)) / runs;
+        let row = Row {
+            name: spec.name.clone(),
+            kind: spec.kind,
+            cold_ready_ms: started.cold_ready_ms,
+            first_invocation_us: started.first_invocation_us,
+            latencies_us,
+            cpu_per_invocation_us: per_invocation(before.cpu, after.cpu),
+            sched_cpu_per_invocation_us: per_invocation(before.sched, after.sched),
+            harness_cpu_per_invocation_us: per_invocation(self.harness, harness_after)
+                / sharing.max(1) as f64,
+            rss_init_kib: started.process.rss_init_kib,
+            rss_after_kib: procfs::peak_rss_kib(pid).unwrap_or(0),
+            other_load_cores: self
+                .load
+                .other_cores_until(&LoadSnapshot::take(&self.known)),
+            binary_bytes: spec
+                .binary
+                .as_ref()
+                .and_then(|path| std::fs::metadata(path).ok())
+                .map(|meta| meta.len()),
+            round_trips: spec.round_trips,
+            placement: spec.pin.label(),
+            note: spec.note.clone(),
+        };
+        eprintln!(
+            "    {}: ready {:.2} ms, p50 {:.0} µs, p99 {:.0} µs, CPU {:.1} µs/inv (schedstat {:.1}), RSS {} KiB, other load {:.2} cores",
+            row.name,
+            row.cold_ready_median_ms(),
+            row.p50_us(),
+            row.p99_us(),
+            row.cpu_per_invocation_us,
+            row.sched_cpu_per_invocation_us,
+            row.rss_after_kib,
+            row.other_load_cores
+        );
+        Ok(row)
+    }
+}
+
 /// Cold starts (`cold_samples` fresh processes, each answering one event), then the warm run in
 /// the last of them.
 async fn measure(
@@ -417,81 +544,66 @@ async fn measure(
         spec.runs,
         spec.pin.label()
     );
-    let log = options.log_path(&spec.name);
-    let mut cold_ready_ms = Vec::new();
-    let mut first_invocation_us = Vec::new();
-    let mut process = None;
-    for sample in 1..=options.cold_samples {
-        let mut fresh = Process::start(spec, &log).await?;
-        let first = fresh.run(workload).await?;
-        cold_ready_ms.push(fresh.ready_after.as_secs_f64() * 1e3);
-        first_invocation_us.push(us(first.latency()));
-        // The others are killed (dropped) before the next starts; the last one runs warm.
-        if sample == options.cold_samples {
-            process = Some(fresh);
-        }
-    }
-    let mut process = process.ok_or("no cold sample")?;
-    let pid = process.pid;
-    eprintln!(
-        "    function on CPUs {}, harness on CPUs {}",
-        procfs::cpus_allowed(pid).unwrap_or_default(),
-        procfs::cpus_allowed(std::process::id()).unwrap_or_default()
-    );
-    let settle = Duration::from_millis(20);
-    // Let the process get back into its `/next` poll so both readings see the same state.
-    tokio::time::sleep(settle).await;
-    let known: Vec<u32> = std::iter::once(pid).chain(options.dynamodb_pid).collect();
-    let load_before = LoadSnapshot::take(&known);
-    let cpu_before = procfs::cpu_time(pid).ok_or("cannot read /proc/<pid>/stat")?;
-    let sched_before = procfs::sched_time(pid).ok_or("cannot read schedstat")?;
-    let harness_before = procfs::own_cpu_time();
+    let mut started = cold_starts(spec, workload, options).await?;
+    tokio::time::sleep(SETTLE).await;
+    let pid = started.process.pid;
+    let warm = WarmRun::begin(&[pid], options);
+    let before = CpuReading::take(pid)?;
     let mut latencies_us = Vec::with_capacity(spec.runs);
     for _ in 0..spec.runs {
-        let outcome = process.run(workload).await?;
+        let outcome = started.process.run(workload).await?;
         latencies_us.push(us(outcome.latency()));
     }
-    tokio::time::sleep(settle).await;
-    let cpu_after = procfs::cpu_time(pid).ok_or("cannot read /proc/<pid>/stat")?;
-    let sched_after = procfs::sched_time(pid).ok_or("cannot read schedstat")?;
-    let harness_after = procfs::own_cpu_time();
-    let load_after = LoadSnapshot::take(&known);
-    let rss_after_kib = procfs::peak_rss_kib(pid).unwrap_or(0);
-    let per_invocation = |before: Duration, after: Duration| {
-        us(after.saturating_sub(before)) / spec.runs.max(1) as f64
-    };
-    let row = Row {
-        name: spec.name.clone(),
-        kind: spec.kind,
-        cold_ready_ms,
-        first_invocation_us,
-        latencies_us,
-        cpu_per_invocation_us: per_invocation(cpu_before, cpu_after),
-        sched_cpu_per_invocation_us: per_invocation(sched_before, sched_after),
-        harness_cpu_per_invocation_us: per_invocation(harness_before, harness_after),
-        rss_init_kib: process.rss_init_kib,
-        rss_after_kib,
-        other_load_cores: load_before.other_cores_until(&load_after),
-        binary_bytes: spec
-            .binary
-            .as_ref()
-            .and_then(|path| std::fs::metadata(path).ok())
-            .map(|meta| meta.len()),
-        round_trips: spec.round_trips,
-        placement: spec.pin.label(),
-        note: spec.note.clone(),
-    };
+    tokio::time::sleep(SETTLE).await;
+    warm.row(spec, started, &before, latencies_us, 1)
+}
+
+/// Two builds of one function measured side by side: cold starts of each, then their warm runs
+/// taking turns invocation by invocation (in ABBA order), so a drift of DynamoDB Local or the
+/// machine (a JVM still warming up, a table growing) lands on both alike.
+async fn measure_pair(
+    [(first, first_workload), (second, second_workload)]: [(&Spec, &mut Workload); 2],
+    options: &Options,
+    quiet_budget: &mut Duration,
+) -> Result<[Row; 2]> {
+    if first.runs != second.runs {
+        return Err(format!("{} and {} differ in runs", first.name, second.name));
+    }
+    wait_for_quiet(options, quiet_budget).await;
+    first.pin.place_harness()?;
     eprintln!(
-        "    ready {:.2} ms, p50 {:.0} µs, p99 {:.0} µs, CPU {:.1} µs/inv (schedstat {:.1}), RSS {} KiB, other load {:.2} cores",
-        row.cold_ready_median_ms(),
-        row.p50_us(),
-        row.p99_us(),
-        row.cpu_per_invocation_us,
-        row.sched_cpu_per_invocation_us,
-        row.rss_after_kib,
-        row.other_load_cores
+        "==> {} and {}: {} cold starts each, then {} warm invocations each, taking turns ({})",
+        first.name,
+        second.name,
+        options.cold_samples,
+        first.runs,
+        first.pin.label()
     );
-    Ok(row)
+    let mut a = cold_starts(first, first_workload, options).await?;
+    let mut b = cold_starts(second, second_workload, options).await?;
+    tokio::time::sleep(SETTLE).await;
+    let warm = WarmRun::begin(&[a.process.pid, b.process.pid], options);
+    let (before_a, before_b) = (
+        CpuReading::take(a.process.pid)?,
+        CpuReading::take(b.process.pid)?,
+    );
+    let mut latencies_a = Vec::with_capacity(first.runs);
+    let mut latencies_b = Vec::with_capacity(first.runs);
+    for turn in 0..first.runs {
+        let a_first = turn % 4 == 0 || turn % 4 == 3;
+        for a_now in [a_first, !a_first] {
+            if a_now {
+                latencies_a.push(us(a.process.run(first_workload).await?.latency()));
+            } else {
+                latencies_b.push(us(b.process.run(second_workload).await?.latency()));
+            }
+        }
+    }
+    tokio::time::sleep(SETTLE).await;
+    Ok([
+        warm.row(first, a, &before_a, latencies_a, 2)?,
+        warm.row(second, b, &before_b, latencies_b, 2)?,
+    ])
 }
 
 /// Every row to measure, in order, with its workload. The inputs (a user, sessions, a token)
@@ -555,7 +667,7 @@ async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
         .filter(|_| o.wants("login-baseline"))
     {
         let mut spec = Spec::new(o, c, "login-baseline", "login", o.slow_runs)?.note(format!(
-            "{} invocations of {}: the same workload on the baseline build",
+            "{} invocations of {}: the same workload on the baseline build, taking turns with login",
             o.slow_runs,
             baseline.display()
         ));
@@ -781,7 +893,26 @@ async fn run(o: &Options) -> Result<()> {
     }
     let mut quiet_budget = o.quiet_wait;
     let mut rows = Vec::new();
-    for (spec, mut workload) in plan(o, &config).await? {
+    let mut jobs = plan(o, &config).await?;
+    // A baseline build runs beside the build it is compared with, taking turns.
+    let mut baseline = jobs
+        .iter()
+        .position(|(spec, _)| spec.name == "login-baseline")
+        .map(|at| jobs.remove(at));
+    for (spec, mut workload) in jobs {
+        if spec.name == "login"
+            && let Some((baseline_spec, mut baseline_workload)) = baseline.take()
+        {
+            let pair = [
+                (&spec, &mut workload),
+                (&baseline_spec, &mut baseline_workload),
+            ];
+            rows.extend(measure_pair(pair, o, &mut quiet_budget).await?);
+            continue;
+        }
+        rows.push(measure(&spec, &mut workload, o, &mut quiet_budget).await?);
+    }
+    if let Some((spec, mut workload)) = baseline {
         rows.push(measure(&spec, &mut workload, o, &mut quiet_budget).await?);
     }
     let mut node_seed = None;
