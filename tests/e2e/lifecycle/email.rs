@@ -39,6 +39,26 @@ async fn registration_mails_a_link_whose_use_verifies_the_email_at_the_next_refr
 }
 
 #[tokio::test]
+async fn a_password_reset_verifies_the_address_and_retires_the_pending_link() {
+    let app = TestApp::spawn().await;
+    let (email, _) = app.registered_user().await;
+    let verification = app.one_mail_to(&email).await.token();
+    assert_eq!(app.forgot(&email).await.status, 202);
+    let reset = app.one_mail_to(&email).await.token();
+    assert_eq!(
+        app.reset(&reset, "a brand new passphrase").await.status,
+        204
+    );
+
+    let login = app.login(&email, "a brand new passphrase").await;
+    assert_eq!(login.json["user"]["emailVerified"], true);
+    assert_eq!(claims(&login.access_token())["email_verified"], true);
+    app.verify_email(&verification)
+        .await
+        .assert_error(400, "INVALID_VERIFICATION_TOKEN");
+}
+
+#[tokio::test]
 async fn bad_and_expired_verification_tokens_are_refused() {
     let app = TestApp::spawn().await;
     let (email, _) = app.registered_user().await;

@@ -166,7 +166,11 @@ async fn a_reset_through_the_mailed_link_sets_the_password_and_ends_every_sessio
     app.login(&email, PASSWORD)
         .await
         .assert_error(401, "INVALID_CREDENTIALS");
-    assert_eq!(app.login(&email, NEW_PASSWORD).await.status, 200);
+    let after = app.login(&email, NEW_PASSWORD).await;
+    assert_eq!(after.status, 200);
+    // The link proved the address as well.
+    assert_eq!(after.json["user"]["emailVerified"], true);
+    assert_eq!(e2e::claims(&after.access_token())["email_verified"], true);
     // Used once, never again.
     app.reset(&token, "yet another passphrase")
         .await

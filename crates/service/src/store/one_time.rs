@@ -101,6 +101,27 @@ fn credentials_update(
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
+/// Marks `user`'s profile verified, only while it exists with `email`.
+fn profile_verified(
+    table: &str,
+    user: &UserId,
+    email: &Email,
+) -> Result<TransactWriteItem, StoreError> {
+    let update = Update::builder()
+        .table_name(table)
+        .key(PK, s(user_pk(user)))
+        .key(SK, s(PROFILE_SK))
+        .update_expression(format!("SET {EMAIL_VERIFIED} = :verified"))
+        .condition_expression("attribute_exists(#pk) AND #email = :email")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_names("#email", EMAIL)
+        .expression_attribute_values(":verified", b(true))
+        .expression_attribute_values(":email", s(email.as_str()))
+        .build()
+        .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
 impl Store {
     /// Stores a freshly minted token for `user`, replacing any older one, unless another
     /// message got one less than `min_interval` seconds ago (a retry of the same message may
@@ -167,8 +188,10 @@ impl Store {
             .transpose()
     }
 
-    /// Uses a reset token and sets the new password hash in one transaction. `false` when the
-    /// token was used, replaced or expired meanwhile, or the account is gone: nothing changed.
+    /// Uses a reset token and sets the new password hash in one transaction. The mailed link
+    /// proves the address too, so the same transaction marks it verified (credentials and
+    /// profile) and retires a pending verification link. `false` when the token was used,
+    /// replaced or expired meanwhile, or the account is gone: nothing changed.
     pub async fn reset_password(
         &self,
         user: &UserId,
@@ -177,15 +200,24 @@ impl Store {
         new_hash: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
+        let retire_verification = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(token_key(TokenPurpose::EmailVerification, user)))
+            .build()
+            .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
         let items = vec![
             consume(&self.table, TokenPurpose::PasswordReset, user, digest, now)?,
             credentials_update(
                 &self.table,
                 email,
                 user,
-                &format!("SET {PASSWORD_HASH} = :hash"),
-                vec![(":hash", s(new_hash))],
+                &format!("SET {PASSWORD_HASH} = :hash, {EMAIL_VERIFIED} = :verified"),
+                vec![(":hash", s(new_hash)), (":verified", b(true))],
             )?,
+            profile_verified(&self.table, user, email)?,
+            TransactWriteItem::builder()
+                .delete(retire_verification)
+                .build(),
         ];
         Ok(self.transact(items).await? == Transaction::Committed)
     }
@@ -202,18 +234,6 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         let verified = format!("SET {EMAIL_VERIFIED} = :verified");
-        let profile = Update::builder()
-            .table_name(&self.table)
-            .key(PK, s(user_pk(user)))
-            .key(SK, s(PROFILE_SK))
-            .update_expression(&verified)
-            .condition_expression("attribute_exists(#pk) AND #email = :email")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#email", EMAIL)
-            .expression_attribute_values(":verified", b(true))
-            .expression_attribute_values(":email", s(email.as_str()))
-            .build()
-            .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
         let items = vec![
             consume(
                 &self.table,
@@ -229,7 +249,7 @@ impl Store {
                 &verified,
                 vec![(":verified", b(true))],
             )?,
-            TransactWriteItem::builder().update(profile).build(),
+            profile_verified(&self.table, user, email)?,
         ];
         if self.transact(items).await? != Transaction::Committed {
             return Ok(false);
