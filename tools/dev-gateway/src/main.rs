@@ -2,7 +2,8 @@
 //! [--param Name=value ...] (--watch [--concurrency 2] [--resource Name=value ...]
 //! [--env NAME=value ...] | --functions http://127.0.0.1:9000)`
 //!
-//! With `--watch` it builds every function of the template and runs each under its own
+//! With `--watch` it builds every function of the template that a route or the authorizer
+//! invokes and runs each under its own
 //! `cargo lambda watch` with the environment the template gives it; with `--functions` it sends
 //! every invocation to an Invoke API already running.
 
@@ -82,7 +83,10 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 }
 
 /// Each function's setup under `--watch`; prints what each gets (names, never values).
-fn setups(options: &Options) -> Result<Vec<FunctionSetup>, String> {
+/// The functions the gateway invokes (a route's or the authorizer's), each with its template
+/// environment. Others, such as the stream-triggered mailer, are not watched: nothing here
+/// would invoke them (`scripts/dev` runs the mailer on the stream itself).
+fn setups(options: &Options, model: &ApiModel) -> Result<Vec<FunctionSetup>, String> {
     let text = std::fs::read_to_string(&options.template)
         .map_err(|error| format!("cannot read {}: {error}", options.template))?;
     let mut resources = options.resources.clone();
@@ -95,11 +99,30 @@ fn setups(options: &Options) -> Result<Vec<FunctionSetup>, String> {
         secret: &secret,
         overrides: options.environment.clone(),
     };
-    let setups = function_setups(&text, &options.parameters, &locals).map_err(|e| e.to_string())?;
+    let (setups, unused): (Vec<_>, Vec<_>) = function_setups(&text, &options.parameters, &locals)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .partition(|setup| {
+            model
+                .routes
+                .iter()
+                .any(|route| route.function == setup.binary)
+                || model
+                    .authorizer
+                    .as_ref()
+                    .is_some_and(|authorizer| authorizer.function == setup.binary)
+        });
     println!("Functions (each under its own cargo lambda watch, with its template environment):");
     for setup in &setups {
         let names: Vec<&str> = setup.environment.keys().map(String::as_str).collect();
         println!("  {:<10} {}", setup.binary, names.join(" "));
+    }
+    if !unused.is_empty() {
+        let names: Vec<&str> = unused.iter().map(|setup| setup.binary.as_str()).collect();
+        println!(
+            "Not invoked through the API, so not watched: {}",
+            names.join(" ")
+        );
     }
     Ok(setups)
 }
@@ -145,7 +168,7 @@ async fn main() -> ExitCode {
     let mut functions = Functions::new(&options.functions);
     let mut watchers = None;
     if options.watch {
-        let setups = match setups(&options) {
+        let setups = match setups(&options, &model) {
             Ok(setups) => setups,
             Err(error) => return fail(error),
         };
