@@ -3,9 +3,8 @@
 //! [--env NAME=value ...] | --functions http://127.0.0.1:9000)`
 //!
 //! With `--watch` it builds every function of the template that a route or the authorizer
-//! invokes and runs each under its own
-//! `cargo lambda watch` with the environment the template gives it; with `--functions` it sends
-//! every invocation to an Invoke API already running.
+//! invokes and runs each under its own `cargo lambda watch` with the environment the template
+//! gives it; with `--functions` it sends every invocation to an Invoke API already running.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
