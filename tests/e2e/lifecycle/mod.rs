@@ -7,6 +7,7 @@ mod mailer;
 mod password;
 mod sessions;
 
+use e2e::capacity::CapacityMeter;
 use e2e::{TestApp, TestResponse};
 
 /// The user id of a registration or login response.
@@ -31,14 +32,27 @@ async fn each_lifecycle_operation_costs_the_round_trips_the_readme_states() {
     use e2e::{Function, PASSWORD};
     use serde_json::json;
 
-    let app = TestApp::spawn_with(&[("MAIL_MIN_INTERVAL", "0")]).await;
+    let meter = CapacityMeter::default();
+    let app = TestApp::spawn_metered(&[("MAIL_MIN_INTERVAL", "0")], &meter).await;
     let (email, first) = user(&app).await;
     // A second session, for the change to end.
     assert_eq!(app.login(&email, PASSWORD).await.status, 200);
-    let count = |expected: usize, what: &str| {
+    // Requests, then capacity as DynamoDB Local counts it (the README's lifecycle table).
+    let count = |expected: usize, (writes, reads): (f64, f64), what: &str| {
+        let capacity = meter.take();
+        eprintln!(
+            "{what}: {} write units, {} read units",
+            capacity.write_units, capacity.read_units
+        );
         assert_eq!(app.round_trips.take(), expected, "{what}");
+        assert_eq!(
+            (capacity.write_units, capacity.read_units),
+            (writes, reads),
+            "{what}: write and read units"
+        );
     };
     app.round_trips.take();
+    meter.take();
 
     let listed = app
         .authorized(
@@ -50,7 +64,7 @@ async fn each_lifecycle_operation_costs_the_round_trips_the_readme_states() {
         )
         .await;
     assert_eq!(listed.status, 200);
-    count(1, "sessions list: one query");
+    count(1, (0.0, 1.0), "sessions list: one query");
 
     let resent = app
         .authorized(
@@ -62,15 +76,20 @@ async fn each_lifecycle_operation_costs_the_round_trips_the_readme_states() {
         )
         .await;
     assert_eq!(resent.status, 202);
-    count(4, "resend: window query, count, profile, outbox");
+    count(
+        4,
+        (2.0, 1.5),
+        "resend: window query, count, profile, outbox",
+    );
 
     assert_eq!(app.mail_to(&email).await.len(), 1);
-    count(2, "mailer: the profile, the token's digest");
+    count(2, (1.0, 0.5), "mailer: the profile, the token's digest");
 
     app.forgot(&email).await;
-    count(3, "forgot: window query, count, outbox");
+    count(3, (2.0, 1.0), "forgot: window query, count, outbox");
     let token = app.one_mail_to(&email).await.token();
     app.round_trips.take();
+    meter.take();
 
     let changed = app
         .authorized(
@@ -84,11 +103,13 @@ async fn each_lifecycle_operation_costs_the_round_trips_the_readme_states() {
     assert_eq!(changed.status, 204);
     count(
         5,
+        (2.0, 3.5),
         "change: profile, batch read, hash update, session query, batch delete",
     );
 
     let again = app.login(&email, "changed passphrase").await;
     app.round_trips.take();
+    meter.take();
     let revoked = app
         .authorized(
             Function::Sessions,
@@ -104,16 +125,18 @@ async fn each_lifecycle_operation_costs_the_round_trips_the_readme_states() {
         )
         .await;
     assert_eq!(revoked.status, 204);
-    count(1, "revoke: one conditional delete");
+    count(1, (1.0, 0.0), "revoke: one conditional delete");
 
     assert_eq!(app.reset(&token, PASSWORD).await.status, 204);
     count(
         4,
+        (3.0, 2.0),
         "reset: token read, transaction, session query, batch delete",
     );
 
     let fresh = app.login(&email, PASSWORD).await;
     app.round_trips.take();
+    meter.take();
     let deleted = app
         .authorized(
             Function::Account,
@@ -126,20 +149,29 @@ async fn each_lifecycle_operation_costs_the_round_trips_the_readme_states() {
     assert_eq!(deleted.status, 204);
     count(
         5,
+        (4.0, 3.5),
         "delete: profile, batch read, transaction, partition query, batch delete",
     );
 }
 
 #[tokio::test]
 async fn verifying_costs_a_read_a_transaction_and_one_write_per_live_session() {
-    let app = TestApp::spawn().await;
+    let meter = CapacityMeter::default();
+    let app = TestApp::spawn_metered(&[], &meter).await;
     let (email, _) = app.registered_user().await;
     let token = app.one_mail_to(&email).await.token();
     app.round_trips.take();
+    meter.take();
     assert_eq!(app.verify_email(&token).await.status, 204);
     assert_eq!(
         app.round_trips.take(),
         4,
         "token read, transaction, session query, one session update"
     );
+    let capacity = meter.take();
+    eprintln!(
+        "verify: {} write units, {} read units",
+        capacity.write_units, capacity.read_units
+    );
+    assert_eq!((capacity.write_units, capacity.read_units), (3.0, 2.0));
 }
