@@ -18,7 +18,10 @@ form.addEventListener("submit", async (event) => {
     status.textContent = "The two passwords differ.";
     return;
   }
+  const button = form.querySelector("button");
+  button.disabled = true; // one request per link: a second would find the token used
   const response = await auth.resetPassword(token, fields.get("newPassword"));
+  button.disabled = false;
   if (response.ok) {
     form.reset();
     form.hidden = true;

@@ -55,9 +55,10 @@ async fn what_login_and_register_cost_in_capacity_units() {
         .assert_error(429, "TOO_MANY_ATTEMPTS");
     let throttled = report("login throttled", meter.take(), app.round_trips.take());
 
-    // As DynamoDB Local reports them. It counts each item a transaction writes once, where
-    // DynamoDB bills it twice; everything else follows DynamoDB's rules (1 write unit per
-    // item up to 1 KB, 1 read unit per strongly consistent read up to 4 KB).
+    // As DynamoDB Local reports them. It reports a whole transaction as 2 write units whatever
+    // it holds, where DynamoDB bills 2 per item, and a key that finds nothing as 0; everything
+    // else follows DynamoDB's rules (1 write unit per item up to 1 KB, 1 read unit per strongly
+    // consistent read up to 4 KB).
     assert_eq!(
         success.write_units, 2.0,
         "the session put and the credentials check"
@@ -81,7 +82,7 @@ async fn what_login_and_register_cost_in_capacity_units() {
     );
     assert_eq!(
         register.write_units, 3.0,
-        "three puts in a transaction, the source's count"
+        "one transaction (credentials, profile, session, outbox; 2 as Local reports it), the source's count"
     );
 
     // Every item is far below 1 KB, so each write is one unit (two in a transaction).

@@ -26,6 +26,23 @@ async fn wait_for_output(client: &Client, prefix: &str) {
     wait_until(client, &source, json!(true)).await;
 }
 
+/// Records the path of every request the page sends from now on (in `window.sent`).
+async fn record_requests(client: &Client) {
+    script(
+        client,
+        "window.sent = []; const send = window.fetch; \
+         window.fetch = (input, init) => { window.sent.push(String(input)); return send(input, init); }; \
+         return true",
+    )
+    .await;
+}
+
+/// A wrong password is answered once: the page neither refreshes nor sends it again (a retry
+/// would count as a second failed attempt toward the backoff).
+async fn assert_sent_once(client: &Client, path: &str) {
+    assert_eq!(script(client, "return window.sent").await, json!([path]));
+}
+
 async fn log_in_through_the_form(client: &Client, email: &str, password: &str) {
     type_into(client, "#login input[name=email]", email).await;
     type_into(client, "#login input[name=password]", password).await;
@@ -78,8 +95,13 @@ pub async fn a_mailed_reset_link_sets_a_new_password_once(
     .await;
     // Read once, the token leaves the address bar (history, Referer).
     assert_eq!(script(client, "return location.search").await, json!(""));
+    // The page asks the browser to send no Referer from it.
     assert_eq!(
-        script(client, "return document.referrer === '' && document.querySelector('meta[name=referrer]').content").await,
+        script(
+            client,
+            "return document.querySelector('meta[name=referrer]').content"
+        )
+        .await,
         json!("no-referrer")
     );
     type_into(client, "#reset input[name=newPassword]", NEW_PASSWORD).await;
@@ -229,8 +251,10 @@ pub async fn the_sessions_screen_shows_devices_and_signs_one_out(
         NEW_PASSWORD,
     )
     .await;
+    record_requests(client).await;
     click(client, "#change-password button").await;
     wait_for_output(client, "change password: 401").await;
+    assert_sent_once(client, "/auth/password/change").await;
     let still = api
         .post("/auth/refresh", &[("cookie", &laptop)], None)
         .await;
@@ -275,8 +299,10 @@ pub async fn deleting_the_account_signs_out_and_frees_the_email(
     )
     .await;
     click(client, "#delete-account input[name=sure]").await;
+    record_requests(client).await;
     click(client, "#delete-account button").await;
     wait_for_output(client, "delete account: 401").await;
+    assert_sent_once(client, "/auth/account").await;
     assert_eq!(script(client, "return auth.signedIn()").await, json!(true));
     assert_eq!(me_status(client).await, json!(200));
 

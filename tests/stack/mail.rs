@@ -16,6 +16,12 @@ pub async fn mailed_link(root: &Path, email: &str, page: &str) -> String {
             .flatten()
             .flatten()
             .filter_map(|entry| {
+                // Only whole messages: the mailer writes `.<id>.eml.partial`, then renames it.
+                let name = entry.file_name();
+                let name = name.to_str()?;
+                if name.starts_with('.') || !name.ends_with(".eml") {
+                    return None;
+                }
                 let modified = entry.metadata().ok()?.modified().ok()?;
                 let message = std::fs::read_to_string(entry.path()).ok()?;
                 let link = link_in(&message, page)?;

@@ -46,6 +46,9 @@ impl Stack {
                 format!("stack-{}", std::process::id()),
             ),
             ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
+            // The default, pinned: the verification flow relies on a resend inside it sending
+            // nothing new.
+            ("MAIL_MIN_INTERVAL".to_owned(), "60s".to_owned()),
         ];
         let log_dir = target_dir(&root).join("stack");
         std::fs::create_dir_all(&log_dir).map_err(|e| e.to_string())?;
