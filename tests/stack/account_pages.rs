@@ -43,6 +43,16 @@ async fn assert_sent_once(client: &Client, path: &str) {
     assert_eq!(script(client, "return window.sent").await, json!([path]));
 }
 
+/// Opens a mailed `link` to `page`, waits for its `control` to show, and checks the token has
+/// left the address bar (history, Referer) once the page read it.
+async fn open_link(client: &Client, base: &str, link: &str, page: &str, control: &str) {
+    assert!(link.starts_with(&format!("{base}{page}?token=")), "{link}");
+    client.goto(link).await.expect("open the link");
+    let shown = format!("return document.getElementById('{control}').hidden");
+    wait_until(client, &shown, json!(false)).await;
+    assert_eq!(script(client, "return location.search").await, json!(""));
+}
+
 async fn log_in_through_the_form(client: &Client, email: &str, password: &str) {
     type_into(client, "#login input[name=email]", email).await;
     type_into(client, "#login input[name=password]", password).await;
@@ -81,20 +91,7 @@ pub async fn a_mailed_reset_link_sets_a_new_password_once(
     click(client, "#forgot button").await;
     wait_for_output(client, "forgot: 202").await;
     let link = mailed_link(&root, &email, "/reset-password").await;
-    assert!(
-        link.starts_with(&format!("{base}/reset-password?token=")),
-        "{link}"
-    );
-
-    client.goto(&link).await.expect("open the link");
-    wait_until(
-        client,
-        "return document.getElementById('reset').hidden",
-        json!(false),
-    )
-    .await;
-    // Read once, the token leaves the address bar (history, Referer).
-    assert_eq!(script(client, "return location.search").await, json!(""));
+    open_link(client, &base, &link, "/reset-password", "reset").await;
     // The page asks the browser to send no Referer from it.
     assert_eq!(
         script(
@@ -153,20 +150,8 @@ pub async fn the_verification_link_marks_the_address_verified(
     // Asking again inside the mail interval sends nothing new, so the first link stays good.
     click(client, "#resend").await;
     wait_for_output(client, "resend: 202").await;
-    assert!(
-        link.starts_with(&format!("{base}/verify-email?token=")),
-        "{link}"
-    );
-
     // Opening the link does nothing by itself (a mail scanner may open it): the button does.
-    client.goto(&link).await.expect("open the link");
-    wait_until(
-        client,
-        "return document.getElementById('verify').hidden",
-        json!(false),
-    )
-    .await;
-    assert_eq!(script(client, "return location.search").await, json!(""));
+    open_link(client, &base, &link, "/verify-email", "verify").await;
     assert_eq!(script(client, PAGE_STATUS).await, json!(""));
     click(client, "#verify").await;
     wait_until(
