@@ -203,9 +203,26 @@ hex_id!(
     UserId
 );
 hex_id!(
-    /// A refresh session's id (128 random bits, hex): one per login, shared by its rotations.
+    /// A refresh session's id (32 hex characters): one per login, shared by its rotations.
     SessionId
 );
+
+impl SessionId {
+    /// A new id that sorts after every id made in an earlier second: 40 bits of the creation
+    /// time (epoch seconds, hex), then 88 random bits. The sessions of a user are then listed
+    /// newest first straight from the table's sort order, page by page. (The id is no secret:
+    /// a refresh token's secret is its own 256 bits.)
+    pub fn generate_at(now: i64) -> Self {
+        let seconds = u64::try_from(now).unwrap_or(0) & 0xff_ffff_ffff;
+        let random = crate::random::hex(&crate::random::bytes::<11>());
+        Self(format!("{seconds:010x}{random}"))
+    }
+
+    /// An id after every real one in sort order: a list cursor meaning "from the newest".
+    pub fn after_newest() -> Self {
+        Self("f".repeat(Self::LEN))
+    }
+}
 
 /// A user's public profile, as returned to clients.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -224,6 +241,9 @@ pub struct UserProfile {
 pub struct UserCredentials {
     pub profile: UserProfile,
     pub password_hash: String,
+    /// The account's session epoch: every credential event (reset, password change, logout
+    /// everywhere) raises it, and a session created under a lower one is revoked.
+    pub session_epoch: u64,
 }
 
 #[cfg(test)]
@@ -305,6 +325,20 @@ mod tests {
         assert!(UserId::parse(&"A".repeat(32)).is_none());
         assert!(SessionId::parse(&"a".repeat(31)).is_none());
         assert!(SessionId::parse("../../../../etc/passwd/aaaaaaaaaa").is_none());
+    }
+
+    #[test]
+    fn session_ids_made_in_a_later_second_sort_after_earlier_ones() {
+        let earlier = SessionId::generate_at(1_800_000_000);
+        let later = SessionId::generate_at(1_800_000_001);
+        assert_eq!(SessionId::parse(later.as_str()), Some(later.clone()));
+        assert!(earlier.as_str() < later.as_str());
+        assert_ne!(
+            SessionId::generate_at(1_800_000_000),
+            earlier,
+            "random beyond the time"
+        );
+        assert!(SessionId::parse(SessionId::generate_at(-5).as_str()).is_some());
     }
 
     #[test]

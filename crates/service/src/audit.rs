@@ -29,7 +29,9 @@ pub enum AuditEvent {
     PasswordChanged,
     PasswordResetRequested,
     PasswordReset,
+    PasswordResetFailed,
     EmailVerified,
+    EmailVerificationFailed,
     SessionRevoked,
     AccountDeleted,
 }
@@ -43,7 +45,7 @@ pub enum Outcome {
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 16] = [
+    pub const ALL: [AuditEvent; 18] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -57,7 +59,9 @@ impl AuditEvent {
         Self::PasswordChanged,
         Self::PasswordResetRequested,
         Self::PasswordReset,
+        Self::PasswordResetFailed,
         Self::EmailVerified,
+        Self::EmailVerificationFailed,
         Self::SessionRevoked,
         Self::AccountDeleted,
     ];
@@ -78,7 +82,9 @@ impl AuditEvent {
             Self::PasswordChanged => "password_changed",
             Self::PasswordResetRequested => "password_reset_requested",
             Self::PasswordReset => "password_reset",
+            Self::PasswordResetFailed => "password_reset_failed",
             Self::EmailVerified => "email_verified",
+            Self::EmailVerificationFailed => "email_verification_failed",
             Self::SessionRevoked => "session_revoked",
             Self::AccountDeleted => "account_deleted",
         }
@@ -100,7 +106,9 @@ impl AuditEvent {
             Self::PasswordChanged => "PasswordChanged",
             Self::PasswordResetRequested => "PasswordResetRequested",
             Self::PasswordReset => "PasswordReset",
+            Self::PasswordResetFailed => "PasswordResetFailed",
             Self::EmailVerified => "EmailVerified",
+            Self::EmailVerificationFailed => "EmailVerificationFailed",
             Self::SessionRevoked => "SessionRevoked",
             Self::AccountDeleted => "AccountDeleted",
         }
@@ -119,7 +127,10 @@ impl AuditEvent {
             | Self::EmailVerified
             | Self::SessionRevoked
             | Self::AccountDeleted => Outcome::Success,
-            Self::LoginFailed | Self::RefreshReuseDetected => Outcome::Failure,
+            Self::LoginFailed
+            | Self::RefreshReuseDetected
+            | Self::PasswordResetFailed
+            | Self::EmailVerificationFailed => Outcome::Failure,
             Self::LoginThrottled | Self::CsrfRejected | Self::IpLimited => Outcome::Refused,
         }
     }

@@ -392,14 +392,21 @@ fn refresh_keys(
 }
 
 /// `REFRESH_TOKEN_TTL` (7d, sliding), `SESSION_MAX_AGE` (30d, absolute), `REFRESH_REUSE_GRACE`
-/// (10s, at most 5m, 0 disables).
+/// (10s, at most 5m, 0 disables), `MAX_SESSIONS_PER_USER` (20, 1 to 1000).
 pub fn session_policy(env: &dyn Env) -> Result<SessionPolicy, ConfigError> {
     let defaults = SessionPolicy::default();
     let policy = SessionPolicy {
         refresh_ttl: duration_or(env, "REFRESH_TOKEN_TTL", defaults.refresh_ttl)?,
         max_age: duration_or(env, "SESSION_MAX_AGE", defaults.max_age)?,
         reuse_grace: duration_or(env, "REFRESH_REUSE_GRACE", defaults.reuse_grace)?,
+        max_per_user: number_or(env, "MAX_SESSIONS_PER_USER", defaults.max_per_user)?,
     };
+    if !(1..=1000).contains(&policy.max_per_user) {
+        return Err(invalid(
+            "MAX_SESSIONS_PER_USER",
+            "must be between 1 and 1000 (a login reads every session of its user)",
+        ));
+    }
     if policy.refresh_ttl.is_zero() {
         return Err(invalid("REFRESH_TOKEN_TTL", "must be longer than zero"));
     }
@@ -544,6 +551,15 @@ mod tests {
             (&[("REFRESH_TOKEN_TTL", "0")], "REFRESH_TOKEN_TTL"),
             (&[("SESSION_MAX_AGE", "1d")], "SESSION_MAX_AGE"),
             (&[("REFRESH_REUSE_GRACE", "1h")], "REFRESH_REUSE_GRACE"),
+            (&[("MAX_SESSIONS_PER_USER", "0")], "MAX_SESSIONS_PER_USER"),
+            (
+                &[("MAX_SESSIONS_PER_USER", "1001")],
+                "MAX_SESSIONS_PER_USER",
+            ),
+            (
+                &[("MAX_SESSIONS_PER_USER", "many")],
+                "MAX_SESSIONS_PER_USER",
+            ),
             (&[("ARGON2_ITERATIONS", "two")], "ARGON2_ITERATIONS"),
             (&[("ARGON2_ITERATIONS", "0")], "ARGON2_ITERATIONS"),
             (&[("ARGON2_MEMORY_KIB", "1")], "ARGON2_MEMORY_KIB"),

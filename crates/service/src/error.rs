@@ -27,6 +27,10 @@ pub enum ApiError {
     InvalidRefreshToken,
     #[error("Refresh token was already used; the session has been revoked")]
     RefreshTokenReused,
+    #[error("This session has ended; sign in again")]
+    SessionRevoked,
+    #[error("Sign in or enter this account's password to confirm the address")]
+    OwnerProofRequired,
     #[error("Not allowed")]
     Forbidden,
     #[error("Cross-site request refused")]
@@ -80,7 +84,9 @@ impl ApiError {
             | Self::InvalidAccessToken(_)
             | Self::MissingRefreshToken
             | Self::InvalidRefreshToken
-            | Self::RefreshTokenReused => StatusCode::UNAUTHORIZED,
+            | Self::RefreshTokenReused
+            | Self::SessionRevoked
+            | Self::OwnerProofRequired => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::CsrfRejected => StatusCode::FORBIDDEN,
             Self::TooManyAttempts { .. } | Self::TooManyRequests { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -105,6 +111,8 @@ impl ApiError {
             Self::MissingRefreshToken => "MISSING_REFRESH_TOKEN",
             Self::InvalidRefreshToken => "INVALID_REFRESH_TOKEN",
             Self::RefreshTokenReused => "REFRESH_TOKEN_REUSED",
+            Self::SessionRevoked => "SESSION_REVOKED",
+            Self::OwnerProofRequired => "PASSWORD_REQUIRED",
             Self::EmailTaken => "EMAIL_TAKEN",
             Self::InvalidResetToken => "INVALID_RESET_TOKEN",
             Self::InvalidVerificationToken => "INVALID_VERIFICATION_TOKEN",
@@ -132,12 +140,14 @@ impl ApiError {
     /// The `WWW-Authenticate` challenge of a 401 (RFC 6750).
     pub fn challenge(&self) -> Option<&'static str> {
         match self {
-            Self::InvalidCredentials | Self::MissingAccessToken | Self::MissingRefreshToken => {
-                Some("Bearer")
-            }
-            Self::InvalidAccessToken(_) | Self::InvalidRefreshToken | Self::RefreshTokenReused => {
-                Some(r#"Bearer error="invalid_token""#)
-            }
+            Self::InvalidCredentials
+            | Self::MissingAccessToken
+            | Self::MissingRefreshToken
+            | Self::OwnerProofRequired => Some("Bearer"),
+            Self::InvalidAccessToken(_)
+            | Self::InvalidRefreshToken
+            | Self::RefreshTokenReused
+            | Self::SessionRevoked => Some(r#"Bearer error="invalid_token""#),
             _ => None,
         }
     }

@@ -9,7 +9,8 @@ use auth_core::clock::SharedClock;
 use auth_core::domain::{Role, SessionId, UserId};
 use auth_core::token::{RefreshKeys, RefreshToken, StoredDigests};
 
-use crate::store::{Device, NewSession, Rotation, SessionRecord, Store, StoreError};
+use crate::store::revocation::is_revoked;
+use crate::store::{Device, NewSession, ProfileRecord, Rotation, SessionRecord, Store, StoreError};
 
 /// Lifetimes of refresh sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub struct SessionPolicy {
     pub max_age: Duration,
     /// How long the token just rotated out may still be presented and get the same successor.
     pub reuse_grace: Duration,
+    /// Live sessions one user may hold; a login beyond it ends the oldest.
+    pub max_per_user: usize,
 }
 
 impl Default for SessionPolicy {
@@ -28,6 +31,7 @@ impl Default for SessionPolicy {
             refresh_ttl: Duration::from_secs(7 * 86_400),
             max_age: Duration::from_secs(30 * 86_400),
             reuse_grace: Duration::from_secs(10),
+            max_per_user: 20,
         }
     }
 }
@@ -43,24 +47,41 @@ pub struct SessionOwner<'a> {
     pub role: &'a Role,
     pub email_verified: bool,
     pub device: Device,
+    /// The account's session epoch, as the credentials said.
+    pub epoch: u64,
 }
 
 /// What a refresh attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotationOutcome {
-    /// The token was current: the session now holds `successor`.
+    /// The token was current: the session now holds `successor`. `account` is its profile,
+    /// read beside the rotation (role and verification come from it).
     Rotated {
         session: SessionRecord,
+        account: ProfileRecord,
         successor: RefreshToken,
     },
     /// The token was rotated out moments ago (another tab, a retry): the same successor again.
     Replayed {
         session: SessionRecord,
+        account: ProfileRecord,
         successor: RefreshToken,
     },
+    /// A genuine session that a credential event revoked, or whose account is gone: refused,
+    /// and its item deleted (best-effort).
+    Revoked,
     /// An older genuine token: the session has been revoked.
     Reused,
     /// Forged, unknown, expired, or from a retired key: refused, nothing revoked.
+    Invalid,
+}
+
+/// What the rotation write came to, before the account is consulted.
+enum Rotated {
+    Current(SessionRecord),
+    Replayed(SessionRecord),
+    /// Final whatever the account says.
+    Reused,
     Invalid,
 }
 
@@ -128,6 +149,10 @@ impl Sessions {
         &self.store
     }
 
+    pub fn policy(&self) -> &SessionPolicy {
+        &self.policy
+    }
+
     /// A new session (token family) for a user and its first refresh token, to be written by
     /// the caller (alone at login, in the registration transaction at register).
     pub fn start(&self, owner: SessionOwner<'_>, now: i64) -> (NewSession, RefreshToken) {
@@ -136,8 +161,9 @@ impl Sessions {
             role,
             email_verified,
             device,
+            epoch,
         } = owner;
-        let session_id = SessionId::generate();
+        let session_id = SessionId::generate_at(now);
         let token = self.keys.first(user, &session_id);
         let absolute_expires_at = now.saturating_add(seconds(self.policy.max_age));
         let session = NewSession {
@@ -152,21 +178,73 @@ impl Sessions {
                 .min(absolute_expires_at),
             absolute_expires_at,
             device,
+            epoch,
         };
         (session, token)
     }
 
-    /// Rotates the session `token` belongs to. One conditional write when the token is current;
-    /// a second at the absolute-lifetime cap; the reuse delete only on reuse.
+    /// Rotates the session `token` belongs to, reading its account's profile at the same time
+    /// (two requests in flight at once): a session its account has revoked is refused, even
+    /// when its token is current. One conditional write and one read when the token is
+    /// current; a second write at the absolute-lifetime cap; the delete only on reuse or
+    /// revocation.
     pub async fn rotate(
         &self,
         token: &RefreshToken,
         device: &Device,
     ) -> Result<RotationOutcome, StoreError> {
-        let now = self.clock.now();
         let Some(successor) = self.keys.successor(token) else {
             return Ok(RotationOutcome::Invalid);
         };
+        let (rotation, account) = tokio::join!(
+            self.rotate_session(token, &successor, device),
+            self.store.profile_record(&token.user_id),
+        );
+        let (rotation, account) = (rotation?, account?);
+        let (session, replayed) = match rotation {
+            Rotated::Current(session) => (session, false),
+            Rotated::Replayed(session) => (session, true),
+            Rotated::Reused => return Ok(RotationOutcome::Reused),
+            Rotated::Invalid => return Ok(RotationOutcome::Invalid),
+        };
+        let Some(account) = account.filter(|account| !is_revoked(&session, Some(account))) else {
+            // The token is genuine but its account ended the session; the item is clean-up.
+            if let Err(error) = self
+                .store
+                .delete_session(&token.user_id, &token.session_id)
+                .await
+            {
+                tracing::warn!(
+                    cause = %auth_core::telemetry::error_chain(&error),
+                    "revoked session not deleted; its TTL will"
+                );
+            }
+            return Ok(RotationOutcome::Revoked);
+        };
+        Ok(if replayed {
+            RotationOutcome::Replayed {
+                session,
+                account,
+                successor,
+            }
+        } else {
+            RotationOutcome::Rotated {
+                session,
+                account,
+                successor,
+            }
+        })
+    }
+
+    /// The rotation itself: the conditional write, and from the session as it was when it is
+    /// refused, what the refusal means.
+    async fn rotate_session(
+        &self,
+        token: &RefreshToken,
+        successor: &RefreshToken,
+        device: &Device,
+    ) -> Result<Rotated, StoreError> {
+        let now = self.clock.now();
         let (presented, next) = (token.digest(), successor.digest());
         let grace = seconds(self.policy.reuse_grace);
         let mut expires_at = now.saturating_add(seconds(self.policy.refresh_ttl));
@@ -186,27 +264,27 @@ impl Sessions {
                 )
                 .await?
             {
-                Rotation::Rotated(session) => {
-                    return Ok(RotationOutcome::Rotated { session, successor });
-                }
+                Rotation::Rotated(session) => return Ok(Rotated::Current(session)),
                 Rotation::Refused(old) => old,
             };
             match classify(old, &presented, now, grace) {
-                Refusal::Dead => return Ok(RotationOutcome::Invalid),
+                Refusal::Dead => return Ok(Rotated::Invalid),
                 Refusal::AtAbsoluteLimit {
                     absolute_expires_at,
                 } if absolute_expires_at < expires_at => expires_at = absolute_expires_at,
-                Refusal::AtAbsoluteLimit { .. } => return Ok(RotationOutcome::Invalid),
-                Refusal::WithinGrace(session) if session.current_digest == next => {
-                    return Ok(RotationOutcome::Replayed { session, successor });
+                Refusal::AtAbsoluteLimit { .. } => {
+                    return Ok(Rotated::Invalid);
                 }
-                Refusal::WithinGrace(_) => return Ok(RotationOutcome::Invalid),
+                Refusal::WithinGrace(session) if session.current_digest == next => {
+                    return Ok(Rotated::Replayed(session));
+                }
+                Refusal::WithinGrace(_) => return Ok(Rotated::Invalid),
                 Refusal::NotCurrent(session) => {
                     return self.reuse_or_forgery(token, &session).await;
                 }
             }
         }
-        Ok(RotationOutcome::Invalid)
+        Ok(Rotated::Invalid)
     }
 
     /// Only a genuine, rotated-out token revokes the family; a forgery must not be able to log
@@ -215,7 +293,7 @@ impl Sessions {
         &self,
         token: &RefreshToken,
         session: &SessionRecord,
-    ) -> Result<RotationOutcome, StoreError> {
+    ) -> Result<Rotated, StoreError> {
         let stored = StoredDigests {
             current: &session.current_digest,
             previous: session.previous_digest.as_deref(),
@@ -224,7 +302,7 @@ impl Sessions {
             .keys
             .is_earlier_generation(token, stored, session.generation)
         {
-            return Ok(RotationOutcome::Invalid);
+            return Ok(Rotated::Invalid);
         }
         tracing::warn!(
             user_id = %token.user_id,
@@ -234,7 +312,7 @@ impl Sessions {
         self.store
             .delete_session(&token.user_id, &token.session_id)
             .await?;
-        Ok(RotationOutcome::Reused)
+        Ok(Rotated::Reused)
     }
 }
 
@@ -259,6 +337,7 @@ mod tests {
             absolute_expires_at: NOW + 5000,
             last_used_at: NOW - 5,
             device: Device::default(),
+            epoch: 0,
         }
     }
 

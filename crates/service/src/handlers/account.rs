@@ -12,8 +12,10 @@ use crate::http::cookie::cleared_refresh_cookie;
 use crate::http::request::{required_json_object, string_field};
 use crate::http::response::{no_content, with_cookie};
 
-/// `DELETE /auth/account {password}` (authorized) → 204: the credentials, profile, sessions
-/// and pending tokens are deleted; the email may register again; the refresh cookie is cleared.
+/// `DELETE /auth/account {password}` (authorized) → 204: the credentials, profile and streak
+/// are deleted in one transaction (every session is refused from then on, the email may
+/// register again); the sessions and pending tokens are then deleted best-effort; the refresh
+/// cookie is cleared.
 pub async fn account(state: &Account, request: Request) -> Response<Body> {
     let client = state.sources.client(&request);
     respond("account-delete", delete(state, request, &client).await)
@@ -30,7 +32,7 @@ async fn delete(
     let caller = caller(&request)?;
     let body = required_json_object(&request)?;
     let password = Password::parse_existing(string_field(&body, "password")?)?;
-    let credentials = reauthenticate(state, &caller, password.into_secret(), client).await?;
+    let credentials = reauthenticate(state, &caller.user, password.into_secret(), client).await?;
     let deleted = state
         .store
         .delete_account(
@@ -49,6 +51,7 @@ async fn delete(
         Subject::user(caller.user.as_str()),
         client,
     );
+    super::sweep::deleted_account(&state.store, &caller.user).await;
     Ok(with_cookie(
         no_content(),
         &cleared_refresh_cookie(&state.cookie_path),

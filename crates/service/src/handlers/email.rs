@@ -1,16 +1,22 @@
-use auth_core::token::OneTimeToken;
+use auth_core::domain::{Password, UserId};
+use auth_core::token::{OneTimeToken, RefreshToken};
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
+use subtle::ConstantTimeEq;
 
-use super::password::usable;
+use super::password::{refused_link, usable};
+use super::reauthenticate::reauthenticate;
 use super::source_limit::admit_and_count;
 use super::{Account, respond};
 use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
 use crate::http::caller::caller;
 use crate::http::client::ClientInfo;
-use crate::http::request::{require_post, required_json_object, string_field};
+use crate::http::request::{
+    optional_string_field, presented_refresh_token, require_post, required_json_object,
+    string_field,
+};
 use crate::http::response::{json, no_content};
 use crate::store::{MailKind, OutboxMail, TokenPurpose};
 
@@ -27,8 +33,12 @@ pub async fn email(state: &Account, request: Request) -> Response<Body> {
     }
 }
 
-/// `{token}` → 204: the token is used and the email marked verified on the account and its
-/// live sessions (their next access token carries `email_verified: true`).
+/// `{token, password?}` → 204: the token is used and the email marked verified on the account
+/// (its sessions' next access tokens carry `email_verified: true`). Only the account's owner
+/// may: the request must carry a live session of that account (the refresh cookie of the
+/// browser that opened the link) or the account's password (checked as a login checks it).
+/// Without either it answers 401 `PASSWORD_REQUIRED` and changes nothing, so whoever
+/// registered someone else's address cannot have that address's owner verify it for them.
 async fn verify(
     state: &Account,
     request: Request,
@@ -36,20 +46,42 @@ async fn verify(
 ) -> Result<Response<Body>, ApiError> {
     require_post(&request)?;
     let body = required_json_object(&request)?;
-    let token = OneTimeToken::parse(&string_field(&body, "token")?)
-        .ok_or(ApiError::InvalidVerificationToken)?;
+    let token = OneTimeToken::parse(&string_field(&body, "token")?);
+    let password = optional_string_field(&body, "password")?
+        .map(Password::parse_existing)
+        .transpose()?;
+    let failed = |user| refused_link(state, AuditEvent::EmailVerificationFailed, user, client);
+    let Some(token) = token else {
+        return Err(failed(None));
+    };
     let now = state.clock.now();
     let pending = state
         .store
         .pending_token(TokenPurpose::EmailVerification, &token.user_id)
         .await?;
-    let pending = usable(pending, &token, now).ok_or(ApiError::InvalidVerificationToken)?;
+    let Some(pending) = usable(pending, &token, now) else {
+        return Err(failed(Some(&token.user_id)));
+    };
+    // A signed-in browser proves it by its session; otherwise the password must (and its
+    // success ends the login backoff, as a login's does).
+    let signed_in = carries_session_of(state, &request, &token.user_id, now).await?;
+    if !signed_in {
+        let password = password.ok_or(ApiError::OwnerProofRequired)?;
+        reauthenticate(state, &token.user_id, password.into_secret(), client).await?;
+    }
+    let clear_streak = !signed_in;
     let verified = state
         .store
-        .verify_email(&token.user_id, &pending.email, &pending.digest, now)
+        .verify_email(
+            &token.user_id,
+            &pending.email,
+            &pending.digest,
+            now,
+            clear_streak,
+        )
         .await?;
     if !verified {
-        return Err(ApiError::InvalidVerificationToken);
+        return Err(failed(Some(&token.user_id)));
     }
     state.audit.record(
         AuditEvent::EmailVerified,
@@ -57,6 +89,36 @@ async fn verify(
         client,
     );
     Ok(no_content())
+}
+
+/// Whether the request carries a refresh token (cookie or body) of `user`'s that is current,
+/// or just rotated out, in a live and unrevoked session. Its digest is compared with the
+/// stored ones; no key is needed.
+async fn carries_session_of(
+    state: &Account,
+    request: &Request,
+    user: &UserId,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let Ok(Some(presented)) = presented_refresh_token(request) else {
+        return Ok(false);
+    };
+    let Some(token) = RefreshToken::parse(&presented.raw).filter(|token| &token.user_id == user)
+    else {
+        return Ok(false);
+    };
+    let Some(session) = state
+        .store
+        .live_session(user, &token.session_id, now)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let digest = token.digest();
+    let holds = |stored: &str| -> bool { stored.as_bytes().ct_eq(digest.as_bytes()).into() };
+    let genuine =
+        holds(&session.current_digest) || session.previous_digest.as_deref().is_some_and(holds);
+    Ok(genuine)
 }
 
 /// → 202 `{}`: asks for a new verification mail, unless the email is already verified. Counts

@@ -1,10 +1,10 @@
-use auth_core::domain::{Email, Password};
+use auth_core::domain::{Email, Password, UserId};
 use auth_core::telemetry::error_chain;
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 
-use super::failure::Failure;
+use super::attempt::Attempt;
 use super::source_limit::{limited_source, refuse_if_over};
 use super::{IssuedSession, SignIn, respond};
 use crate::audit::{AuditEvent, Subject};
@@ -13,13 +13,13 @@ use crate::http::client::ClientInfo;
 use crate::http::request::{require_post, required_json_object, string_field};
 use crate::password::Verification;
 use crate::sessions::SessionOwner;
-use crate::store::{SessionStart, SourceWindow};
+use crate::store::{SessionStart, SourceWindow, sessions_to_retire};
 
 /// `POST /auth/login {email, password}` → 200 with an access token and a refresh cookie.
-/// Unknown email and wrong password take the same path (one read, one argon2 verify, one
-/// counted failure) and give the same answer; so does an email inside its backoff window
-/// (one read, 429, nothing else). The source address's window is read beside the credentials
-/// and a failure counts against it too.
+/// Unknown email and wrong password take the same path (one read; the attempt reserved, the
+/// user's sessions read and one argon2 verify, all at once; one counted failure) and give the
+/// same answer; so does an email inside its backoff window (one read, 429, nothing else). The
+/// source address's window is read beside the credentials and a failure counts against it too.
 pub async fn login(state: &SignIn, request: Request) -> Response<Body> {
     let client = state.sources.client(&request);
     respond("login", handle(state, request, &client).await)
@@ -49,35 +49,36 @@ async fn handle(
     let known_user = record
         .credentials
         .as_ref()
-        .map(|found| found.profile.id.as_str().to_owned());
-    let failure = Failure {
+        .map(|found| found.profile.id.clone());
+    let attempt = Attempt {
         email: &email,
         source: source.as_deref(),
-        user: known_user.as_deref(),
+        user: known_user.as_ref().map(UserId::as_str),
         client,
     };
-    if let Some(retry_after) = state.backoff.retry_after(record.streak, now) {
-        state
-            .audit
-            .record(AuditEvent::LoginThrottled, failure.subject(), client);
-        return Err(ApiError::TooManyAttempts { retry_after });
-    }
     let stored_hash = record
         .credentials
         .as_ref()
         .map(|found| found.password_hash.clone());
-    let verification = state
-        .passwords
-        .verify(password.clone(), stored_hash)
-        .await
-        .map_err(ApiError::internal)?;
+    // The user's sessions are read while argon2 runs, for the per-user bound; an unknown email
+    // reads an empty partition, so both make the same requests.
+    let sessions_of = known_user.clone().unwrap_or_else(UserId::generate);
+    let (verification, ages) = attempt
+        .check(
+            state,
+            record.streak,
+            password.clone(),
+            stored_hash,
+            now,
+            state.store.session_ages(&sessions_of, now),
+        )
+        .await?;
     let (Verification::Match { needs_rehash }, Some(mut credentials)) =
         (verification, record.credentials)
     else {
-        // The window starts when the failure is known, after the verification.
-        return Err(failure.count(state, state.sessions.now()).await);
+        return Err(attempt.failed(state, state.sessions.now()).await);
     };
-    let clear_streak = record.streak.is_some();
+    let retire = sessions_to_retire(ages?, state.sessions.policy().max_per_user, RETIRE_LIMIT);
     let email = credentials.profile.email.clone();
     let mut verified_hash = if needs_rehash {
         rehash(state, &email, &credentials.password_hash, password.clone()).await
@@ -86,7 +87,7 @@ async fn handle(
     };
 
     // The session is written only if the credentials still hold what was read: a role change
-    // in between makes this read again and start the session with the new role.
+    // or a credential event in between makes this read again and start the session anew.
     for _ in 0..SESSION_START_ATTEMPTS {
         let profile = &credentials.profile;
         let owner = SessionOwner {
@@ -94,11 +95,12 @@ async fn handle(
             role: &profile.role,
             email_verified: profile.email_verified,
             device: client.device(),
+            epoch: credentials.session_epoch,
         };
         let (session, refresh_token) = state.sessions.start(owner, now);
         match state
             .store
-            .create_session_for(&session, &email, &verified_hash, clear_streak)
+            .create_session_for(&session, &email, &verified_hash, &retire)
             .await?
         {
             SessionStart::Created => {
@@ -132,7 +134,7 @@ async fn handle(
                         .await
                         .map_err(ApiError::internal)?;
                     if again == Verification::Mismatch {
-                        return Err(failure.count(state, state.sessions.now()).await);
+                        return Err(attempt.failed(state, state.sessions.now()).await);
                     }
                     verified_hash.clone_from(&current.password_hash);
                 }
@@ -144,6 +146,9 @@ async fn handle(
         "the account kept changing while the login started its session".into(),
     ))
 }
+
+/// Most sessions one login ends (they ride in its transaction, at most 100 writes).
+const RETIRE_LIMIT: usize = 25;
 
 /// Role changes racing one login, before it gives up with 503.
 const SESSION_START_ATTEMPTS: usize = 3;

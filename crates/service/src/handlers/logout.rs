@@ -67,7 +67,10 @@ async fn logout_session(
     ))
 }
 
-/// Revokes every session of the user named by a valid access token ("lock a user out").
+/// Revokes every session of the user named by a valid access token ("lock a user out"): one
+/// transaction raises the account's session epoch, so every session is refused from that
+/// commit on; deleting their items afterwards is best-effort. Repeatable: a retry after a
+/// failure raises it again.
 async fn logout_everywhere(
     state: &Logout,
     request: Request,
@@ -81,8 +84,21 @@ async fn logout_everywhere(
         .map_err(ApiError::InvalidAccessToken)?;
     let user =
         UserId::parse(&claims.sub).ok_or(ApiError::InvalidAccessToken(Rejection::InvalidClaims))?;
-    let revoked = state.store.delete_all_sessions(&user).await?;
-    tracing::info!(user_id = %user, revoked, "logout everywhere");
+    // The profile names the email whose credentials carry the epoch too; a deleted account
+    // has no sessions left to end.
+    if let Some(account) = state.store.profile_record(&user).await? {
+        let revoked = state
+            .store
+            .revoke_all_sessions(&user, &account.profile.email)
+            .await?;
+        if !revoked {
+            return Err(ApiError::Unavailable(
+                "the account changed while its sessions were ended".into(),
+            ));
+        }
+    }
+    super::sweep::revoked_sessions(&state.store, &user).await;
+    tracing::info!(user_id = %user, "logout everywhere");
     state.audit.record(
         AuditEvent::LoggedOutEverywhere,
         Subject::user(user.as_str()),

@@ -2,8 +2,8 @@
 //! Each returns a response, never an error, so nothing a client sends can fail an invocation.
 
 mod account;
+mod attempt;
 mod email;
-mod failure;
 mod issue;
 mod jwks;
 mod login;
@@ -16,6 +16,7 @@ mod refresh;
 mod register;
 mod source_limit;
 mod state;
+mod sweep;
 
 pub use account::account;
 pub use email::email;

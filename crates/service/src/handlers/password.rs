@@ -1,4 +1,4 @@
-use auth_core::domain::{Email, Password};
+use auth_core::domain::{Email, Password, UserId};
 use auth_core::token::OneTimeToken;
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -7,6 +7,7 @@ use subtle::ConstantTimeEq;
 
 use super::reauthenticate::reauthenticate;
 use super::source_limit::admit_and_count;
+use super::sweep;
 use super::{Account, respond};
 use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
@@ -14,7 +15,9 @@ use crate::http::caller::caller;
 use crate::http::client::ClientInfo;
 use crate::http::request::{require_post, required_json_object, string_field};
 use crate::http::response::{json, no_content};
-use crate::store::{MailKind, OutboxMail, PendingToken, TokenPurpose};
+use crate::store::{
+    ChangeTarget, MailKind, OutboxMail, PasswordChange, PendingToken, TokenPurpose,
+};
 
 /// Serves `POST /auth/password/change` (authorized), `/forgot` and `/reset`, chosen by the
 /// path's last segment.
@@ -33,7 +36,9 @@ pub async fn password(state: &Account, request: Request) -> Response<Body> {
 }
 
 /// `{currentPassword, newPassword}` → 204. The current password is checked as a login checks
-/// it; every other session of the user ends, the calling one stays.
+/// it. One transaction sets the new hash, ends every other session of the user (the epoch),
+/// keeps the calling one (re-stamped), retires a pending reset link and ends the login
+/// backoff; deleting the ended sessions' items afterwards is best-effort.
 async fn change(
     state: &Account,
     request: Request,
@@ -44,35 +49,38 @@ async fn change(
     let body = required_json_object(&request)?;
     let current = Password::parse_existing(string_field(&body, "currentPassword")?)?;
     let new = Password::parse_new(string_field(&body, "newPassword")?)?;
-    let credentials = reauthenticate(state, &caller, current.into_secret(), client).await?;
+    let credentials = reauthenticate(state, &caller.user, current.into_secret(), client).await?;
     let new_hash = state
         .passwords
         .hash(new.into_secret())
         .await
         .map_err(ApiError::internal)?;
-    let changed = state
+    let target = ChangeTarget {
+        user: &caller.user,
+        session: &caller.session,
+        email: &credentials.profile.email,
+        verified_hash: &credentials.password_hash,
+        session_epoch: credentials.session_epoch,
+    };
+    match state
         .store
-        .replace_password_hash(
-            &credentials.profile.email,
-            &credentials.password_hash,
-            &new_hash,
-        )
-        .await?;
-    if !changed {
-        return Err(ApiError::Unavailable(
-            "the password changed while this change was checked".into(),
-        ));
+        .change_password(target, &new_hash, state.clock.now())
+        .await?
+    {
+        PasswordChange::Changed => {}
+        PasswordChange::SessionEnded => return Err(ApiError::SessionRevoked),
+        PasswordChange::CredentialsChanged => {
+            return Err(ApiError::Unavailable(
+                "the password changed while this change was checked".into(),
+            ));
+        }
     }
-    let ended = state
-        .store
-        .delete_sessions_except(&caller.user, Some(&caller.session))
-        .await?;
-    tracing::info!(ended, "password changed; other sessions ended");
     state.audit.record(
         AuditEvent::PasswordChanged,
         Subject::session(caller.user.as_str(), caller.session.as_str()),
         client,
     );
+    sweep::revoked_sessions(&state.store, &caller.user).await;
     Ok(no_content())
 }
 
@@ -99,9 +107,10 @@ async fn forgot(
     Ok(json(StatusCode::ACCEPTED, &json!({})))
 }
 
-/// `{token, newPassword}` → 204: the token is used and the password set in one conditional
-/// transaction (of two concurrent resets with one token exactly one succeeds), then every
-/// session of the user ends.
+/// `{token, newPassword}` → 204: one conditional transaction uses the token, sets the
+/// password, ends every session of the user (the epoch) and the login backoff (of two
+/// concurrent resets with one token exactly one succeeds); deleting the ended sessions' items
+/// afterwards is best-effort. Anything failing before that commit leaves the link usable.
 async fn reset(
     state: &Account,
     request: Request,
@@ -109,15 +118,29 @@ async fn reset(
 ) -> Result<Response<Body>, ApiError> {
     require_post(&request)?;
     let body = required_json_object(&request)?;
-    let token =
-        OneTimeToken::parse(&string_field(&body, "token")?).ok_or(ApiError::InvalidResetToken)?;
+    let token = OneTimeToken::parse(&string_field(&body, "token")?);
     let new = Password::parse_new(string_field(&body, "newPassword")?)?;
+    let Some(token) = token else {
+        return Err(refused_link(
+            state,
+            AuditEvent::PasswordResetFailed,
+            None,
+            client,
+        ));
+    };
     let now = state.clock.now();
     let pending = state
         .store
         .pending_token(TokenPurpose::PasswordReset, &token.user_id)
         .await?;
-    let pending = usable(pending, &token, now).ok_or(ApiError::InvalidResetToken)?;
+    let Some(pending) = usable(pending, &token, now) else {
+        return Err(refused_link(
+            state,
+            AuditEvent::PasswordResetFailed,
+            Some(&token.user_id),
+            client,
+        ));
+    };
     let new_hash = state
         .passwords
         .hash(new.into_secret())
@@ -134,16 +157,36 @@ async fn reset(
         )
         .await?;
     if !reset {
-        return Err(ApiError::InvalidResetToken);
+        return Err(refused_link(
+            state,
+            AuditEvent::PasswordResetFailed,
+            Some(&token.user_id),
+            client,
+        ));
     }
-    let ended = state.store.delete_all_sessions(&token.user_id).await?;
-    tracing::info!(ended, "password reset; every session ended");
     state.audit.record(
         AuditEvent::PasswordReset,
         Subject::user(token.user_id.as_str()),
         client,
     );
+    sweep::revoked_sessions(&state.store, &token.user_id).await;
     Ok(no_content())
+}
+
+/// A link that is malformed, unknown, used, replaced or expired: audited (naming the user the
+/// token claims, which it may not prove), then refused with the purpose's error.
+pub(super) fn refused_link(
+    state: &Account,
+    event: AuditEvent,
+    claimed_user: Option<&UserId>,
+    client: &ClientInfo,
+) -> ApiError {
+    let subject = claimed_user.map_or_else(Subject::default, |user| Subject::user(user.as_str()));
+    state.audit.record(event, subject, client);
+    match event {
+        AuditEvent::EmailVerificationFailed => ApiError::InvalidVerificationToken,
+        _ => ApiError::InvalidResetToken,
+    }
 }
 
 /// The stored token, if `presented` is it and it has not expired. The digests are compared in

@@ -1,31 +1,30 @@
-//! A signed-in user proving it is still them before a sensitive change (password change,
-//! account deletion): the password is checked exactly as a login checks it, under the same
-//! backoff and per-IP limit, and a wrong one counts as a failed login.
+//! A signed-in user (or the holder of a verification link) proving it is still them before a
+//! sensitive change (password change, account deletion, email verification): the password is
+//! checked exactly as a login checks it, under the same backoff and per-IP limit, with the
+//! attempt reserved first, and a wrong one counts as a failed login.
 
-use auth_core::domain::UserCredentials;
+use auth_core::domain::{UserCredentials, UserId};
 use secrecy::SecretString;
 
 use super::Account;
-use super::failure::Failure;
+use super::attempt::Attempt;
 use super::source_limit::{limited_source, refuse_if_over};
-use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
-use crate::http::caller::Caller;
 use crate::http::client::ClientInfo;
 use crate::password::Verification;
 use crate::store::SourceWindow;
 
-/// The caller's credentials once `password` is verified against them.
+/// `user`'s credentials once `password` is verified against them.
 pub(super) async fn reauthenticate(
     state: &Account,
-    caller: &Caller,
+    user: &UserId,
     password: SecretString,
     client: &ClientInfo,
 ) -> Result<UserCredentials, ApiError> {
     // The profile names the email; a deleted account has none (its access token outlived it).
     let profile = state
         .store
-        .profile(&caller.user)
+        .profile(user)
         .await?
         .ok_or(ApiError::InvalidCredentials)?;
     let now = state.clock.now();
@@ -39,35 +38,21 @@ pub(super) async fn reauthenticate(
         .login_record(&profile.email, window, now)
         .await?;
     refuse_if_over(state, record.source, now, client)?;
-    let failure = Failure {
+    let attempt = Attempt {
         email: &profile.email,
         source: source.as_deref(),
-        user: Some(caller.user.as_str()),
+        user: Some(user.as_str()),
         client,
     };
-    if let Some(retry_after) = state.backoff.retry_after(record.streak, now) {
-        state.audit.record(
-            AuditEvent::LoginThrottled,
-            Subject::user(caller.user.as_str()),
-            client,
-        );
-        return Err(ApiError::TooManyAttempts { retry_after });
-    }
-    let credentials = record
-        .credentials
-        .filter(|found| found.profile.id == caller.user);
-    let verification = state
-        .passwords
-        .verify(
-            password,
-            credentials
-                .as_ref()
-                .map(|found| found.password_hash.clone()),
-        )
-        .await
-        .map_err(ApiError::internal)?;
+    let credentials = record.credentials.filter(|found| &found.profile.id == user);
+    let stored_hash = credentials
+        .as_ref()
+        .map(|found| found.password_hash.clone());
+    let (verification, ()) = attempt
+        .check(state, record.streak, password, stored_hash, now, async {})
+        .await?;
     match (verification, credentials) {
         (Verification::Match { .. }, Some(credentials)) => Ok(credentials),
-        _ => Err(failure.count(state, state.clock.now()).await),
+        _ => Err(attempt.failed(state, state.clock.now()).await),
     }
 }

@@ -54,6 +54,7 @@ async fn handle(
         role: &profile.role,
         email_verified: false,
         device: client.device(),
+        epoch: 0,
     };
     let (session, refresh_token) = state.sessions.start(owner, now);
     let verification = OutboxMail::new(

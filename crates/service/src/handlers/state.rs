@@ -98,6 +98,15 @@ impl super::source_limit::Guarded for SignIn {
     }
 }
 
+impl super::attempt::Braked for SignIn {
+    fn backoff(&self) -> &BackoffPolicy {
+        &self.backoff
+    }
+    fn passwords(&self) -> &Passwords {
+        &self.passwords
+    }
+}
+
 impl SignIn {
     pub fn new(
         settings: SignInSettings,
@@ -178,6 +187,15 @@ impl super::source_limit::Guarded for Account {
     }
     fn audit(&self) -> &Audit {
         &self.audit
+    }
+}
+
+impl super::attempt::Braked for Account {
+    fn backoff(&self) -> &BackoffPolicy {
+        &self.backoff
+    }
+    fn passwords(&self) -> &Passwords {
+        &self.passwords
     }
 }
 

@@ -4,12 +4,15 @@
 //! |-------------|-----------------|---------------|-------------------------------------------|
 //! | credentials | `EMAIL#<email>` | `CREDENTIALS` | login by email; makes emails unique       |
 //! | profile     | `USER#<id>`     | `PROFILE`     | the user's profile, read by id            |
-//! | session     | `USER#<id>`     | `SESSION#<id>`| one refresh-token family; TTL `expires_at`|
+//! | session     | `USER#<id>`     | `SESSION#<id>`| one refresh-token family; TTL `expires_at`; ids sort by creation time |
 //! | streak      | `EMAIL#<email>` | `LOGIN_STREAK`| consecutive failed logins; TTL `expires_at`|
 //! | ip window   | `IP#<address>`  | `WINDOW#<n>`  | failed logins + registrations of one source in one window bucket; TTL `expires_at` |
 //! | reset token | `USER#<id>`     | `RESET_TOKEN` | digest of the mailed reset link's secret; TTL `expires_at` |
 //! | verify token| `USER#<id>`     | `VERIFY_TOKEN`| digest of the mailed verification link's secret; TTL `expires_at` |
 //! | outbox      | `OUTBOX#<id>`   | `MAIL`        | a mail to send; the stream carries it to the mailer; TTL `expires_at` |
+//!
+//! Credentials and profile both carry the account's session epoch, each session the epoch it
+//! was created under: a credential event raises it in its own transaction (`revocation`).
 //!
 //! Sessions live in their user's partition so "log out everywhere" is one strongly consistent
 //! query, not a scan or an eventually consistent index.
@@ -20,6 +23,7 @@ mod ip_limit;
 pub mod item;
 mod one_time;
 mod outbox;
+pub mod revocation;
 mod round_trips;
 pub mod schema;
 mod session_list;
@@ -35,13 +39,17 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 
+pub use account::{ChangeTarget, PasswordChange};
 pub use error::StoreError;
 pub use one_time::{Issuance, PendingToken, TokenPurpose};
 pub use outbox::{MailKind, OutboxMail};
 pub use round_trips::RoundTripCounter;
-pub use sessions::{Device, NewSession, Rotation, SessionRecord, SessionStart};
-pub use throttle::{LoginRecord, SourceWindow};
-pub use users::{NewUser, Registration};
+pub use session_list::SessionPage;
+pub use sessions::{
+    Device, NewSession, Rotation, SessionAge, SessionRecord, SessionStart, sessions_to_retire,
+};
+pub use throttle::{LoginRecord, Reservation, SourceWindow};
+pub use users::{NewUser, ProfileRecord, Registration};
 
 /// The table, through one SDK client built once at init.
 #[derive(Debug, Clone)]

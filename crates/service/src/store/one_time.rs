@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 
 use super::error::condition_held;
 use super::item::{self, Item, b, n, s};
+use super::revocation::{EpochFrom, ItemChange, raise_epoch};
 use super::schema::*;
 use super::transaction::Transaction;
 use super::{Store, StoreError};
@@ -188,10 +189,12 @@ impl Store {
             .transpose()
     }
 
-    /// Uses a reset token and sets the new password hash in one transaction. The mailed link
-    /// proves the address too, so the same transaction marks it verified (credentials and
-    /// profile) and retires a pending verification link. `false` when the token was used,
-    /// replaced or expired meanwhile, or the account is gone: nothing changed.
+    /// Uses a reset token and sets the new password hash in one transaction, which also raises
+    /// the account's session epoch (every session ends at this commit, whatever the clean-up
+    /// afterwards does) and ends the email's login backoff. The mailed link proves the address
+    /// too, so the same transaction marks it verified (credentials and profile) and retires a
+    /// pending verification link. `false` when the token was used, replaced or expired
+    /// meanwhile, or the account is gone: nothing changed.
     pub async fn reset_password(
         &self,
         user: &UserId,
@@ -200,41 +203,52 @@ impl Store {
         new_hash: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let retire_verification = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(token_key(TokenPurpose::EmailVerification, user)))
-            .build()
-            .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
+        let [credentials, profile] = raise_epoch(
+            &self.table,
+            user,
+            email,
+            &EpochFrom::Current,
+            ItemChange {
+                set: format!(", {PASSWORD_HASH} = :hash, {EMAIL_VERIFIED} = :verified"),
+                values: vec![(":hash", s(new_hash)), (":verified", b(true))],
+                ..ItemChange::default()
+            },
+            ItemChange {
+                set: format!(", {EMAIL_VERIFIED} = :verified"),
+                values: vec![(":verified", b(true))],
+                ..ItemChange::default()
+            },
+        )?;
         let items = vec![
             consume(&self.table, TokenPurpose::PasswordReset, user, digest, now)?,
-            credentials_update(
+            credentials,
+            profile,
+            delete_key(
                 &self.table,
-                email,
-                user,
-                &format!("SET {PASSWORD_HASH} = :hash, {EMAIL_VERIFIED} = :verified"),
-                vec![(":hash", s(new_hash)), (":verified", b(true))],
+                token_key(TokenPurpose::EmailVerification, user),
             )?,
-            profile_verified(&self.table, user, email)?,
-            TransactWriteItem::builder()
-                .delete(retire_verification)
-                .build(),
+            delete_key(
+                &self.table,
+                super::throttle::streak_key(email).into_iter().collect(),
+            )?,
         ];
         Ok(self.transact(items).await? == Transaction::Committed)
     }
 
     /// Uses a verification token and marks the email verified on the credentials and the
-    /// profile in one transaction, then on the live sessions (so the next refresh's access
-    /// token says so). `false` when the token was used, replaced or expired, or the account is
-    /// gone.
+    /// profile in one transaction (sessions read the flag from the profile at their next
+    /// refresh). `clear_streak` ends the email's login backoff too (the owner proved the
+    /// password). `false` when the token was used, replaced or expired, or the account is gone.
     pub async fn verify_email(
         &self,
         user: &UserId,
         email: &Email,
         digest: &str,
         now: i64,
+        clear_streak: bool,
     ) -> Result<bool, StoreError> {
         let verified = format!("SET {EMAIL_VERIFIED} = :verified");
-        let items = vec![
+        let mut items = vec![
             consume(
                 &self.table,
                 TokenPurpose::EmailVerification,
@@ -251,25 +265,27 @@ impl Store {
             )?,
             profile_verified(&self.table, user, email)?,
         ];
-        if self.transact(items).await? != Transaction::Committed {
-            return Ok(false);
+        if clear_streak {
+            items.push(delete_key(
+                &self.table,
+                super::throttle::streak_key(email).into_iter().collect(),
+            )?);
         }
-        for session_sk in self.session_keys(user).await? {
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key(PK, s(user_pk(user)))
-                .key(SK, s(session_sk))
-                .update_expression(&verified)
-                .condition_expression("attribute_exists(#pk)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":verified", b(true))
-                .send()
-                .await;
-            // A session that ended meanwhile has nothing to update.
-            condition_held(result)?;
-        }
-        Ok(true)
+        Ok(self.transact(items).await? == Transaction::Committed)
     }
+}
+
+/// An unconditional delete in a transaction (an item that may or may not exist).
+pub(super) fn delete_key(table: &str, key: Item) -> Result<TransactWriteItem, StoreError> {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .build()
+        .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+/// The key of `user`'s pending token for `purpose` (a password change retires the reset link).
+pub(super) fn pending_token_key(purpose: TokenPurpose, user: &UserId) -> Item {
+    token_key(purpose, user)
 }

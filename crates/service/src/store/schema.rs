@@ -24,6 +24,11 @@ pub const CREATED_AT: &str = "created_at";
 /// Whether the user followed a verification link (credentials, profile and sessions).
 pub const EMAIL_VERIFIED: &str = "email_verified";
 
+/// The account's session epoch (credentials and profile), and on a session the epoch it was
+/// created or last re-stamped under. A session below its account's epoch is revoked
+/// (`store::revocation`). Absent reads as 0 (items written before it existed).
+pub const SESSION_EPOCH: &str = "session_epoch";
+
 pub const SESSION_ID: &str = "session_id";
 pub const CURRENT_DIGEST: &str = "current_digest";
 pub const PREVIOUS_DIGEST: &str = "previous_digest";

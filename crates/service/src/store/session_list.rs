@@ -7,16 +7,28 @@ use super::sessions::SessionRecord;
 use super::{Store, StoreError};
 use auth_core::domain::{SessionId, UserId};
 
+/// One page of a user's sessions, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionPage {
+    pub sessions: Vec<SessionRecord>,
+    /// Where the next page starts (the last session id this page read), if there may be more.
+    pub next: Option<SessionId>,
+}
+
 impl Store {
-    /// The live sessions of `user`, newest first: one strongly consistent query of their
-    /// partition (expired sessions TTL has not deleted yet are left out).
-    pub async fn list_sessions(
+    /// Up to `limit` live sessions of `user` after `cursor` (exclusive), newest first: one
+    /// strongly consistent query page of their partition, in sort-key order (ids sort by
+    /// creation time). `skip` is left out (the caller lists it first on its own). Expired
+    /// sessions TTL has not deleted yet are left out too, so a page may hold fewer.
+    pub async fn session_page(
         &self,
         user: &UserId,
         now: i64,
-    ) -> Result<Vec<SessionRecord>, StoreError> {
-        let mut sessions = Vec::new();
-        let mut pages = self
+        limit: i32,
+        cursor: Option<&SessionId>,
+        skip: Option<&SessionId>,
+    ) -> Result<SessionPage, StoreError> {
+        let mut request = self
             .client
             .query()
             .table_name(&self.table)
@@ -25,18 +37,32 @@ impl Store {
             .expression_attribute_names("#sk", SK)
             .expression_attribute_values(":pk", s(user_pk(user)))
             .expression_attribute_values(":prefix", s(SESSION_SK_PREFIX))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(item) = pages.next().await {
-            let record = SessionRecord::try_from(&item?)?;
-            if record.is_live(now) {
+            .scan_index_forward(false)
+            .limit(limit)
+            .consistent_read(true);
+        if let Some(cursor) = cursor {
+            request = request
+                .exclusive_start_key(PK, s(user_pk(user)))
+                .exclusive_start_key(SK, s(session_sk(cursor)));
+        }
+        let output = request.send().await?;
+        let mut sessions = Vec::new();
+        for found in output.items() {
+            let record = SessionRecord::try_from(found)?;
+            if record.is_live(now) && Some(&record.session_id) != skip {
                 sessions.push(record);
             }
         }
-        sessions.sort_by_key(|session| std::cmp::Reverse(session.created_at));
-        Ok(sessions)
+        let next = output
+            .last_evaluated_key()
+            .map(|key| {
+                item::parsed(key, SK, |sk| {
+                    sk.strip_prefix(SESSION_SK_PREFIX)
+                        .and_then(SessionId::parse)
+                })
+            })
+            .transpose()?;
+        Ok(SessionPage { sessions, next })
     }
 
     /// Ends one live session of `user`. `false` when `user` has no such live session (another
@@ -62,21 +88,40 @@ impl Store {
         condition_held(result)
     }
 
-    /// Ends every session of `user` except `keep` (a password change keeps the caller's).
-    /// Returns how many were ended.
-    pub async fn delete_sessions_except(
-        &self,
-        user: &UserId,
-        keep: Option<&SessionId>,
-    ) -> Result<usize, StoreError> {
-        let kept = keep.map(session_sk);
-        let keys: Vec<Item> = self
-            .session_keys(user)
-            .await?
-            .into_iter()
-            .filter(|sk| kept.as_ref() != Some(sk))
-            .map(|sk| Item::from([(PK.to_owned(), s(user_pk(user))), (SK.to_owned(), s(sk))]))
-            .collect();
+    /// Deletes the items of `user`'s sessions their account has revoked (below its epoch, or
+    /// all of them when the account is gone): the clean-up after a credential event. A session
+    /// started after the event is at the new epoch and stays. Returns how many were deleted.
+    pub async fn sweep_revoked_sessions(&self, user: &UserId) -> Result<usize, StoreError> {
+        let account = self.profile_record(user).await?;
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_names("#epoch", SESSION_EPOCH)
+            .expression_attribute_values(":pk", s(user_pk(user)))
+            .expression_attribute_values(":prefix", s(SESSION_SK_PREFIX))
+            .projection_expression("#sk, #epoch")
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(found) = pages.next().await {
+            let found = found?;
+            let epoch: u64 = item::optional_number(&found, SESSION_EPOCH)?.unwrap_or(0);
+            if account
+                .as_ref()
+                .is_none_or(|account| epoch < account.session_epoch)
+            {
+                keys.push(Item::from([
+                    (PK.to_owned(), s(user_pk(user))),
+                    (SK.to_owned(), s(item::string(&found, SK)?)),
+                ]));
+            }
+        }
         self.delete_keys(&keys).await?;
         Ok(keys.len())
     }

@@ -24,6 +24,8 @@ pub struct NewSession {
     pub expires_at: i64,
     pub absolute_expires_at: i64,
     pub device: Device,
+    /// The account's session epoch the login read; the session is revoked once it rises.
+    pub epoch: u64,
 }
 
 /// Where a session was last used from (login, then each refresh), shown in the sessions list.
@@ -68,6 +70,7 @@ impl NewSession {
             (LAST_USED_AT.to_owned(), n(self.created_at)),
             (EXPIRES_AT.to_owned(), n(self.expires_at)),
             (ABSOLUTE_EXPIRES_AT.to_owned(), n(self.absolute_expires_at)),
+            (SESSION_EPOCH.to_owned(), n(self.epoch)),
         ]);
         self.device.set_on(&mut item);
         item
@@ -100,6 +103,8 @@ pub struct SessionRecord {
     /// The latest login or refresh.
     pub last_used_at: i64,
     pub device: Device,
+    /// The account epoch the session was created or re-stamped under.
+    pub epoch: u64,
 }
 
 impl SessionRecord {
@@ -128,8 +133,47 @@ impl TryFrom<&Item> for SessionRecord {
             last_used_at: item::optional_number(item, LAST_USED_AT)?
                 .unwrap_or(item::number(item, CREATED_AT)?),
             device: Device::from_item(item)?,
+            epoch: item::optional_number(item, SESSION_EPOCH)?.unwrap_or(0),
         })
     }
+}
+
+/// The condition that an item's session epoch is `epoch` (`#epoch`, `:epoch`); an item written
+/// before the attribute existed is at 0.
+pub(super) fn epoch_is(epoch: u64) -> &'static str {
+    if epoch == 0 {
+        "(attribute_not_exists(#epoch) OR #epoch = :epoch)"
+    } else {
+        "#epoch = :epoch"
+    }
+}
+
+/// A session of a user as a login's trim sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionAge {
+    pub session_id: SessionId,
+    pub created_at: i64,
+    pub live: bool,
+}
+
+/// The sessions a new login ends so the user keeps at most `max` live ones: every dead one
+/// (expired, not yet deleted by TTL) and the oldest live ones beyond `max - 1`, at most
+/// `limit` in all (they ride in the login's transaction).
+pub fn sessions_to_retire(
+    mut sessions: Vec<SessionAge>,
+    max: usize,
+    limit: usize,
+) -> Vec<SessionId> {
+    sessions.sort_by_key(|session| (session.live, session.created_at));
+    let live = sessions.iter().filter(|session| session.live).count();
+    let excess_live = (live + 1).saturating_sub(max.max(1));
+    let dead = sessions.len() - live;
+    sessions
+        .into_iter()
+        .take(dead + excess_live)
+        .take(limit)
+        .map(|session| session.session_id)
+        .collect()
 }
 
 /// The outcome of a rotation attempt.
@@ -224,39 +268,51 @@ impl Store {
         }
     }
 
-    /// Creates a login's session, only if the user's credentials still hold the role and the
-    /// password hash the login read. A role change (or a password change) landing between the
-    /// login's read and this write fails it, instead of leaving a session with the old role
-    /// that the role change's sweep of sessions ran too early to see.
+    /// Creates a login's session, only if the user's credentials still hold the role, the
+    /// password hash and the session epoch the login read: a role change, password change or
+    /// credential event landing between the login's read and this write fails it. The same
+    /// transaction ends the email's failure streak (the login reserved an attempt in it) and
+    /// the sessions in `retire` (the per-user bound).
     pub async fn create_session_for(
         &self,
         session: &NewSession,
         email: &Email,
         verified_hash: &str,
-        clear_streak: bool,
+        retire: &[SessionId],
     ) -> Result<SessionStart, StoreError> {
         let check = ConditionCheck::builder()
             .table_name(&self.table)
             .key(PK, s(email_pk(email)))
             .key(SK, s(CREDENTIALS_SK))
-            .condition_expression("#role = :role AND #hash = :hash")
+            .condition_expression(format!(
+                "#role = :role AND #hash = :hash AND {}",
+                epoch_is(session.epoch)
+            ))
             .expression_attribute_names("#role", ROLE)
             .expression_attribute_names("#hash", PASSWORD_HASH)
+            .expression_attribute_names("#epoch", SESSION_EPOCH)
             .expression_attribute_values(":role", s(session.role.as_str()))
             .expression_attribute_values(":hash", s(verified_hash))
+            .expression_attribute_values(":epoch", n(session.epoch))
+            .build()
+            .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
+        let streak = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(
+                super::throttle::streak_key(email).into_iter().collect(),
+            ))
             .build()
             .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
         let mut items = vec![
             put_new(&self.table, session.item())?,
             TransactWriteItem::builder().condition_check(check).build(),
+            TransactWriteItem::builder().delete(streak).build(),
         ];
-        // A success ends the email's failure streak, in the same write: no extra round trip.
-        if clear_streak {
+        for retired in retire {
             let delete = Delete::builder()
                 .table_name(&self.table)
-                .set_key(Some(
-                    super::throttle::streak_key(email).into_iter().collect(),
-                ))
+                .key(PK, s(user_pk(&session.user_id)))
+                .key(SK, s(session_sk(retired)))
                 .build()
                 .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
             items.push(TransactWriteItem::builder().delete(delete).build());
@@ -268,6 +324,45 @@ impl Store {
                 "a new session's id is already taken".into(),
             )),
         }
+    }
+
+    /// Every session of `user` with its age and whether it is live: one strongly consistent
+    /// query of the partition's session keys (what a login needs to bound their number).
+    pub async fn session_ages(
+        &self,
+        user: &UserId,
+        now: i64,
+    ) -> Result<Vec<SessionAge>, StoreError> {
+        let mut ages = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_names("#session", SESSION_ID)
+            .expression_attribute_names("#created", CREATED_AT)
+            .expression_attribute_names("#expires", EXPIRES_AT)
+            .expression_attribute_names("#absolute", ABSOLUTE_EXPIRES_AT)
+            .expression_attribute_values(":pk", s(user_pk(user)))
+            .expression_attribute_values(":prefix", s(SESSION_SK_PREFIX))
+            .projection_expression("#session, #created, #expires, #absolute")
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(found) = pages.next().await {
+            let found = found?;
+            let expires_at: i64 = item::number(&found, EXPIRES_AT)?;
+            let absolute: i64 = item::number(&found, ABSOLUTE_EXPIRES_AT)?;
+            ages.push(SessionAge {
+                session_id: item::parsed(&found, SESSION_ID, SessionId::parse)?,
+                created_at: item::number(&found, CREATED_AT)?,
+                live: now < expires_at && now < absolute,
+            });
+        }
+        Ok(ages)
     }
 
     /// The session, read strongly consistently; `None` when absent. Expiry is the caller's check.
@@ -325,35 +420,6 @@ impl Store {
             .send()
             .await?;
         Ok(())
-    }
-
-    /// The sort keys of every session of `user`, read strongly consistently (so a session
-    /// created just before is included).
-    pub(super) async fn session_keys(&self, user: &UserId) -> Result<Vec<String>, StoreError> {
-        let mut keys = Vec::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(user_pk(user)))
-            .expression_attribute_values(":prefix", s(SESSION_SK_PREFIX))
-            .projection_expression("#sk")
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(item) = pages.next().await {
-            keys.push(item::string(&item?, SK)?.to_owned());
-        }
-        Ok(keys)
-    }
-
-    /// Deletes every session of `user` (log out everywhere); returns how many there were.
-    pub async fn delete_all_sessions(&self, user: &UserId) -> Result<usize, StoreError> {
-        self.delete_sessions_except(user, None).await
     }
 
     /// Deletes every session of every user (the operator's answer to a leaked refresh key):
@@ -425,28 +491,51 @@ impl Store {
     }
 }
 
-/// Strict-mode authorizers ask whether a token's session still exists and is live.
-impl auth_core::authorizer::SessionCheck for Store {
-    fn is_live<'a>(
-        &'a self,
-        user_id: &'a str,
-        session_id: &'a str,
-        now: i64,
-    ) -> std::pin::Pin<
-        Box<
-            dyn std::future::Future<Output = Result<bool, Box<dyn std::error::Error + Send + Sync>>>
-                + Send
-                + 'a,
-        >,
-    > {
-        Box::pin(async move {
-            let (Some(user), Some(session)) =
-                (UserId::parse(user_id), SessionId::parse(session_id))
-            else {
-                return Ok(false);
-            };
-            let record = self.session(&user, &session).await?;
-            Ok(record.is_some_and(|record| record.is_live(now)))
-        })
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn age(id: char, created_at: i64, live: bool) -> SessionAge {
+        SessionAge {
+            session_id: SessionId::parse(&id.to_string().repeat(32)).expect("valid id"),
+            created_at,
+            live,
+        }
+    }
+
+    fn ids(retired: &[SessionId]) -> String {
+        retired
+            .iter()
+            .map(|id| id.as_str().chars().next().unwrap_or('?'))
+            .collect()
+    }
+
+    #[test]
+    fn below_the_bound_only_dead_sessions_are_retired() {
+        let sessions = vec![age('a', 5, true), age('b', 1, false), age('c', 3, true)];
+        assert_eq!(ids(&sessions_to_retire(sessions, 5, 25)), "b");
+    }
+
+    #[test]
+    fn at_the_bound_the_oldest_live_sessions_make_room_for_the_new_one() {
+        let sessions = vec![
+            age('a', 5, true),
+            age('b', 1, true),
+            age('c', 3, true),
+            age('d', 9, false),
+        ];
+        assert_eq!(ids(&sessions_to_retire(sessions.clone(), 3, 25)), "db");
+        assert_eq!(ids(&sessions_to_retire(sessions.clone(), 2, 25)), "dbc");
+        assert_eq!(ids(&sessions_to_retire(sessions.clone(), 1, 25)), "dbca");
+        assert_eq!(
+            ids(&sessions_to_retire(sessions, 1, 2)),
+            "db",
+            "the limit caps it"
+        );
+    }
+
+    #[test]
+    fn nothing_is_retired_for_a_user_without_sessions() {
+        assert!(sessions_to_retire(Vec::new(), 1, 25).is_empty());
     }
 }

@@ -4,15 +4,17 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, ReturnValuesOnConditionCheckFailure,
+};
 
-use super::error::condition_held;
-use super::item::{self, n, s};
+use super::item::{self, Item, n, s};
 use super::schema::*;
 use super::users::credentials_from;
 use super::{Store, StoreError};
 use crate::ip_limit::{IpLimitPolicy, WindowCounts};
-use crate::throttle::{FailureStreak, STREAK_MEMORY};
+use crate::throttle::{BackoffPolicy, FailureStreak, STREAK_MEMORY};
 use auth_core::domain::{Email, UserCredentials};
 
 /// What a login reads.
@@ -93,13 +95,7 @@ impl Store {
                 if pk == email_pk && sk == CREDENTIALS_SK {
                     record.credentials = Some(credentials_from(found)?);
                 } else if pk == email_pk && sk == LOGIN_STREAK_SK {
-                    let expires_at: i64 = item::number(found, EXPIRES_AT)?;
-                    if expires_at > now {
-                        record.streak = Some(FailureStreak {
-                            failures: item::number(found, FAILURES)?,
-                            last_failure_at: item::number(found, LAST_FAILURE_AT)?,
-                        });
-                    }
+                    record.streak = live_streak(found, now)?;
                 } else if let Some((_, current, previous)) = &windows {
                     if sk == current {
                         record.source.current = item::number(found, ATTEMPTS)?;
@@ -122,57 +118,105 @@ impl Store {
         }
     }
 
-    /// Counts a failed login for `email`, known or not. Atomic: concurrent failures all count.
-    /// A streak past its expiry (not yet deleted by TTL) starts over at one.
-    pub async fn record_login_failure(&self, email: &Email, now: i64) -> Result<(), StoreError> {
-        for _ in 0..3 {
-            let counted = self
+    /// Reserves one password check for `email`, known or not, before its result is used: one
+    /// conditional write counts the attempt as a failure (a success ends the streak in its own
+    /// transaction), admitted only while the email is outside its backoff window. Below the
+    /// threshold the write is an atomic increment bounded by it, so parallel guesses get exactly
+    /// `max_failures` checks; past it each window admits one attempt (a compare-and-swap on the
+    /// streak). `seen` is the streak the login read; a refusal returns the item as it is, and
+    /// the decision is made again from that.
+    pub async fn reserve_attempt(
+        &self,
+        email: &Email,
+        seen: Option<FailureStreak>,
+        policy: &BackoffPolicy,
+        now: i64,
+    ) -> Result<Reservation, StoreError> {
+        let mut seen = seen;
+        for _ in 0..RESERVE_ATTEMPTS {
+            if let Some(retry_after) = policy.retry_after(seen, now) {
+                return Ok(Reservation::Throttled { retry_after });
+            }
+            let request = self
                 .client
                 .update_item()
                 .table_name(&self.table)
                 .key(PK, s(email_pk(email)))
                 .key(SK, s(LOGIN_STREAK_SK))
-                .update_expression(
-                    "SET #failures = if_not_exists(#failures, :zero) + :one, \
-                     #last = :now, #expires = :expires",
-                )
-                .condition_expression("attribute_not_exists(#pk) OR #expires > :now")
                 .expression_attribute_names("#failures", FAILURES)
                 .expression_attribute_names("#last", LAST_FAILURE_AT)
                 .expression_attribute_names("#expires", EXPIRES_AT)
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":zero", n(0))
-                .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":now", n(now))
                 .expression_attribute_values(":expires", n(streak_expiry(now)))
-                .send()
-                .await;
-            if condition_held(counted)? {
-                return Ok(());
-            }
-            // An expired streak: replace it, unless a concurrent failure already did.
-            let restarted = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .item(PK, s(email_pk(email)))
-                .item(SK, s(LOGIN_STREAK_SK))
-                .item(FAILURES, n(1))
-                .item(LAST_FAILURE_AT, n(now))
-                .item(EXPIRES_AT, n(streak_expiry(now)))
-                .condition_expression("#expires <= :now")
-                .expression_attribute_names("#expires", EXPIRES_AT)
-                .expression_attribute_values(":now", n(now))
-                .send()
-                .await;
-            if condition_held(restarted)? {
-                return Ok(());
+                .expression_attribute_values(":one", n(1))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                );
+            let request = match seen {
+                // No live streak: start one at 1 (replacing one past its expiry).
+                None => request
+                    .update_expression("SET #failures = :one, #last = :now, #expires = :expires")
+                    .condition_expression("attribute_not_exists(#pk) OR #expires <= :now")
+                    .expression_attribute_names("#pk", PK),
+                // Below the threshold: count, as long as the threshold is not reached.
+                Some(streak) if streak.failures < policy.max_failures => request
+                    .update_expression(
+                        "SET #failures = #failures + :one, #last = :now, #expires = :expires",
+                    )
+                    .condition_expression("#expires > :now AND #failures < :max")
+                    .expression_attribute_values(":max", n(policy.max_failures)),
+                // Past it, with the window over: exactly one attempt takes this opening.
+                Some(streak) => request
+                    .update_expression(
+                        "SET #failures = #failures + :one, #last = :now, #expires = :expires",
+                    )
+                    .condition_expression(
+                        "#expires > :now AND #failures = :seen AND #last = :seen_last",
+                    )
+                    .expression_attribute_values(":seen", n(streak.failures))
+                    .expression_attribute_values(":seen_last", n(streak.last_failure_at)),
+            };
+            match request.send().await {
+                Ok(_) => return Ok(Reservation::Admitted),
+                Err(error) => match error.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                        seen = failed
+                            .item()
+                            .map(|found| live_streak(found, now))
+                            .transpose()?
+                            .flatten();
+                    }
+                    _ => return Err(error.into()),
+                },
             }
         }
-        Err(StoreError::Unavailable(
-            "the failure streak kept changing while it was counted".into(),
-        ))
+        // Still changing under this attempt: others are guessing at the same moment.
+        Ok(Reservation::Throttled { retry_after: 1 })
     }
+}
+
+/// The outcome of [`Store::reserve_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// The attempt is counted; its password check may be used.
+    Admitted,
+    /// Inside the backoff window: the check must not be used.
+    Throttled { retry_after: u64 },
+}
+
+/// Rounds of a reservation refused because the streak changed under it.
+const RESERVE_ATTEMPTS: usize = 4;
+
+/// A streak item as a streak, `None` once past its expiry (TTL deletes late).
+fn live_streak(found: &Item, now: i64) -> Result<Option<FailureStreak>, StoreError> {
+    let expires_at: i64 = item::number(found, EXPIRES_AT)?;
+    if expires_at <= now {
+        return Ok(None);
+    }
+    Ok(Some(FailureStreak {
+        failures: item::number(found, FAILURES)?,
+        last_failure_at: item::number(found, LAST_FAILURE_AT)?,
+    }))
 }
 
 /// The key of an email's failure streak, for the delete in a login's session transaction.

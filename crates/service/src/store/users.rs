@@ -38,7 +38,27 @@ pub(super) fn credentials_from(item: &Item) -> Result<UserCredentials, StoreErro
     Ok(UserCredentials {
         profile: profile_from(item)?,
         password_hash: item::string(item, PASSWORD_HASH)?.to_owned(),
+        session_epoch: item::optional_number(item, SESSION_EPOCH)?.unwrap_or(0),
     })
+}
+
+/// A profile as stored, with the account's session epoch (what refresh and the strict
+/// authorizer compare a session against).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileRecord {
+    pub profile: UserProfile,
+    pub session_epoch: u64,
+}
+
+impl TryFrom<&Item> for ProfileRecord {
+    type Error = StoreError;
+
+    fn try_from(item: &Item) -> Result<Self, Self::Error> {
+        Ok(Self {
+            profile: profile_from(item)?,
+            session_epoch: item::optional_number(item, SESSION_EPOCH)?.unwrap_or(0),
+        })
+    }
 }
 
 fn profile_attributes(profile: &UserProfile, created_at: i64) -> Item {
@@ -49,6 +69,7 @@ fn profile_attributes(profile: &UserProfile, created_at: i64) -> Item {
         (ROLE.to_owned(), s(profile.role.as_str())),
         (EMAIL_VERIFIED.to_owned(), b(profile.email_verified)),
         (CREATED_AT.to_owned(), n(created_at)),
+        (SESSION_EPOCH.to_owned(), n(0)),
     ])
 }
 
@@ -129,6 +150,21 @@ impl Store {
         condition_held(result)
     }
 
+    /// The profile and session epoch, read strongly consistently: a refresh right after a
+    /// credential event must see its epoch.
+    pub async fn profile_record(&self, user: &UserId) -> Result<Option<ProfileRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(user_pk(user)))
+            .key(SK, s(PROFILE_SK))
+            .consistent_read(true)
+            .send()
+            .await?;
+        output.item().map(ProfileRecord::try_from).transpose()
+    }
+
     pub async fn profile(&self, user: &UserId) -> Result<Option<UserProfile>, StoreError> {
         let output = self
             .client
@@ -143,9 +179,9 @@ impl Store {
 }
 
 impl Store {
-    /// Changes a user's role on their credentials, profile and live sessions, so it shows in the
-    /// next access token (at the next refresh, within one access-token lifetime).
-    /// Returns `false` when no user has this email.
+    /// Changes a user's role on their credentials and profile. Sessions take the role from the
+    /// profile at each refresh, so it shows in the next access token (within one access-token
+    /// lifetime). Returns `false` when no user has this email.
     pub async fn set_role(&self, email: &Email, role: &Role) -> Result<bool, StoreError> {
         let Some(credentials) = self.credentials_by_email(email).await? else {
             return Ok(false);
@@ -156,10 +192,6 @@ impl Store {
         ];
         for (pk, sk) in keys {
             self.update_role(pk, sk, role).await?;
-        }
-        for session_sk in self.session_keys(&credentials.profile.id).await? {
-            self.update_role(user_pk(&credentials.profile.id), session_sk, role)
-                .await?;
         }
         Ok(true)
     }
@@ -178,7 +210,7 @@ impl Store {
             .expression_attribute_values(":role", s(role.as_str()))
             .send()
             .await;
-        // The item vanished meanwhile (a session logged out): nothing to update.
+        // The item vanished meanwhile (the account was deleted): nothing to update.
         condition_held(result).map(|_| ())
     }
 }
