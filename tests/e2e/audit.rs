@@ -8,11 +8,13 @@ use e2e::{Function, PASSWORD, SOURCE_IP, TestApp, claims, http_api_event, unique
 const WRONG: &str = "not the password at all";
 
 /// The account lifecycle's events, driven by their own test below.
-const LIFECYCLE_EVENTS: [AuditEvent; 6] = [
+const LIFECYCLE_EVENTS: [AuditEvent; 8] = [
     AuditEvent::PasswordChanged,
     AuditEvent::PasswordResetRequested,
     AuditEvent::PasswordReset,
+    AuditEvent::PasswordResetFailed,
     AuditEvent::EmailVerified,
+    AuditEvent::EmailVerificationFailed,
     AuditEvent::SessionRevoked,
     AuditEvent::AccountDeleted,
 ];
@@ -207,7 +209,12 @@ async fn every_lifecycle_event_is_one_json_line_with_its_ids_and_no_secret() {
     let (email, registered) = app.registered_user().await;
     let user_id = registered.json["user"]["id"].as_str().unwrap().to_owned();
     let verify_token = app.one_mail_to(&email).await.token();
-    assert_eq!(app.verify_email(&verify_token).await.status, 204);
+    assert_eq!(
+        app.verify_email_signed_in(&verify_token, &registered.refresh_token())
+            .await
+            .status,
+        204
+    );
     let new_password = "another fine passphrase";
     let changed = app
         .authorized(
@@ -237,6 +244,12 @@ async fn every_lifecycle_event_is_one_json_line_with_its_ids_and_no_secret() {
     assert_eq!(app.forgot(&email).await.status, 202);
     let reset_token = app.one_mail_to(&email).await.token();
     assert_eq!(app.reset(&reset_token, PASSWORD).await.status, 204);
+    app.reset(&reset_token, PASSWORD)
+        .await
+        .assert_error(400, "INVALID_RESET_TOKEN");
+    app.verify_email(&verify_token)
+        .await
+        .assert_error(400, "INVALID_VERIFICATION_TOKEN");
     let fresh = app.login(&email, PASSWORD).await;
     let deleted = app
         .authorized(
@@ -267,15 +280,22 @@ async fn every_lifecycle_event_is_one_json_line_with_its_ids_and_no_secret() {
             "session_revoked",
             "password_reset_requested",
             "password_reset",
+            "password_reset_failed",
+            "email_verification_failed",
             "account_deleted",
         ]
     );
-    for line in &lines {
-        assert_eq!(line["outcome"], "success", "{line}");
+    for (index, line) in lines.iter().enumerate() {
+        let outcome = if matches!(index, 5 | 6) {
+            "failure"
+        } else {
+            "success"
+        };
+        assert_eq!(line["outcome"], outcome, "{line}");
         assert_eq!(line["sourceIp"], SOURCE_IP, "{line}");
     }
     assert!(lines[3]["userId"].is_null(), "a reset request names nobody");
-    for index in [0, 1, 2, 4, 5] {
+    for index in [0, 1, 2, 4, 5, 6, 7] {
         assert_eq!(lines[index]["userId"], user_id.as_str(), "{}", lines[index]);
     }
     assert_eq!(lines[2]["sessionId"], other_sid.as_str());

@@ -60,16 +60,16 @@ async fn what_login_and_register_cost_in_capacity_units() {
     // else follows DynamoDB's rules (1 write unit per item up to 1 KB, 1 read unit per strongly
     // consistent read up to 4 KB).
     assert_eq!(
-        success.write_units, 2.0,
-        "the session put and the credentials check"
+        success.write_units, 3.0,
+        "the attempt's reservation; the session transaction (session, credentials check, streak)"
     );
     assert_eq!(
-        success.read_units, 2.0,
-        "the email's partition and the source's window"
+        success.read_units, 3.0,
+        "the email's partition and the source's window; the user's one session"
     );
     assert_eq!(
         failure.write_units, 2.0,
-        "the streak and the source's window"
+        "the streak (the reservation) and the source's window"
     );
     assert_eq!(
         unknown.write_units, failure.write_units,

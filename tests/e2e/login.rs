@@ -5,7 +5,7 @@ use e2e::conflicts::ConflictInjector;
 use e2e::{PASSWORD, TestApp, claims, json_post, settings};
 
 #[tokio::test]
-async fn login_returns_200_with_tokens_in_two_sequential_steps() {
+async fn login_returns_200_with_tokens_in_three_sequential_steps() {
     let app = TestApp::spawn().await;
     let (email, registered) = app.registered_user().await;
     app.round_trips.take();
@@ -17,8 +17,9 @@ async fn login_returns_200_with_tokens_in_two_sequential_steps() {
     assert_eq!(response.status, 200, "{}", response.text);
     assert_eq!(
         app.round_trips.take(),
-        2,
-        "read the user with the source's window, then write the session"
+        4,
+        "read the user with the source's window; reserve the attempt and read the user's \
+         sessions while argon2 runs; write the session"
     );
     assert_eq!(response.json["user"], registered.json["user"]);
     assert_eq!(response.json["tokenType"], "Bearer");
@@ -179,8 +180,8 @@ async fn a_role_change_between_a_logins_read_and_its_session_write_is_not_lost()
         .await
         .expect("promote");
 
-    // A login reads the credentials (role admin), then the admin is demoted and the demotion
-    // updates every session that exists: the login's session does not exist yet.
+    // A login reads the credentials (role admin), then the admin is demoted: the login's
+    // access token must not carry the role it read.
     let read = store
         .credentials_by_email(&admin_email)
         .await
@@ -196,12 +197,13 @@ async fn a_role_change_between_a_logins_read_and_its_session_write_is_not_lost()
             role: &read.profile.role,
             email_verified: false,
             device: Default::default(),
+            epoch: read.session_epoch,
         },
         app.now(),
     );
     assert_eq!(
         store
-            .create_session_for(&session, &admin_email, &read.password_hash, false)
+            .create_session_for(&session, &admin_email, &read.password_hash, &[])
             .await
             .expect("write"),
         SessionStart::CredentialsChanged,
@@ -212,8 +214,9 @@ async fn a_role_change_between_a_logins_read_and_its_session_write_is_not_lost()
 
 #[tokio::test]
 async fn logins_racing_role_changes_all_end_with_the_last_role() {
-    let app = TestApp::spawn().await;
-    let (address, _) = app.registered_user().await;
+    // Eight logins in flight at once each reserve an attempt: a threshold above that.
+    let app = TestApp::spawn_with(&[("LOGIN_MAX_FAILURES", "20")]).await;
+    let (address, registered) = app.registered_user().await;
     let store = &app.sign_in.store;
     let target = email(&address);
     let logins = futures::future::join_all((0..8).map(|_| app.login(&address, PASSWORD)));
@@ -229,12 +232,17 @@ async fn logins_racing_role_changes_all_end_with_the_last_role() {
     for response in &responses {
         assert_eq!(response.status, 200, "{}", response.text);
     }
-    let roles = session_roles(&app).await;
-    assert_eq!(roles.len(), 9, "registration + 8 logins");
-    assert!(
-        roles.iter().all(|role| role == "admin"),
-        "every session carries the last role set: {roles:?}"
-    );
+    // Every session's next access token carries the last role set (refresh reads the
+    // profile), the registration's included.
+    for token in responses
+        .iter()
+        .chain([&registered])
+        .map(|response| response.refresh_token())
+    {
+        let refreshed = app.refresh(&token).await;
+        assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+        assert_eq!(claims(&refreshed.access_token())["role"], "admin");
+    }
 }
 
 #[tokio::test]

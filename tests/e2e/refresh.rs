@@ -15,7 +15,7 @@ async fn signed_in(app: &TestApp) -> (String, String, String) {
 }
 
 #[tokio::test]
-async fn refresh_rotates_the_token_in_one_round_trip() {
+async fn refresh_rotates_the_token_in_one_round_trip_with_a_read_beside_it() {
     let app = TestApp::spawn().await;
     let (first, user, session) = signed_in(&app).await;
     app.round_trips.take();
@@ -23,7 +23,11 @@ async fn refresh_rotates_the_token_in_one_round_trip() {
     let response = app.refresh(&first).await;
 
     assert_eq!(response.status, 200, "{}", response.text);
-    assert_eq!(app.round_trips.take(), 1, "one conditional UpdateItem");
+    assert_eq!(
+        app.round_trips.take(),
+        2,
+        "one conditional UpdateItem, and the profile read at the same time"
+    );
     assert_eq!(response.json["tokenType"], "Bearer");
     assert!(
         response.json.get("refreshToken").is_none(),

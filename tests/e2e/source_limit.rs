@@ -187,8 +187,8 @@ async fn a_limit_of_zero_turns_the_check_and_its_read_off() {
     );
     assert_eq!(
         app.round_trips.take(),
-        2,
-        "read the user, write the session"
+        4,
+        "read the user; reserve the attempt and read the sessions; write the session"
     );
 }
 

@@ -124,11 +124,35 @@ impl TestApp {
         .await
     }
 
+    /// Presents a verification link alone: no session, no password.
     pub async fn verify_email(&self, token: &str) -> TestResponse {
         self.post(
             Function::Email,
             "/auth/email/verify",
             json!({ "token": token }),
+        )
+        .await
+    }
+
+    /// Presents a verification link from a browser signed in with `refresh_token` (its cookie).
+    pub async fn verify_email_signed_in(&self, token: &str, refresh_token: &str) -> TestResponse {
+        let body = json!({ "token": token }).to_string();
+        let request = crate::events::http_api_event(
+            "POST",
+            "/auth/email/verify",
+            &[("content-type", "application/json")],
+            &[format!("refreshToken={refresh_token}")],
+            Some(&body),
+        );
+        self.send(Function::Email, request).await
+    }
+
+    /// Presents a verification link with the account's password.
+    pub async fn verify_email_with_password(&self, token: &str, password: &str) -> TestResponse {
+        self.post(
+            Function::Email,
+            "/auth/email/verify",
+            json!({ "token": token, "password": password }),
         )
         .await
     }

@@ -64,7 +64,11 @@ async fn each_lifecycle_operation_costs_the_round_trips_the_readme_states() {
         )
         .await;
     assert_eq!(listed.status, 200);
-    count(1, (0.0, 1.0), "sessions list: one query");
+    count(
+        3,
+        (0.0, 3.0),
+        "sessions list: profile, the calling session, one query page (all at once)",
+    );
 
     let resent = app
         .authorized(
@@ -85,12 +89,6 @@ async fn each_lifecycle_operation_costs_the_round_trips_the_readme_states() {
     assert_eq!(app.mail_to(&email).await.len(), 1);
     count(2, (1.0, 0.5), "mailer: the profile, the token's digest");
 
-    app.forgot(&email).await;
-    count(3, (2.0, 1.0), "forgot: window query, count, outbox");
-    let token = app.one_mail_to(&email).await.token();
-    app.round_trips.take();
-    meter.take();
-
     let changed = app
         .authorized(
             Function::Password,
@@ -102,9 +100,10 @@ async fn each_lifecycle_operation_costs_the_round_trips_the_readme_states() {
         .await;
     assert_eq!(changed.status, 204);
     count(
-        5,
-        (2.0, 3.5),
-        "change: profile, batch read, hash update, session query, batch delete",
+        7,
+        (5.0, 4.5),
+        "change: profile, batch read, reservation, transaction; clean-up: profile, session \
+         query, batch delete",
     );
 
     let again = app.login(&email, "changed passphrase").await;
@@ -126,14 +125,37 @@ async fn each_lifecycle_operation_costs_the_round_trips_the_readme_states() {
         .await;
     assert_eq!(revoked.status, 204);
     count(1, (1.0, 0.0), "revoke: one conditional delete");
+    app.forgot(&email).await;
+    count(3, (2.0, 1.0), "forgot: window query, count, outbox");
+    let token = app.one_mail_to(&email).await.token();
+    app.round_trips.take();
+    meter.take();
 
     assert_eq!(app.reset(&token, PASSWORD).await.status, 204);
     count(
-        4,
-        (3.0, 2.0),
-        "reset: token read, transaction, session query, batch delete",
+        5,
+        (4.0, 3.0),
+        "reset: token read, transaction; clean-up: profile, session query, batch delete",
     );
 
+    let ended = app.login(&email, PASSWORD).await;
+    app.round_trips.take();
+    meter.take();
+    assert_eq!(app.refresh(&ended.refresh_token()).await.status, 200);
+    count(
+        2,
+        (1.0, 1.0),
+        "refresh: rotation, and the profile read beside it",
+    );
+    assert_eq!(
+        app.logout_all(Some(&ended.access_token())).await.status,
+        204
+    );
+    count(
+        5,
+        (3.0, 3.0),
+        "logout everywhere: profile, transaction; clean-up: profile, session query, batch delete",
+    );
     let fresh = app.login(&email, PASSWORD).await;
     app.round_trips.take();
     meter.take();
@@ -148,30 +170,34 @@ async fn each_lifecycle_operation_costs_the_round_trips_the_readme_states() {
         .await;
     assert_eq!(deleted.status, 204);
     count(
-        5,
+        6,
         (4.0, 3.5),
-        "delete: profile, batch read, transaction, partition query, batch delete",
+        "delete: profile, batch read, reservation, transaction; clean-up: partition query, \
+         batch delete",
     );
 }
 
 #[tokio::test]
-async fn verifying_costs_a_read_a_transaction_and_one_write_per_live_session() {
+async fn verifying_from_a_signed_in_browser_costs_a_token_read_a_session_read_and_a_transaction() {
     let meter = CapacityMeter::default();
     let app = TestApp::spawn_metered(&[], &meter).await;
-    let (email, _) = app.registered_user().await;
+    let (email, registered) = app.registered_user().await;
     let token = app.one_mail_to(&email).await.token();
     app.round_trips.take();
     meter.take();
-    assert_eq!(app.verify_email(&token).await.status, 204);
+    let verified = app
+        .verify_email_signed_in(&token, &registered.refresh_token())
+        .await;
+    assert_eq!(verified.status, 204, "{}", verified.text);
     assert_eq!(
         app.round_trips.take(),
-        4,
-        "token read, transaction, session query, one session update"
+        3,
+        "token read, session and profile in one batch read, transaction"
     );
     let capacity = meter.take();
     eprintln!(
         "verify: {} write units, {} read units",
         capacity.write_units, capacity.read_units
     );
-    assert_eq!((capacity.write_units, capacity.read_units), (3.0, 2.0));
+    assert_eq!((capacity.write_units, capacity.read_units), (2.0, 3.0));
 }

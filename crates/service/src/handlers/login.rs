@@ -151,7 +151,7 @@ async fn handle(
 const RETIRE_LIMIT: usize = 25;
 
 /// Role changes racing one login, before it gives up with 503.
-const SESSION_START_ATTEMPTS: usize = 3;
+const SESSION_START_ATTEMPTS: usize = 5;
 
 /// Upgrades a hash made with old parameters and returns the hash now stored. Best effort: a
 /// failure leaves the old hash, which still verifies, so the login goes on.

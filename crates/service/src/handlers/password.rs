@@ -118,9 +118,7 @@ async fn reset(
 ) -> Result<Response<Body>, ApiError> {
     require_post(&request)?;
     let body = required_json_object(&request)?;
-    let token = OneTimeToken::parse(&string_field(&body, "token")?);
-    let new = Password::parse_new(string_field(&body, "newPassword")?)?;
-    let Some(token) = token else {
+    let Some(token) = OneTimeToken::parse(&string_field(&body, "token")?) else {
         return Err(refused_link(
             state,
             AuditEvent::PasswordResetFailed,
@@ -128,6 +126,7 @@ async fn reset(
             client,
         ));
     };
+    let new = Password::parse_new(string_field(&body, "newPassword")?)?;
     let now = state.clock.now();
     let pending = state
         .store
