@@ -12,6 +12,7 @@ mod logout;
 mod outage;
 mod refresh;
 mod register;
+mod revocation;
 mod secrets;
 mod security;
 mod source_limit;

@@ -4,6 +4,7 @@
 pub mod capacity;
 pub mod conflicts;
 pub mod events;
+pub mod faults;
 pub mod lifecycle;
 pub mod proxy;
 pub mod stand_in;
