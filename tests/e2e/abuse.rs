@@ -249,3 +249,82 @@ async fn a_cross_site_cookie_logout_is_refused_and_the_session_survives() {
         "the session survived"
     );
 }
+
+/// Eight function instances over one table: each its own client, argon2 and state, sharing
+/// nothing but DynamoDB (as eight Lambda execution environments would).
+async fn instances(app: &TestApp, count: usize) -> Vec<TestApp> {
+    let mut instances = Vec::new();
+    for _ in 0..count {
+        let round_trips = auth_service::store::RoundTripCounter::default();
+        let client = e2e::client(&e2e::dynamodb_endpoint(), &round_trips).await;
+        instances.push(TestApp::with_client(
+            app.settings.clone(),
+            client,
+            round_trips,
+        ));
+    }
+    instances
+}
+
+fn checks(instances: &[TestApp], pick: impl Fn(&TestApp) -> u64) -> u64 {
+    instances.iter().map(pick).sum()
+}
+
+/// Check-then-act no more: 24 wrong guesses at once over eight instances, with a threshold of
+/// three, get three password checks, exactly as 24 sequential guesses would; the rest are 429
+/// before any argon2 runs. The same for an unknown email.
+#[tokio::test]
+async fn parallel_guesses_over_many_instances_get_no_more_checks_than_sequential_ones() {
+    let app = app().await;
+    let (known, _) = app.registered_user().await;
+    let unknown = format!("nobody-{known}");
+    let instances = instances(&app, 8).await;
+    for email in [&known, &unknown] {
+        let before = checks(&instances, |i| i.sign_in.passwords.verifications());
+        let guesses = (0..24).map(|n| instances[n % 8].login(email, WRONG));
+        let answers = futures::future::join_all(guesses).await;
+        let refused = answers.iter().filter(|a| a.status == 429).count();
+        let failed = answers.iter().filter(|a| a.status == 401).count();
+        assert_eq!((failed, refused), (3, 21), "{email}");
+        assert_eq!(
+            checks(&instances, |i| i.sign_in.passwords.verifications()) - before,
+            3,
+            "argon2 ran once per admitted guess"
+        );
+    }
+}
+
+/// The same brake guards re-authentication: parallel wrong current passwords in a password
+/// change get as many checks as sequential ones.
+#[tokio::test]
+async fn parallel_wrong_passwords_in_a_password_change_get_no_more_checks() {
+    let app = app().await;
+    let (_, registered) = app.registered_user().await;
+    let access = registered.access_token();
+    let instances = instances(&app, 8).await;
+    let attempts = (0..16).map(|n| {
+        instances[n % 8].authorized(
+            Function::Password,
+            "POST",
+            "/auth/password/change",
+            &access,
+            Some(json!({ "currentPassword": WRONG, "newPassword": "irrelevant passphrase" })),
+        )
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        13,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        checks(&instances, |i| i.account.passwords.verifications()),
+        3
+    );
+}

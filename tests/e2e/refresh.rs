@@ -131,13 +131,14 @@ async fn reusing_a_rotated_out_token_revokes_the_whole_family() {
         reuse.header("www-authenticate"),
         Some(r#"Bearer error="invalid_token""#)
     );
+    assert_cookie_cleared(&reuse);
     assert!(
         app.session_item(&user, &session).await.is_none(),
         "the family is gone"
     );
-    app.refresh(&second)
-        .await
-        .assert_error(401, "INVALID_REFRESH_TOKEN");
+    let dead = app.refresh(&second).await;
+    dead.assert_error(401, "INVALID_REFRESH_TOKEN");
+    assert_cookie_cleared(&dead);
 }
 
 #[tokio::test]
@@ -347,4 +348,62 @@ async fn a_role_change_reaches_every_session_at_its_next_refresh() {
             .await
             .expect("set role")
     );
+}
+
+/// A refused refresh tells the browser to drop its cookie: it would never work again.
+fn assert_cookie_cleared(response: &e2e::TestResponse) {
+    let cookie = response
+        .refresh_cookie()
+        .unwrap_or_else(|| panic!("a cleared cookie in {response:?}"));
+    assert!(cookie.starts_with("refreshToken=;"), "{cookie}");
+    assert!(cookie.ends_with("Max-Age=0"), "{cookie}");
+}
+
+/// A session its account revoked is refused at refresh even while its item is still there
+/// (a clean-up that never ran), and the strict authorizer refuses its access token.
+#[tokio::test]
+async fn a_revoked_session_is_refused_even_before_its_item_is_deleted() {
+    use auth_core::authorizer::SessionCheck as _;
+    let app = TestApp::spawn().await;
+    let (email, registered) = app.registered_user().await;
+    let (user, session) = {
+        let token_claims = claims(&registered.access_token());
+        (
+            token_claims["sub"].as_str().expect("sub").to_owned(),
+            token_claims["sid"].as_str().expect("sid").to_owned(),
+        )
+    };
+    let store = &app.profiles.store;
+    assert!(
+        store
+            .is_live(&user, &session, app.now())
+            .await
+            .expect("check")
+    );
+    // The credential event's commit alone, as if its clean-up had failed.
+    let revoked = store
+        .revoke_all_sessions(
+            &auth_core::domain::UserId::parse(&user).expect("id"),
+            &auth_core::domain::Email::parse(&email).expect("email"),
+        )
+        .await
+        .expect("revoke");
+    assert!(revoked);
+    assert!(app.session_item(&user, &session).await.is_some());
+    assert!(
+        !store
+            .is_live(&user, &session, app.now())
+            .await
+            .expect("check")
+    );
+    let refused = app.refresh(&registered.refresh_token()).await;
+    refused.assert_error(401, "SESSION_REVOKED");
+    assert_cookie_cleared(&refused);
+    assert!(
+        app.session_item(&user, &session).await.is_none(),
+        "refresh deleted what it refused"
+    );
+    // A login afterwards starts a session under the new epoch, which stands.
+    let fresh = app.login(&email, PASSWORD).await;
+    assert_eq!(app.refresh(&fresh.refresh_token()).await.status, 200);
 }

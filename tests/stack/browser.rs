@@ -195,8 +195,8 @@ pub async fn fresh_session(client: &Client, base: &str) -> String {
 }
 
 /// The refresh cookie as the browser holds it (WebDriver sees HttpOnly cookies; the page must
-/// not). Read from a page under the cookie's path, `/auth`.
-async fn refresh_cookie(
+/// not). Read from a page under the cookie's path, `/auth`: the browser is left there.
+pub async fn refresh_cookie(
     client: &Client,
     base: &str,
 ) -> (Value, Option<fantoccini::cookies::Cookie<'static>>) {

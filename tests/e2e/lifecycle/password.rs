@@ -263,3 +263,56 @@ async fn bad_input_to_forgot_and_reset_gets_clear_errors() {
         .await;
     get.assert_error(405, "METHOD_NOT_ALLOWED");
 }
+
+/// A reset link mailed before a password change is dead after it: whoever changed the
+/// password (perhaps to lock out someone who had it) does not leave a way back in.
+#[tokio::test]
+async fn a_password_change_retires_a_pending_reset_link() {
+    let app = TestApp::spawn().await;
+    let (email, registered) = user(&app).await;
+    assert_eq!(app.forgot(&email).await.status, 202);
+    let link = app.one_mail_to(&email).await.token();
+    let changed = app
+        .authorized(
+            Function::Password,
+            "POST",
+            "/auth/password/change",
+            &registered.access_token(),
+            Some(json!({ "currentPassword": PASSWORD, "newPassword": "the owner's new one" })),
+        )
+        .await;
+    assert_eq!(changed.status, 204, "{}", changed.text);
+    app.reset(&link, "the intruder's choice")
+        .await
+        .assert_error(400, "INVALID_RESET_TOKEN");
+    assert_eq!(app.login(&email, "the owner's new one").await.status, 200);
+    assert_eq!(app.audit_events_named("password_reset_failed").len(), 1);
+}
+
+/// A reset proves the mailbox: it ends the login backoff with the rest, so the owner signs in
+/// with the new password at once however many guesses came before.
+#[tokio::test]
+async fn a_reset_ends_the_login_backoff() {
+    let app = TestApp::spawn_with(&[
+        ("LOGIN_MAX_FAILURES", "2"),
+        ("LOGIN_BACKOFF", "600s"),
+        ("LOGIN_BACKOFF_MAX", "600s"),
+    ])
+    .await;
+    let (email, _) = user(&app).await;
+    for _ in 0..2 {
+        app.login(&email, "a wrong guess")
+            .await
+            .assert_error(401, "INVALID_CREDENTIALS");
+    }
+    app.login(&email, PASSWORD)
+        .await
+        .assert_error(429, "TOO_MANY_ATTEMPTS");
+    assert_eq!(app.forgot(&email).await.status, 202);
+    let link = app.one_mail_to(&email).await.token();
+    assert_eq!(app.reset(&link, "fresh start passphrase").await.status, 204);
+    assert_eq!(
+        app.login(&email, "fresh start passphrase").await.status,
+        200
+    );
+}

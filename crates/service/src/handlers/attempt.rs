@@ -1,8 +1,7 @@
 //! One password check under the brakes, wherever a password is given (login, password change,
 //! account deletion, email verification). The attempt is reserved in the email's failure
-//! streak while argon2 runs, and the check's result is used only once the reservation is
-//! granted: parallel guesses get no more checks than sequential ones. A wrong password then
-//! also counts against the source's per-IP window.
+//! streak before argon2 runs, by one conditional write: parallel guesses get no more checks
+//! than sequential ones. A wrong password then also counts against the source's per-IP window.
 
 use std::future::Future;
 
@@ -40,9 +39,9 @@ impl Attempt<'_> {
     }
 
     /// Checks `password` against `stored_hash` (`None`: an unknown email, checked against a
-    /// dummy hash all the same) with the attempt reserved; `alongside` runs meanwhile. 429
-    /// when the email is inside its backoff window, whether the streak read said so or the
-    /// reservation found it.
+    /// dummy hash all the same) once the attempt is reserved; `alongside` runs beside the
+    /// check. 429 when the email is inside its backoff window, whether the streak read said
+    /// so or the reservation found it; then no argon2 runs at all.
     pub async fn check<F: Future>(
         &self,
         state: &impl Braked,
@@ -55,17 +54,16 @@ impl Attempt<'_> {
         if let Some(retry_after) = state.backoff().retry_after(streak, now) {
             return Err(self.throttled(state, retry_after));
         }
-        let (reservation, verification, beside) = tokio::join!(
-            state
-                .store()
-                .reserve_attempt(self.email, streak, state.backoff(), now),
-            state.passwords().verify(password, stored_hash),
-            alongside,
-        );
-        match reservation? {
-            Reservation::Throttled { retry_after } => Err(self.throttled(state, retry_after)),
-            Reservation::Admitted => Ok((verification.map_err(ApiError::internal)?, beside)),
+        let reservation = state
+            .store()
+            .reserve_attempt(self.email, streak, state.backoff(), now)
+            .await?;
+        if let Reservation::Throttled { retry_after } = reservation {
+            return Err(self.throttled(state, retry_after));
         }
+        let (verification, beside) =
+            tokio::join!(state.passwords().verify(password, stored_hash), alongside);
+        Ok((verification.map_err(ApiError::internal)?, beside))
     }
 
     fn throttled(&self, state: &impl Braked, retry_after: u64) -> ApiError {

@@ -16,8 +16,8 @@ use crate::sessions::SessionOwner;
 use crate::store::{SessionStart, SourceWindow, sessions_to_retire};
 
 /// `POST /auth/login {email, password}` → 200 with an access token and a refresh cookie.
-/// Unknown email and wrong password take the same path (one read; the attempt reserved, the
-/// user's sessions read and one argon2 verify, all at once; one counted failure) and give the
+/// Unknown email and wrong password take the same path (one read; the attempt reserved; one
+/// argon2 verify with the user's sessions read beside it; one counted failure) and give the
 /// same answer; so does an email inside its backoff window (one read, 429, nothing else). The
 /// source address's window is read beside the credentials and a failure counts against it too.
 pub async fn login(state: &SignIn, request: Request) -> Response<Body> {

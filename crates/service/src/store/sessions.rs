@@ -164,7 +164,13 @@ pub fn sessions_to_retire(
     max: usize,
     limit: usize,
 ) -> Vec<SessionId> {
-    sessions.sort_by_key(|session| (session.live, session.created_at));
+    sessions.sort_by(|a, b| {
+        (a.live, a.created_at, a.session_id.as_str()).cmp(&(
+            b.live,
+            b.created_at,
+            b.session_id.as_str(),
+        ))
+    });
     let live = sessions.iter().filter(|session| session.live).count();
     let excess_live = (live + 1).saturating_sub(max.max(1));
     let dead = sessions.len() - live;
