@@ -32,37 +32,58 @@ async function loadProfile() {
   $("unverified").hidden = user.emailVerified;
 }
 
-async function loadSessions() {
-  const response = await auth.sessions();
+// The sessions list comes a page at a time: the server's 20, or `?sessions-per-page=N` (1 to
+// 100) to see the paging with only a few sessions (the browser test does).
+const sessionsPerPage = (() => {
+  const asked = Number(new URLSearchParams(location.search).get("sessions-per-page"));
+  return Number.isInteger(asked) && asked >= 1 && asked <= 100 ? asked : undefined;
+})();
+let sessionsCursor = null; // the `next` of the last page shown: where "Show more" goes on
+let sessionsListing = 0; // which listing is on screen: a page of an older one is dropped
+
+function sessionRow(rows, session) {
+  const row = rows.insertRow();
+  row.dataset.session = session.id;
+  cell(row, session.userAgent || "unknown device");
+  cell(row, session.ipAddress || "");
+  cell(row, when(session.createdAt));
+  cell(row, when(session.lastUsedAt));
+  const action = row.insertCell();
+  if (session.current) {
+    action.textContent = "this device";
+    row.classList.add("current");
+    return;
+  }
+  const revoke = document.createElement("button");
+  revoke.textContent = "Sign out";
+  revoke.className = "revoke";
+  revoke.addEventListener("click", async () => {
+    await showResponse("DELETE /auth/sessions/{id}", await auth.revokeSession(session.id));
+    await loadSessions();
+  });
+  action.append(revoke);
+}
+
+// Without `more`, lists the first page anew (the calling session first); with it, appends the
+// page after the last one shown.
+async function loadSessions(more = false) {
+  const listing = more ? sessionsListing : ++sessionsListing;
+  const response = await auth.sessions({
+    limit: sessionsPerPage,
+    cursor: more ? sessionsCursor : undefined,
+  });
+  if (listing !== sessionsListing) return;
   const rows = $("sessions").tBodies[0];
   if (!response.ok) {
     await showResponse("GET /auth/sessions", response);
     return;
   }
-  const { sessions } = await response.json();
-  rows.replaceChildren();
-  for (const session of sessions) {
-    const row = rows.insertRow();
-    row.dataset.session = session.id;
-    cell(row, session.userAgent || "unknown device");
-    cell(row, session.ipAddress || "");
-    cell(row, when(session.createdAt));
-    cell(row, when(session.lastUsedAt));
-    const action = row.insertCell();
-    if (session.current) {
-      action.textContent = "this device";
-      row.classList.add("current");
-      continue;
-    }
-    const revoke = document.createElement("button");
-    revoke.textContent = "Sign out";
-    revoke.className = "revoke";
-    revoke.addEventListener("click", async () => {
-      await showResponse("DELETE /auth/sessions/{id}", await auth.revokeSession(session.id));
-      await loadSessions();
-    });
-    action.append(revoke);
-  }
+  const { sessions, next } = await response.json();
+  if (listing !== sessionsListing) return;
+  if (!more) rows.replaceChildren();
+  for (const session of sessions) sessionRow(rows, session);
+  sessionsCursor = next;
+  $("more-sessions").hidden = next === null;
 }
 
 function render() {
@@ -75,7 +96,9 @@ function render() {
     loadSessions();
   } else {
     $("whoami").textContent = "";
+    sessionsListing++; // a page still on its way belongs to the session that ended
     $("sessions").tBodies[0].replaceChildren();
+    $("more-sessions").hidden = true;
   }
 }
 
@@ -134,6 +157,15 @@ onSubmit("delete-account", async (form, element) => {
 $("resend").addEventListener("click", async () => {
   const response = await auth.resendVerification();
   show("resend", response.status, response.ok ? "A new link is on its way." : await problem(response));
+});
+$("more-sessions").addEventListener("click", async () => {
+  const more = $("more-sessions");
+  more.disabled = true;
+  try {
+    await loadSessions(true);
+  } finally {
+    more.disabled = false;
+  }
 });
 $("me").addEventListener("click", async () => showResponse("GET /me", await auth.me()));
 $("logout").addEventListener("click", async () => {

@@ -98,15 +98,28 @@ const auth = (() => {
       return response;
     },
     me: () => call("/me"),
-    // Links from the mail: no session needed, the token is the proof.
+    // Links from the mail. A reset needs only its token.
     forgotPassword: (email) => post("/auth/password/forgot", { email }),
     resetPassword: (token, newPassword) => post("/auth/password/reset", { token, newPassword }),
-    verifyEmail: (token) => post("/auth/email/verify", { token }),
+    // A verification also needs the account's owner: this browser's session (its refresh cookie
+    // goes along by itself) or, without one (401 PASSWORD_REQUIRED), the account's password. No
+    // `password` sends `{token}` alone. Sent once, never retried: a wrong password counts as a
+    // failed login.
+    verifyEmail: (token, password) => post("/auth/email/verify", { token, password }),
     // The account, as its signed-in owner.
     resendVerification: () => call("/auth/email/verify/resend", { method: "POST" }),
     changePassword: (currentPassword, newPassword) =>
       call("/auth/password/change", { method: "POST", json: { currentPassword, newPassword } }),
-    sessions: () => call("/auth/sessions"),
+    // One page of the sessions list, `{sessions, next}`: `limit` of them (1 to 100; the server's
+    // 20 when left out), the calling session first on the first page. `cursor` is the `next` of
+    // the page before (none for the first page); `next` is null on the last page.
+    sessions({ limit, cursor } = {}) {
+      const query = new URLSearchParams();
+      if (limit !== undefined) query.set("limit", String(limit));
+      if (cursor !== undefined && cursor !== null) query.set("cursor", cursor);
+      const search = query.toString();
+      return call(search ? `/auth/sessions?${search}` : "/auth/sessions");
+    },
     revokeSession: (id) => call(`/auth/sessions/${encodeURIComponent(id)}`, { method: "DELETE" }),
     deleteAccount: async (password) =>
       ending(await call("/auth/account", { method: "DELETE", json: { password } })),
@@ -120,6 +133,16 @@ async function problem(response) {
     return body.error || `HTTP ${response.status}`;
   } catch {
     return `HTTP ${response.status}`;
+  }
+}
+
+// The machine-readable `code` of a failed answer (e.g. "PASSWORD_REQUIRED"), read from a copy so
+// that `problem` can still read the answer.
+async function problemCode(response) {
+  try {
+    return (await response.clone().json()).code;
+  } catch {
+    return undefined;
   }
 }
 

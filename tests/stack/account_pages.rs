@@ -9,7 +9,8 @@ use fantoccini::Client;
 use serde_json::json;
 
 use crate::browser::{
-    Browser, click, fresh_session, me_status, script, type_into, wait_for_status, wait_until,
+    Browser, click, fresh_session, me_status, refresh_cookie, script, type_into, wait_for_status,
+    wait_until,
 };
 use crate::flows::PASSWORD;
 use crate::http::Api;
@@ -18,6 +19,13 @@ use crate::mail::mailed_link;
 const NEW_PASSWORD: &str = "a brand new passphrase";
 const PAGE_STATUS: &str = "return document.getElementById('status').textContent";
 const SESSION_ROWS: &str = "return document.querySelectorAll('#sessions tbody tr').length";
+const SESSIONS_LISTED: &str = "return [...document.querySelectorAll('#sessions tbody tr')].map(row => ({ \
+    device: row.cells[0].textContent, address: row.cells[1].textContent, \
+    current: row.classList.contains('current'), action: row.cells[4].textContent }))";
+const MORE_SESSIONS_HIDDEN: &str = "return document.getElementById('more-sessions').hidden";
+const PASSWORD_FORM_SHOWN: &str = "return !document.getElementById('password-form').hidden";
+const VERIFIED_ON_THE_DEMO_PAGE: &str = "return document.getElementById('whoami').textContent.endsWith('email address verified.') \
+       && document.getElementById('unverified').hidden";
 
 /// Waits until the page's last answer starts with `prefix` (e.g. `login: 401`).
 async fn wait_for_output(client: &Client, prefix: &str) {
@@ -160,19 +168,92 @@ pub async fn the_verification_link_marks_the_address_verified(
         json!("Your email address is verified."),
     )
     .await;
+    // The browser's refresh cookie proved the owner: no password was asked for.
+    assert_eq!(script(client, PASSWORD_FORM_SHOWN).await, json!(false));
 
     client
         .goto(&format!("{base}/"))
         .await
         .expect("the demo page");
     wait_for_status(client, "Signed in.").await;
+    wait_until(client, VERIFIED_ON_THE_DEMO_PAGE, json!(true)).await;
+}
+
+pub async fn the_verification_link_asks_for_the_password_when_signed_out(
+    browser: Arc<Browser>,
+    base: String,
+    root: PathBuf,
+    api: Api,
+) {
+    let client = &browser.client;
+    let email = fresh_session(client, &base).await;
+    let link = mailed_link(&root, &email, "/verify-email").await;
+    click(client, "#logout").await;
+    wait_for_status(client, "Signed out.").await;
+    let (_, cookie) = refresh_cookie(client, &base).await;
+    assert!(
+        cookie.is_none(),
+        "no session goes with the link: {cookie:?}"
+    );
+
+    open_link(client, &base, &link, "/verify-email", "verify").await;
+    assert_eq!(script(client, PASSWORD_FORM_SHOWN).await, json!(false));
+    click(client, "#verify").await;
+    // The server answers PASSWORD_REQUIRED: the page asks for the password, a labelled field.
+    wait_until(client, PASSWORD_FORM_SHOWN, json!(true)).await;
+    assert_eq!(
+        script(
+            client,
+            "const field = document.getElementById('verify-password'); \
+             return [field.type, field.labels.length > 0, \
+               document.getElementById('password-form').textContent.includes('not signed in on this browser'), \
+               document.getElementById('verify').hidden]"
+        )
+        .await,
+        json!(["password", true, true, true])
+    );
+    assert_eq!(script(client, PAGE_STATUS).await, json!(""));
+
+    // A wrong password: refused once, not retried, and the address stays unverified.
+    type_into(client, "#verify-password", "not the password").await;
+    record_requests(client).await;
+    click(client, "#verify-with-password").await;
+    wait_until(client, PAGE_STATUS, json!("Invalid credentials.")).await;
+    assert_sent_once(client, "/auth/email/verify").await;
+    assert_eq!(script(client, PASSWORD_FORM_SHOWN).await, json!(true));
+    let login = api
+        .post(
+            "/auth/login",
+            &[],
+            Some(json!({"email": email, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(login.status, 200, "login: {login:?}");
+    assert_eq!(
+        login.body["user"]["emailVerified"],
+        json!(false),
+        "a wrong password verifies nothing: {login:?}"
+    );
+
+    // The right one: the same link, still good, verifies the address.
+    type_into(client, "#verify-password", PASSWORD).await;
+    click(client, "#verify-with-password").await;
     wait_until(
         client,
-        "return document.getElementById('whoami').textContent.endsWith('email address verified.') \
-           && document.getElementById('unverified').hidden",
-        json!(true),
+        PAGE_STATUS,
+        json!("Your email address is verified."),
     )
     .await;
+    assert_eq!(script(client, PASSWORD_FORM_SHOWN).await, json!(false));
+
+    client
+        .goto(&format!("{base}/"))
+        .await
+        .expect("the demo page");
+    wait_for_status(client, "Signed out.").await;
+    log_in_through_the_form(client, &email, PASSWORD).await;
+    wait_for_status(client, "Signed in.").await;
+    wait_until(client, VERIFIED_ON_THE_DEMO_PAGE, json!(true)).await;
 }
 
 pub async fn the_sessions_screen_shows_devices_and_signs_one_out(
@@ -186,14 +267,15 @@ pub async fn the_sessions_screen_shows_devices_and_signs_one_out(
     client.refresh().await.expect("reload");
     wait_for_status(client, "Signed in.").await;
     wait_until(client, SESSION_ROWS, json!(2)).await;
-    let rows = script(
-        client,
-        "return [...document.querySelectorAll('#sessions tbody tr')].map(row => ({ \
-           device: row.cells[0].textContent, address: row.cells[1].textContent, \
-           current: row.classList.contains('current'), action: row.cells[4].textContent }))",
-    )
-    .await;
+    // Both fit on the first page, which lists this device first and has no more to show.
+    assert_eq!(script(client, MORE_SESSIONS_HIDDEN).await, json!(true));
+    let rows = script(client, SESSIONS_LISTED).await;
     let rows = rows.as_array().expect("rows");
+    assert_eq!(
+        rows[0]["current"],
+        json!(true),
+        "this device first: {rows:?}"
+    );
     let this_device = rows
         .iter()
         .find(|row| row["current"] == json!(true))
@@ -212,6 +294,42 @@ pub async fn the_sessions_screen_shows_devices_and_signs_one_out(
         .expect("the other device is listed");
     assert_eq!(other["device"], json!("stack-test phone"));
     assert_eq!(other["action"], json!("Sign out"));
+    let listed = rows.clone();
+
+    // One session a page: this device alone, then "Show more sessions" appends the rest, page by
+    // page (a page may come back empty), until `next` is null and the button goes.
+    client
+        .goto(&format!("{base}/?sessions-per-page=1"))
+        .await
+        .expect("the demo page, one session a page");
+    wait_for_status(client, "Signed in.").await;
+    wait_until(client, SESSION_ROWS, json!(1)).await;
+    assert_eq!(script(client, MORE_SESSIONS_HIDDEN).await, json!(false));
+    record_requests(client).await;
+    for page in 1..=10 {
+        if script(client, MORE_SESSIONS_HIDDEN).await == json!(true) {
+            break;
+        }
+        click(client, "#more-sessions").await;
+        // This click's page is asked for and shown (the button is usable again once it is).
+        let shown = format!(
+            "return window.sent.filter(path => path.startsWith('/auth/sessions?')).length === {page} \
+               && !document.getElementById('more-sessions').disabled"
+        );
+        wait_until(client, &shown, json!(true)).await;
+    }
+    assert_eq!(script(client, MORE_SESSIONS_HIDDEN).await, json!(true));
+    assert_eq!(
+        script(client, SESSIONS_LISTED).await,
+        json!(listed),
+        "the pages, joined, list what one page did"
+    );
+    client
+        .goto(&format!("{base}/"))
+        .await
+        .expect("the demo page");
+    wait_for_status(client, "Signed in.").await;
+    wait_until(client, SESSION_ROWS, json!(2)).await;
 
     click(client, "#sessions button.revoke").await;
     wait_until(client, SESSION_ROWS, json!(1)).await;

@@ -115,6 +115,7 @@ async fn run_all(runner: &mut Runner, stack: Arc<Stack>) {
         "browser: logout clears the cookie and /me then fails",
         "browser: a mailed reset link sets a new password, once",
         "browser: the verification link marks the address verified",
+        "browser: the verification link asks for the password when signed out",
         "browser: the sessions screen shows devices and signs one out; a password change ends the others",
         "browser: deleting the account signs out and frees the email",
     ];
@@ -142,6 +143,7 @@ async fn run_all(runner: &mut Runner, stack: Arc<Stack>) {
         logout,
         reset,
         verify,
+        verify_signed_out,
         sessions,
         delete,
     ] = browser_flows;
@@ -192,6 +194,17 @@ async fn run_all(runner: &mut Runner, stack: Arc<Stack>) {
                 Arc::clone(&browser),
                 base.clone(),
                 stack.root.clone(),
+            ),
+        )
+        .await;
+    runner
+        .run(
+            verify_signed_out,
+            account_pages::the_verification_link_asks_for_the_password_when_signed_out(
+                Arc::clone(&browser),
+                base.clone(),
+                stack.root.clone(),
+                api.clone(),
             ),
         )
         .await;
