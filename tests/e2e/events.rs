@@ -133,6 +133,13 @@ const AUTHORIZED_CASES: &[(&str, Function, u16, Option<&str>)] = &[
     ),
     ("email-verify-resend.json", Function::Email, 202, None),
     ("sessions-list.json", Function::Sessions, 200, None),
+    ("sessions-list-page.json", Function::Sessions, 200, None),
+    (
+        "sessions-list-bad-limit.json",
+        Function::Sessions,
+        400,
+        Some("VALIDATION_ERROR"),
+    ),
     (
         "session-revoke-unknown.json",
         Function::Sessions,
