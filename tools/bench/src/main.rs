@@ -31,6 +31,10 @@ type Result<T> = std::result::Result<T, String>;
 /// How long a function may take to become ready, or to answer one invocation.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The functions' `MAX_SESSIONS_PER_USER` (their default: src/env.rs sets none). A login past it
+/// ends its user's oldest session.
+const SESSIONS_PER_USER: usize = 20;
+
 const USAGE: &str = "\
 usage: bench --release-dir DIR --out-dir DIR --date YYYY-MM-DD [OPTIONS]
        bench --cold-start BINARY --out-dir DIR [--cold-samples N] [--pin P]
@@ -50,6 +54,7 @@ usage: bench --release-dir DIR --out-dir DIR --date YYYY-MM-DD [OPTIONS]
   --only NAME,...      only these rows (and seed-bench)
   --baseline-login BINARY  also a login-baseline row: another build of login (an older
                        commit's), measured beside the current one, taking turns
+  --baseline-refresh BINARY  the same for refresh: a refresh-baseline row, its own session
   --cold-start BINARY  print the median exec-to-first-/next of BINARY in ms, nothing else
 Environment: TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB (not for --cold-start), AWS_REGION.";
 
@@ -80,6 +85,8 @@ struct Options {
     cold_start: Option<PathBuf>,
     /// Another build of login, measured beside the current one.
     baseline_login: Option<PathBuf>,
+    /// Another build of refresh, measured beside the current one.
+    baseline_refresh: Option<PathBuf>,
 }
 
 /// The value of `--flag`, parsed.
@@ -114,6 +121,7 @@ impl Options {
             only: None,
             cold_start: None,
             baseline_login: None,
+            baseline_refresh: None,
         };
         while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
             let flag = match arg {
@@ -142,6 +150,7 @@ impl Options {
                 }
                 "cold-start" => o.cold_start = Some(value(p, &flag)?),
                 "baseline-login" => o.baseline_login = Some(value(p, &flag)?),
+                "baseline-refresh" => o.baseline_refresh = Some(value(p, &flag)?),
                 _ => return Err(format!("unknown option --{flag}")),
             }
         }
@@ -204,10 +213,14 @@ impl Spec {
             env: env_of(function, c)?,
             binary,
             round_trips: match name {
-                "refresh" | "logout" | "me" => Some("1"),
-                // The source's window comes in the login's one batch read; register reads it
-                // first and counts it while argon2 runs.
-                "login" | "login-secrets-manager" => Some("2"),
+                // The rotation's UpdateItem and the profile's GetItem, sent side by side.
+                "refresh" => Some("2"),
+                "logout" | "me" => Some("1"),
+                // The batch read (credentials, streak, the source's window), the attempt's
+                // reservation, the user's sessions read beside argon2, the session transaction
+                // (a failed login: the read, the reservation, the sessions, the source's count).
+                // Register reads the source's window first and counts it while argon2 runs.
+                "login" | "login-secrets-manager" => Some("4"),
                 "register" => Some("3"),
                 "jwks" => Some("0"),
                 authorizer if authorizer.starts_with("authorizer") => Some("0"),
@@ -606,7 +619,7 @@ async fn measure_pair(
     ])
 }
 
-/// Every row to measure, in order, with its workload. The inputs (a user, sessions, a token)
+/// Every row to measure, in order, with its workload. The inputs (users, sessions, a token)
 /// come from register and login processes started for this and stopped before any measurement.
 async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
     let fixtures = Fixtures(o.events_dir.clone());
@@ -614,11 +627,12 @@ async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
     let user = format!("bench-{run_id}-main@example.com");
-    let with_user = |fixture: &str| -> Result<Value> {
+    let with_email = |fixture: &str, email: &str| -> Result<Value> {
         let mut event = fixtures.load(fixture, &[])?;
-        events::set_body_field(&mut event, "email", &user)?;
+        events::set_body_field(&mut event, "email", email)?;
         Ok(event)
     };
+    let with_user = |fixture: &str| with_email(fixture, &user);
     let mut logins = Workload::new(with_user("login.json")?, Feed::Same, Expect::Status(200));
 
     eprintln!("==> helpers: register and login processes for the other functions' inputs");
@@ -640,9 +654,38 @@ async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
     let mut registration =
         Workload::new(with_user("register.json")?, Feed::Same, Expect::Status(201));
     register.run(&mut registration).await?;
+    // Users of their own for the rows whose sessions must still be live when measured: a login
+    // past SESSIONS_PER_USER ends its user's oldest session, the main user logs in hundreds of
+    // times (the login rows) before refresh runs, and logout needs more sessions than one user
+    // may hold.
+    let refresh_user = format!("bench-{run_id}-refresh@example.com");
+    let refresh_baseline = o
+        .baseline_refresh
+        .as_ref()
+        .filter(|_| o.wants("refresh-baseline"));
+    let logout_sessions = o.runs + o.cold_samples;
+    let logout_users: Vec<String> = if o.wants("logout") {
+        (1..=logout_sessions.div_ceil(SESSIONS_PER_USER))
+            .map(|n| format!("bench-{run_id}-logout-{n}@example.com"))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let own_users = (o.wants("refresh") || refresh_baseline.is_some())
+        .then(|| refresh_user.clone())
+        .into_iter()
+        .chain(logout_users.iter().cloned());
+    for (n, email) in own_users.enumerate() {
+        let mut event = with_email("register.json", &email)?;
+        // Each from its own /64 (2001:db8::/32 is for documentation): a registration counts
+        // against its source's per-IP limit, which refuses logins too once it is reached, and
+        // the fixture's address is the measured rows'.
+        event["requestContext"]["http"]["sourceIp"] = json!(format!("2001:db8:0:{:x}::1", n + 1));
+        let mut registration = Workload::new(event, Feed::Same, Expect::Status(201));
+        register.run(&mut registration).await?;
+    }
     drop(register);
 
-    let cold = o.cold_samples;
     let mut jobs = Vec::new();
     if o.wants("register") {
         let spec = Spec::new(o, c, "register", "register", o.slow_runs)?.note(format!(
@@ -653,6 +696,8 @@ async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
         let event = fixtures.load("register.json", &[])?;
         jobs.push((spec, Workload::new(event, feed, Expect::Status(201))));
     }
+    // Past SESSIONS_PER_USER logins, each also ends the main user's oldest session (one more
+    // delete in its transaction): the steady state of an account logged in over and over.
     if o.wants("login") {
         let spec = Spec::new(o, c, "login", "login", o.slow_runs)?.note(format!(
             "{} invocations, the same user (argon2id verify per call)",
@@ -677,25 +722,56 @@ async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
         let event = with_user("login.json")?;
         jobs.push((spec, Workload::new(event, Feed::Same, Expect::Status(200))));
     }
+    let mut refresh_logins = Workload::new(
+        with_email("login.json", &refresh_user)?,
+        Feed::Same,
+        Expect::Status(200),
+    );
     if o.wants("refresh") {
         let spec = Spec::new(o, c, "refresh", "refresh", o.runs)?.note(
-            "one session's rotation chain: each event carries the cookie the previous response set",
+            "one session's rotation chain (a user of its own): each event carries the cookie the previous response set",
         );
-        let session = Session::from_response(&login.run(&mut logins).await?)?;
+        let session = Session::from_response(&login.run(&mut refresh_logins).await?)?;
+        let feed = Feed::RefreshChain(session.refresh_cookie);
+        let event = fixtures.load("refresh-unknown-token.json", &[])?;
+        jobs.push((spec, Workload::new(event, feed, Expect::Status(200))));
+    }
+    if let Some(baseline) = refresh_baseline {
+        let mut spec = Spec::new(o, c, "refresh-baseline", "refresh", o.runs)?.note(format!(
+            "{} invocations of {}: the same workload (a chain of its own) on the baseline build, taking turns with refresh",
+            o.runs,
+            baseline.display()
+        ));
+        spec.program.clone_from(baseline);
+        spec.binary = Some(baseline.clone());
+        spec.round_trips = None;
+        // Its own session: two processes rotating one chain would present each other's spent
+        // tokens (replays, then reuse).
+        let session = Session::from_response(&login.run(&mut refresh_logins).await?)?;
         let feed = Feed::RefreshChain(session.refresh_cookie);
         let event = fixtures.load("refresh-unknown-token.json", &[])?;
         jobs.push((spec, Workload::new(event, feed, Expect::Status(200))));
     }
     if o.wants("logout") {
-        let sessions = o.runs + cold;
+        let sessions = logout_sessions;
         let spec = Spec::new(o, c, "logout", "logout", o.runs)?.note(format!(
-            "a fresh session per invocation: {sessions} logins through the login function first"
+            "a fresh session per invocation: {sessions} logins through the login function first, \
+             {SESSIONS_PER_USER} per user so that none is ended by the per-user bound"
         ));
-        eprintln!("==> logout: logging in {sessions} sessions first (argon2id each)");
+        eprintln!(
+            "==> logout: logging in {sessions} sessions of {} users first (argon2id each)",
+            logout_users.len()
+        );
+        // A logout of an ended session answers 204 too, but by a failed conditional delete:
+        // not the path to measure. A user's last login ends only its registration's session.
         let mut cookies = VecDeque::with_capacity(sessions);
-        for _ in 0..sessions {
-            let outcome = login.run(&mut logins).await?;
-            cookies.push_back(Session::from_response(&outcome)?.refresh_cookie);
+        for email in &logout_users {
+            let event = with_email("login.json", email)?;
+            let mut user_logins = Workload::new(event, Feed::Same, Expect::Status(200));
+            for _ in 0..SESSIONS_PER_USER.min(sessions - cookies.len()) {
+                let outcome = login.run(&mut user_logins).await?;
+                cookies.push_back(Session::from_response(&outcome)?.refresh_cookie);
+            }
         }
         let event = fixtures.load("logout.json", &[])?;
         jobs.push((
@@ -705,6 +781,8 @@ async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
     }
 
     // A token for the authorizer, the echo floor and the Node authorizers; its user for me.
+    // Later logins of the main user may end this session: none of those rows reads it (the
+    // authorizer is not strict, me reads the profile).
     let session = Session::from_response(&login.run(&mut logins).await?)?;
     drop(login);
     let authorizer_event = || {
@@ -893,16 +971,16 @@ async fn run(o: &Options) -> Result<()> {
     }
     let mut quiet_budget = o.quiet_wait;
     let mut rows = Vec::new();
-    let mut jobs = plan(o, &config).await?;
-    // A baseline build runs beside the build it is compared with, taking turns.
-    let mut baseline = jobs
-        .iter()
-        .position(|(spec, _)| spec.name == "login-baseline")
-        .map(|at| jobs.remove(at));
+    // A baseline build (`X-baseline`) runs beside the build it is compared with (`X`), taking
+    // turns; one whose partner is not planned runs alone, after the others.
+    let (mut baselines, jobs): (Vec<_>, Vec<_>) = plan(o, &config)
+        .await?
+        .into_iter()
+        .partition(|(spec, _)| spec.name.ends_with("-baseline"));
     for (spec, mut workload) in jobs {
-        if spec.name == "login"
-            && let Some((baseline_spec, mut baseline_workload)) = baseline.take()
-        {
+        let partner = format!("{}-baseline", spec.name);
+        if let Some(at) = baselines.iter().position(|(other, _)| other.name == partner) {
+            let (baseline_spec, mut baseline_workload) = baselines.remove(at);
             let pair = [
                 (&spec, &mut workload),
                 (&baseline_spec, &mut baseline_workload),
@@ -912,7 +990,7 @@ async fn run(o: &Options) -> Result<()> {
         }
         rows.push(measure(&spec, &mut workload, o, &mut quiet_budget).await?);
     }
-    if let Some((spec, mut workload)) = baseline {
+    for (spec, mut workload) in baselines {
         rows.push(measure(&spec, &mut workload, o, &mut quiet_budget).await?);
     }
     let mut node_seed = None;
