@@ -979,7 +979,10 @@ async fn run(o: &Options) -> Result<()> {
         .partition(|(spec, _)| spec.name.ends_with("-baseline"));
     for (spec, mut workload) in jobs {
         let partner = format!("{}-baseline", spec.name);
-        if let Some(at) = baselines.iter().position(|(other, _)| other.name == partner) {
+        if let Some(at) = baselines
+            .iter()
+            .position(|(other, _)| other.name == partner)
+        {
             let (baseline_spec, mut baseline_workload) = baselines.remove(at);
             let pair = [
                 (&spec, &mut workload),
