@@ -66,6 +66,9 @@ impl FaultProxy {
         let shared = state.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                // Small requests and answers: without this, Nagle's algorithm meets delayed
+                // ACKs and each one waits ~40 ms.
+                let _ = stream.set_nodelay(true);
                 let state = shared.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |request| {
@@ -189,6 +192,7 @@ async fn forward(
     target: SocketAddr,
 ) -> Option<hyper::Response<Full<Bytes>>> {
     let stream = TcpStream::connect(target).await.ok()?;
+    let _ = stream.set_nodelay(true);
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .ok()?;

@@ -183,11 +183,12 @@ impl Sessions {
         (session, token)
     }
 
-    /// Rotates the session `token` belongs to, reading its account's profile at the same time
-    /// (two requests in flight at once): a session its account has revoked is refused, even
-    /// when its token is current. One conditional write and one read when the token is
-    /// current; a second write at the absolute-lifetime cap; the delete only on reuse or
-    /// revocation.
+    /// Rotates the session `token` belongs to, then reads its account's profile: a session its
+    /// account has revoked is refused, even when its token is current. The read comes after the
+    /// write, so a credential event that answered before this refresh began is always seen,
+    /// and one that commits after the read is ordered after this refresh. One conditional write
+    /// and one read when the token is current; a second write at the absolute-lifetime cap;
+    /// the delete only on reuse or revocation.
     pub async fn rotate(
         &self,
         token: &RefreshToken,
@@ -196,30 +197,36 @@ impl Sessions {
         let Some(successor) = self.keys.successor(token) else {
             return Ok(RotationOutcome::Invalid);
         };
-        let (rotation, account) = tokio::join!(
-            self.rotate_session(token, &successor, device),
-            self.store.profile_record(&token.user_id),
-        );
-        let (rotation, account) = (rotation?, account?);
-        let (session, replayed) = match rotation {
+        let (session, replayed) = match self.rotate_session(token, &successor, device).await? {
             Rotated::Current(session) => (session, false),
             Rotated::Replayed(session) => (session, true),
             Rotated::Reused => return Ok(RotationOutcome::Reused),
             Rotated::Invalid => return Ok(RotationOutcome::Invalid),
         };
-        let Some(account) = account.filter(|account| !is_revoked(&session, Some(account))) else {
-            // The token is genuine but its account ended the session; the item is clean-up.
-            if let Err(error) = self
-                .store
-                .delete_session(&token.user_id, &token.session_id)
-                .await
-            {
-                tracing::warn!(
-                    cause = %auth_core::telemetry::error_chain(&error),
-                    "revoked session not deleted; its TTL will"
-                );
-            }
+        let Some(account) = self.store.profile_record(&token.user_id).await? else {
+            self.end_revoked(token, None).await;
             return Ok(RotationOutcome::Revoked);
+        };
+        let session = if is_revoked(&session, Some(&account)) {
+            // A password change re-stamps its calling session in the very transaction the
+            // profile shows: read the session again, after it, to see a stamp if there was one.
+            match self
+                .store
+                .session(&token.user_id, &token.session_id)
+                .await?
+            {
+                Some(again)
+                    if again.is_live(self.clock.now()) && !is_revoked(&again, Some(&account)) =>
+                {
+                    again
+                }
+                _ => {
+                    self.end_revoked(token, Some(account.session_epoch)).await;
+                    return Ok(RotationOutcome::Revoked);
+                }
+            }
+        } else {
+            session
         };
         Ok(if replayed {
             RotationOutcome::Replayed {
@@ -234,6 +241,21 @@ impl Sessions {
                 successor,
             }
         })
+    }
+
+    /// Deletes a revoked session's item (clean-up: it is refused either way), only while it is
+    /// still below the account's epoch (`None`: the account is gone).
+    async fn end_revoked(&self, token: &RefreshToken, account_epoch: Option<u64>) {
+        let deleted = self
+            .store
+            .delete_revoked_session(&token.user_id, &token.session_id, account_epoch)
+            .await;
+        if let Err(error) = deleted {
+            tracing::warn!(
+                cause = %auth_core::telemetry::error_chain(&error),
+                "revoked session not deleted; its TTL will"
+            );
+        }
     }
 
     /// The rotation itself: the conditional write, and from the session as it was when it is

@@ -32,7 +32,8 @@ async fn delete(
     let caller = caller(&request)?;
     let body = required_json_object(&request)?;
     let password = Password::parse_existing(string_field(&body, "password")?)?;
-    let credentials = reauthenticate(state, &caller.user, password.into_secret(), client).await?;
+    let proven = reauthenticate(state, &caller.user, password.into_secret(), client).await?;
+    let credentials = &proven.credentials;
     let deleted = state
         .store
         .delete_account(
@@ -40,11 +41,15 @@ async fn delete(
             &credentials.profile.email,
             &credentials.password_hash,
         )
-        .await?;
-    if !deleted {
-        return Err(ApiError::Unavailable(
-            "the account changed while its deletion was checked".into(),
-        ));
+        .await;
+    match deleted {
+        Ok(true) => {}
+        Ok(false) => {
+            let changed =
+                ApiError::Unavailable("the account changed while its deletion was checked".into());
+            return Err(proven.failed(changed).await);
+        }
+        Err(error) => return Err(proven.failed(error.into()).await),
     }
     state.audit.record(
         AuditEvent::AccountDeleted,

@@ -13,8 +13,15 @@ use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
 use crate::http::client::ClientInfo;
 use crate::password::{Passwords, Verification};
-use crate::store::Reservation;
+use crate::store::{Reservation, ReservedAttempt};
 use crate::throttle::{BackoffPolicy, FailureStreak};
+
+/// A password check's result, the reservation it ran under, and what ran beside it.
+pub(super) struct Checked<T> {
+    pub verification: Verification,
+    pub beside: T,
+    pub reserved: ReservedAttempt,
+}
 
 /// A function that checks passwords: the brakes and argon2.
 pub(super) trait Braked: Guarded {
@@ -50,20 +57,44 @@ impl Attempt<'_> {
         stored_hash: Option<String>,
         now: i64,
         alongside: F,
-    ) -> Result<(Verification, F::Output), ApiError> {
+    ) -> Result<Checked<F::Output>, ApiError> {
         if let Some(retry_after) = state.backoff().retry_after(streak, now) {
             return Err(self.throttled(state, retry_after));
         }
-        let reservation = state
+        let reserved = match state
             .store()
             .reserve_attempt(self.email, streak, state.backoff(), now)
-            .await?;
-        if let Reservation::Throttled { retry_after } = reservation {
-            return Err(self.throttled(state, retry_after));
-        }
+            .await?
+        {
+            Reservation::Admitted(reserved) => reserved,
+            Reservation::Throttled { retry_after } => {
+                return Err(self.throttled(state, retry_after));
+            }
+        };
         let (verification, beside) =
             tokio::join!(state.passwords().verify(password, stored_hash), alongside);
-        Ok((verification.map_err(ApiError::internal)?, beside))
+        Ok(Checked {
+            verification: verification.map_err(ApiError::internal)?,
+            beside,
+            reserved,
+        })
+    }
+
+    /// Gives the reservation back when the password was right but the request failed before
+    /// its commit (`error`, returned as it is), so its retry is not counted twice. Best-effort.
+    pub async fn release(
+        &self,
+        state: &impl Braked,
+        reserved: ReservedAttempt,
+        error: ApiError,
+    ) -> ApiError {
+        if let Err(cause) = state.store().release_attempt(self.email, reserved).await {
+            tracing::warn!(
+                cause = %auth_core::telemetry::error_chain(&cause),
+                "reserved attempt not given back; it counts as a failure"
+            );
+        }
+        error
     }
 
     fn throttled(&self, state: &impl Braked, retry_after: u64) -> ApiError {

@@ -65,11 +65,13 @@ async fn verify(
     // A signed-in browser proves it by its session; otherwise the password must (and its
     // success ends the login backoff, as a login's does).
     let signed_in = carries_session_of(state, &request, &token.user_id, now).await?;
-    if !signed_in {
-        let password = password.ok_or(ApiError::OwnerProofRequired)?;
-        reauthenticate(state, &token.user_id, password.into_secret(), client).await?;
-    }
-    let clear_streak = !signed_in;
+    let proven = match signed_in {
+        true => None,
+        false => {
+            let password = password.ok_or(ApiError::OwnerProofRequired)?;
+            Some(reauthenticate(state, &token.user_id, password.into_secret(), client).await?)
+        }
+    };
     let verified = state
         .store
         .verify_email(
@@ -77,11 +79,19 @@ async fn verify(
             &pending.email,
             &pending.digest,
             now,
-            clear_streak,
+            proven.is_some(),
         )
-        .await?;
-    if !verified {
-        return Err(failed(Some(&token.user_id)));
+        .await;
+    let refused = match verified {
+        Ok(true) => None,
+        Ok(false) => Some(failed(Some(&token.user_id))),
+        Err(error) => Some(error.into()),
+    };
+    if let Some(error) = refused {
+        return Err(match &proven {
+            Some(proven) => proven.failed(error).await,
+            None => error,
+        });
     }
     state.audit.record(
         AuditEvent::EmailVerified,
@@ -91,8 +101,8 @@ async fn verify(
     Ok(no_content())
 }
 
-/// Whether the request carries a refresh token (cookie or body) of `user`'s that is current,
-/// or just rotated out, in a live and unrevoked session. Its digest is compared with the
+/// Whether the request carries the current refresh token (cookie or body) of a live and
+/// unrevoked session of `user`'s. Its digest is compared with the
 /// stored ones; no key is needed.
 async fn carries_session_of(
     state: &Account,
@@ -114,10 +124,13 @@ async fn carries_session_of(
     else {
         return Ok(false);
     };
+    // The current token only: an older one would be reuse at refresh, so it proves nothing.
     let digest = token.digest();
-    let holds = |stored: &str| -> bool { stored.as_bytes().ct_eq(digest.as_bytes()).into() };
-    let genuine =
-        holds(&session.current_digest) || session.previous_digest.as_deref().is_some_and(holds);
+    let genuine: bool = session
+        .current_digest
+        .as_bytes()
+        .ct_eq(digest.as_bytes())
+        .into();
     Ok(genuine)
 }
 

@@ -1,4 +1,4 @@
-use auth_core::domain::{Email, Password, UserId};
+use auth_core::domain::{Email, Password, UserCredentials, UserId};
 use auth_core::telemetry::error_chain;
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -13,7 +13,7 @@ use crate::http::client::ClientInfo;
 use crate::http::request::{require_post, required_json_object, string_field};
 use crate::password::Verification;
 use crate::sessions::SessionOwner;
-use crate::store::{SessionStart, SourceWindow, sessions_to_retire};
+use crate::store::{SessionAge, SessionStart, SourceWindow, StoreError, sessions_to_retire};
 
 /// `POST /auth/login {email, password}` → 200 with an access token and a refresh cookie.
 /// Unknown email and wrong password take the same path (one read; the attempt reserved; one
@@ -63,21 +63,58 @@ async fn handle(
     // The user's sessions are read while argon2 runs, for the per-user bound; an unknown email
     // reads an empty partition, so both make the same requests.
     let sessions_of = known_user.clone().unwrap_or_else(UserId::generate);
-    let (verification, ages) = attempt
+    let account_epoch = record
+        .credentials
+        .as_ref()
+        .map_or(0, |found| found.session_epoch);
+    let checked = attempt
         .check(
             state,
             record.streak,
             password.clone(),
             stored_hash,
             now,
-            state.store.session_ages(&sessions_of, now),
+            state.store.session_ages(&sessions_of, now, account_epoch),
         )
         .await?;
-    let (Verification::Match { needs_rehash }, Some(mut credentials)) =
-        (verification, record.credentials)
+    let (Verification::Match { needs_rehash }, Some(credentials)) =
+        (checked.verification, record.credentials)
     else {
         return Err(attempt.failed(state, state.sessions.now()).await);
     };
+    let started = start_session(
+        state,
+        &attempt,
+        credentials,
+        checked.beside,
+        needs_rehash,
+        password,
+        now,
+    )
+    .await;
+    match started {
+        // The right password, then a failure before the session's commit: the attempt is
+        // given back, so the retry is not counted as a second one.
+        Err(error) if !matches!(error, ApiError::InvalidCredentials) => {
+            Err(attempt.release(state, checked.reserved, error).await)
+        }
+        answer => answer,
+    }
+}
+
+/// The session of a login whose password matched, written only if the credentials still hold
+/// what was read: a role change or a credential event in between makes this read again and
+/// start the session anew.
+async fn start_session(
+    state: &SignIn,
+    attempt: &Attempt<'_>,
+    mut credentials: UserCredentials,
+    ages: Result<Vec<SessionAge>, StoreError>,
+    needs_rehash: bool,
+    password: SecretString,
+    now: i64,
+) -> Result<Response<Body>, ApiError> {
+    let client = attempt.client;
     let retire = sessions_to_retire(ages?, state.sessions.policy().max_per_user, RETIRE_LIMIT);
     let email = credentials.profile.email.clone();
     let mut verified_hash = if needs_rehash {
@@ -85,9 +122,6 @@ async fn handle(
     } else {
         credentials.password_hash.clone()
     };
-
-    // The session is written only if the credentials still hold what was read: a role change
-    // or a credential event in between makes this read again and start the session anew.
     for _ in 0..SESSION_START_ATTEMPTS {
         let profile = &credentials.profile;
         let owner = SessionOwner {

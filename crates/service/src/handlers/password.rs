@@ -49,12 +49,12 @@ async fn change(
     let body = required_json_object(&request)?;
     let current = Password::parse_existing(string_field(&body, "currentPassword")?)?;
     let new = Password::parse_new(string_field(&body, "newPassword")?)?;
-    let credentials = reauthenticate(state, &caller.user, current.into_secret(), client).await?;
-    let new_hash = state
-        .passwords
-        .hash(new.into_secret())
-        .await
-        .map_err(ApiError::internal)?;
+    let proven = reauthenticate(state, &caller.user, current.into_secret(), client).await?;
+    let credentials = &proven.credentials;
+    let new_hash = match state.passwords.hash(new.into_secret()).await {
+        Ok(hash) => hash,
+        Err(error) => return Err(proven.failed(ApiError::internal(error)).await),
+    };
     let target = ChangeTarget {
         user: &caller.user,
         session: &caller.session,
@@ -62,18 +62,20 @@ async fn change(
         verified_hash: &credentials.password_hash,
         session_epoch: credentials.session_epoch,
     };
-    match state
+    let refused = match state
         .store
         .change_password(target, &new_hash, state.clock.now())
-        .await?
+        .await
     {
-        PasswordChange::Changed => {}
-        PasswordChange::SessionEnded => return Err(ApiError::SessionRevoked),
-        PasswordChange::CredentialsChanged => {
-            return Err(ApiError::Unavailable(
-                "the password changed while this change was checked".into(),
-            ));
-        }
+        Ok(PasswordChange::Changed) => None,
+        Ok(PasswordChange::SessionEnded) => Some(ApiError::SessionRevoked),
+        Ok(PasswordChange::CredentialsChanged) => Some(ApiError::Unavailable(
+            "the password changed while this change was checked".into(),
+        )),
+        Err(error) => Some(error.into()),
+    };
+    if let Some(error) = refused {
+        return Err(proven.failed(error).await);
     }
     state.audit.record(
         AuditEvent::PasswordChanged,

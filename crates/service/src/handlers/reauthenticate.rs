@@ -12,15 +12,16 @@ use super::source_limit::{limited_source, refuse_if_over};
 use crate::error::ApiError;
 use crate::http::client::ClientInfo;
 use crate::password::Verification;
-use crate::store::SourceWindow;
+use crate::store::{ReservedAttempt, SourceWindow};
 
-/// `user`'s credentials once `password` is verified against them.
-pub(super) async fn reauthenticate(
-    state: &Account,
+/// `user`'s credentials once `password` is verified against them, and the reservation the
+/// check ran under ([`Reauthenticated::failed`] gives it back when the request fails later).
+pub(super) async fn reauthenticate<'a>(
+    state: &'a Account,
     user: &UserId,
     password: SecretString,
-    client: &ClientInfo,
-) -> Result<UserCredentials, ApiError> {
+    client: &'a ClientInfo,
+) -> Result<Reauthenticated<'a>, ApiError> {
     // The profile names the email; a deleted account has none (its access token outlived it).
     let profile = state
         .store
@@ -38,8 +39,9 @@ pub(super) async fn reauthenticate(
         .login_record(&profile.email, window, now)
         .await?;
     refuse_if_over(state, record.source, now, client)?;
+    let email = profile.email.clone();
     let attempt = Attempt {
-        email: &profile.email,
+        email: &email,
         source: source.as_deref(),
         user: Some(user.as_str()),
         client,
@@ -48,11 +50,38 @@ pub(super) async fn reauthenticate(
     let stored_hash = credentials
         .as_ref()
         .map(|found| found.password_hash.clone());
-    let (verification, ()) = attempt
+    let checked = attempt
         .check(state, record.streak, password, stored_hash, now, async {})
         .await?;
-    match (verification, credentials) {
-        (Verification::Match { .. }, Some(credentials)) => Ok(credentials),
+    match (checked.verification, credentials) {
+        (Verification::Match { .. }, Some(credentials)) => Ok(Reauthenticated {
+            credentials,
+            state,
+            client,
+            reserved: checked.reserved,
+        }),
         _ => Err(attempt.failed(state, state.clock.now()).await),
+    }
+}
+
+/// A verified password, with the attempt it reserved.
+pub(super) struct Reauthenticated<'a> {
+    pub credentials: UserCredentials,
+    state: &'a Account,
+    client: &'a ClientInfo,
+    reserved: ReservedAttempt,
+}
+
+impl Reauthenticated<'_> {
+    /// The request failed after the right password (before its commit): the reservation is
+    /// given back, and `error` is the answer.
+    pub async fn failed(&self, error: ApiError) -> ApiError {
+        let attempt = Attempt {
+            email: &self.credentials.profile.email,
+            source: None,
+            user: Some(self.credentials.profile.id.as_str()),
+            client: self.client,
+        };
+        attempt.release(self.state, self.reserved, error).await
     }
 }

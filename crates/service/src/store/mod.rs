@@ -48,7 +48,7 @@ pub use session_list::SessionPage;
 pub use sessions::{
     Device, NewSession, Rotation, SessionAge, SessionRecord, SessionStart, sessions_to_retire,
 };
-pub use throttle::{LoginRecord, Reservation, SourceWindow};
+pub use throttle::{LoginRecord, Reservation, ReservedAttempt, SourceWindow};
 pub use users::{NewUser, ProfileRecord, Registration};
 
 /// The table, through one SDK client built once at init.

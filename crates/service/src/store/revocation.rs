@@ -120,8 +120,12 @@ impl Store {
         let session_key = session_sk(session);
         let mut pending = Some(vec![key(session_key.clone()), key(PROFILE_SK.to_owned())]);
         let (mut found_session, mut found_profile) = (None, None);
-        for _ in 0..BATCH_ATTEMPTS {
+        for attempt in 0..BATCH_ATTEMPTS {
             let Some(keys) = pending.take() else { break };
+            if attempt > 0 {
+                // DynamoDB left keys unprocessed under load: give it a moment.
+                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+            }
             let request = KeysAndAttributes::builder()
                 .set_keys(Some(keys))
                 .consistent_read(true)
@@ -157,8 +161,22 @@ impl Store {
                 "DynamoDB kept part of the session read unprocessed".into(),
             ));
         }
-        Ok(found_session
-            .filter(|session| session.is_live(now) && !is_revoked(session, found_profile.as_ref())))
+        let Some(session) = found_session.filter(|session| session.is_live(now)) else {
+            return Ok(None);
+        };
+        if !is_revoked(&session, found_profile.as_ref()) {
+            return Ok(Some(session));
+        }
+        // The batch is not one snapshot: it may have read the session just before a password
+        // change re-stamped it and the profile just after. That change wrote both in one
+        // transaction, so reading the session again now sees the stamp if there was one.
+        match found_profile {
+            Some(account) if session.epoch.saturating_add(1) == account.session_epoch => Ok(self
+                .session(user, &session.session_id)
+                .await?
+                .filter(|again| again.is_live(now) && !is_revoked(again, Some(&account)))),
+            _ => Ok(None),
+        }
     }
 }
 

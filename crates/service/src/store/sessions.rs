@@ -332,12 +332,14 @@ impl Store {
         }
     }
 
-    /// Every session of `user` with its age and whether it is live: one strongly consistent
-    /// query of the partition's session keys (what a login needs to bound their number).
+    /// Every session of `user` with its age and whether it is live (unexpired, and not below
+    /// the account's `account_epoch`): one strongly consistent query of the partition's session
+    /// keys (what a login needs to bound their number).
     pub async fn session_ages(
         &self,
         user: &UserId,
         now: i64,
+        account_epoch: u64,
     ) -> Result<Vec<SessionAge>, StoreError> {
         let mut ages = Vec::new();
         let mut pages = self
@@ -351,9 +353,10 @@ impl Store {
             .expression_attribute_names("#created", CREATED_AT)
             .expression_attribute_names("#expires", EXPIRES_AT)
             .expression_attribute_names("#absolute", ABSOLUTE_EXPIRES_AT)
+            .expression_attribute_names("#epoch", SESSION_EPOCH)
             .expression_attribute_values(":pk", s(user_pk(user)))
             .expression_attribute_values(":prefix", s(SESSION_SK_PREFIX))
-            .projection_expression("#session, #created, #expires, #absolute")
+            .projection_expression("#session, #created, #expires, #absolute, #epoch")
             .consistent_read(true)
             .into_paginator()
             .items()
@@ -362,10 +365,11 @@ impl Store {
             let found = found?;
             let expires_at: i64 = item::number(&found, EXPIRES_AT)?;
             let absolute: i64 = item::number(&found, ABSOLUTE_EXPIRES_AT)?;
+            let epoch: u64 = item::optional_number(&found, SESSION_EPOCH)?.unwrap_or(0);
             ages.push(SessionAge {
                 session_id: item::parsed(&found, SESSION_ID, SessionId::parse)?,
                 created_at: item::number(&found, CREATED_AT)?,
-                live: now < expires_at && now < absolute,
+                live: now < expires_at && now < absolute && epoch >= account_epoch,
             });
         }
         Ok(ages)
@@ -410,6 +414,30 @@ impl Store {
             .send()
             .await;
         condition_held(result)
+    }
+
+    /// Deletes a session its account revoked, only while its epoch is still below
+    /// `account_epoch` (a re-stamp since then keeps it); unconditionally when the account is
+    /// gone (`None`). Returns whether it was deleted.
+    pub async fn delete_revoked_session(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+        account_epoch: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let mut request = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(user_pk(user)))
+            .key(SK, s(session_sk(session)));
+        if let Some(epoch) = account_epoch {
+            request = request
+                .condition_expression("attribute_not_exists(#epoch) OR #epoch < :epoch")
+                .expression_attribute_names("#epoch", SESSION_EPOCH)
+                .expression_attribute_values(":epoch", n(epoch));
+        }
+        condition_held(request.send().await)
     }
 
     /// Deletes the session unconditionally (its family was caught being reused).

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, ReturnValuesOnConditionCheckFailure,
+    AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
 };
 
+use super::error::condition_held;
 use super::item::{self, Item, n, s};
 use super::schema::*;
 use super::users::credentials_from;
@@ -149,6 +150,7 @@ impl Store {
                 .expression_attribute_values(":now", n(now))
                 .expression_attribute_values(":expires", n(streak_expiry(now)))
                 .expression_attribute_values(":one", n(1))
+                .return_values(ReturnValue::UpdatedNew)
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 );
@@ -177,7 +179,15 @@ impl Store {
                     .expression_attribute_values(":seen_last", n(streak.last_failure_at)),
             };
             match request.send().await {
-                Ok(_) => return Ok(Reservation::Admitted),
+                Ok(output) => {
+                    let reserved = output.attributes().ok_or_else(|| {
+                        StoreError::Corrupt("a reservation returned no streak".into())
+                    })?;
+                    return Ok(Reservation::Admitted(ReservedAttempt {
+                        failures: item::number(reserved, FAILURES)?,
+                        at: item::number(reserved, LAST_FAILURE_AT)?,
+                    }));
+                }
                 Err(error) => match error.as_service_error() {
                     Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
                         seen = failed
@@ -199,9 +209,63 @@ impl Store {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reservation {
     /// The attempt is counted; its password check may be used.
-    Admitted,
+    Admitted(ReservedAttempt),
     /// Inside the backoff window: the check must not be used.
     Throttled { retry_after: u64 },
+}
+
+/// The streak as one reservation left it: what [`Store::release_attempt`] undoes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReservedAttempt {
+    pub failures: u32,
+    pub at: i64,
+}
+
+impl Store {
+    /// Gives back a reserved attempt whose password was right but whose request failed
+    /// afterwards (a DynamoDB error before its commit), so the retry starts where the request
+    /// did. Only while the streak is still exactly as the reservation left it: any attempt
+    /// since then keeps its count. `false` when it was not.
+    pub async fn release_attempt(
+        &self,
+        email: &Email,
+        reserved: ReservedAttempt,
+    ) -> Result<bool, StoreError> {
+        let condition = "#failures = :failures AND #last = :at";
+        if reserved.failures <= 1 {
+            let result = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key(PK, s(email_pk(email)))
+                .key(SK, s(LOGIN_STREAK_SK))
+                .condition_expression(condition)
+                .expression_attribute_names("#failures", FAILURES)
+                .expression_attribute_names("#last", LAST_FAILURE_AT)
+                .expression_attribute_values(":failures", n(reserved.failures))
+                .expression_attribute_values(":at", n(reserved.at))
+                .send()
+                .await;
+            condition_held(result)
+        } else {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, s(email_pk(email)))
+                .key(SK, s(LOGIN_STREAK_SK))
+                .update_expression("SET #failures = #failures - :one")
+                .condition_expression(condition)
+                .expression_attribute_names("#failures", FAILURES)
+                .expression_attribute_names("#last", LAST_FAILURE_AT)
+                .expression_attribute_values(":failures", n(reserved.failures))
+                .expression_attribute_values(":at", n(reserved.at))
+                .expression_attribute_values(":one", n(1))
+                .send()
+                .await;
+            condition_held(result)
+        }
+    }
 }
 
 /// Rounds of a reservation refused because the streak changed under it.
