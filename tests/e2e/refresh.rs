@@ -15,7 +15,7 @@ async fn signed_in(app: &TestApp) -> (String, String, String) {
 }
 
 #[tokio::test]
-async fn refresh_rotates_the_token_in_one_round_trip_with_a_read_beside_it() {
+async fn refresh_rotates_the_token_in_one_write_and_then_reads_the_profile() {
     let app = TestApp::spawn().await;
     let (first, user, session) = signed_in(&app).await;
     app.round_trips.take();
@@ -26,7 +26,7 @@ async fn refresh_rotates_the_token_in_one_round_trip_with_a_read_beside_it() {
     assert_eq!(
         app.round_trips.take(),
         2,
-        "one conditional UpdateItem, and the profile read at the same time"
+        "one conditional UpdateItem, then the profile read"
     );
     assert_eq!(response.json["tokenType"], "Bearer");
     assert!(

@@ -55,7 +55,7 @@ pub struct SessionOwner<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotationOutcome {
     /// The token was current: the session now holds `successor`. `account` is its profile,
-    /// read beside the rotation (role and verification come from it).
+    /// read after the rotation (role and verification come from it).
     Rotated {
         session: SessionRecord,
         account: ProfileRecord,

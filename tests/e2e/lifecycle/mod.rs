@@ -145,7 +145,7 @@ async fn each_lifecycle_operation_costs_the_round_trips_the_readme_states() {
     count(
         2,
         (1.0, 1.0),
-        "refresh: rotation, and the profile read beside it",
+        "refresh: rotation, then the profile read",
     );
     assert_eq!(
         app.logout_all(Some(&ended.access_token())).await.status,
