@@ -250,18 +250,21 @@ async fn a_cross_site_cookie_logout_is_refused_and_the_session_survives() {
     );
 }
 
-/// Eight function instances over one table: each its own client, argon2 and state, sharing
-/// nothing but DynamoDB (as eight Lambda execution environments would).
+/// Function instances over one table: each its own client, argon2 and state, sharing nothing
+/// but DynamoDB (as Lambda execution environments would).
 async fn instances(app: &TestApp, count: usize) -> Vec<TestApp> {
+    instances_over(app.settings.clone(), count).await
+}
+
+async fn instances_over(
+    settings: std::collections::BTreeMap<String, String>,
+    count: usize,
+) -> Vec<TestApp> {
     let mut instances = Vec::new();
     for _ in 0..count {
         let round_trips = auth_service::store::RoundTripCounter::default();
         let client = e2e::client(&e2e::dynamodb_endpoint(), &round_trips).await;
-        instances.push(TestApp::with_client(
-            app.settings.clone(),
-            client,
-            round_trips,
-        ));
+        instances.push(TestApp::with_client(settings.clone(), client, round_trips));
     }
     instances
 }
@@ -270,28 +273,75 @@ fn checks(instances: &[TestApp], pick: impl Fn(&TestApp) -> u64) -> u64 {
     instances.iter().map(pick).sum()
 }
 
-/// Check-then-act no more: 24 wrong guesses at once over eight instances, with a threshold of
-/// three, get three password checks, exactly as 24 sequential guesses would; the rest are 429
-/// before any argon2 runs. The same for an unknown email.
+/// Check-then-act no more: 24 wrong guesses at once from eight processes (each its own client,
+/// argon2 and state, sharing nothing but DynamoDB Local, as eight Lambda execution environments
+/// would), with a threshold of three, get three password checks, exactly as 24 sequential
+/// guesses would; the rest are 429 before any argon2 runs. The same for an unknown email.
 #[tokio::test]
-async fn parallel_guesses_over_many_instances_get_no_more_checks_than_sequential_ones() {
+async fn parallel_guesses_from_many_processes_get_no_more_checks_than_sequential_ones() {
     let app = app().await;
     let (known, _) = app.registered_user().await;
     let unknown = format!("nobody-{known}");
-    let instances = instances(&app, 8).await;
+    let settings = serde_json::to_string(&app.settings).expect("settings");
     for email in [&known, &unknown] {
-        let before = checks(&instances, |i| i.sign_in.passwords.verifications());
-        let guesses = (0..24).map(|n| instances[n % 8].login(email, WRONG));
-        let answers = futures::future::join_all(guesses).await;
-        let refused = answers.iter().filter(|a| a.status == 429).count();
-        let failed = answers.iter().filter(|a| a.status == 401).count();
-        assert_eq!((failed, refused), (3, 21), "{email}");
-        assert_eq!(
-            checks(&instances, |i| i.sign_in.passwords.verifications()) - before,
-            3,
-            "argon2 ran once per admitted guess"
-        );
+        let children: Vec<_> = (0..8)
+            .map(|_| {
+                std::process::Command::new(std::env::current_exe().expect("this test binary"))
+                    .args([
+                        "abuse::guessing_process",
+                        "--exact",
+                        "--ignored",
+                        "--nocapture",
+                    ])
+                    .env("GUESS_SETTINGS", &settings)
+                    .env("GUESS_EMAIL", email)
+                    .env("GUESS_COUNT", "3")
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("start a guessing process")
+            })
+            .collect();
+        let mut totals = [0u64; 3];
+        for child in children {
+            let output = child.wait_with_output().expect("the process ends");
+            let text = String::from_utf8_lossy(&output.stdout);
+            let line = text
+                .lines()
+                .find_map(|line| line.strip_prefix("GUESSES "))
+                .unwrap_or_else(|| panic!("no result from a guessing process: {text}"));
+            for (total, count) in totals.iter_mut().zip(line.split(' ')) {
+                *total += count.parse::<u64>().expect("a count");
+            }
+        }
+        let [failed, refused, checks] = totals;
+        assert_eq!((failed, refused), (3, 21), "{email}: 401s and 429s");
+        assert_eq!(checks, 3, "{email}: argon2 ran once per admitted guess");
     }
+}
+
+/// One of the processes above: `GUESS_COUNT` wrong guesses at once for `GUESS_EMAIL`, over the
+/// table and settings in `GUESS_SETTINGS`; prints `GUESSES <401s> <429s> <argon2 runs>`.
+#[tokio::test]
+#[ignore = "a child process of parallel_guesses_from_many_processes_get_no_more_checks_than_sequential_ones"]
+async fn guessing_process() {
+    let settings: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&std::env::var("GUESS_SETTINGS").expect("GUESS_SETTINGS"))
+            .expect("settings");
+    let email = std::env::var("GUESS_EMAIL").expect("GUESS_EMAIL");
+    let count: usize = std::env::var("GUESS_COUNT")
+        .expect("GUESS_COUNT")
+        .parse()
+        .expect("a count");
+    let instance = instances_over(settings, 1).await.remove(0);
+    let guesses = (0..count).map(|_| instance.login(&email, WRONG));
+    let answers = futures::future::join_all(guesses).await;
+    let status = |code| answers.iter().filter(|a| a.status == code).count();
+    println!(
+        "GUESSES {} {} {}",
+        status(401),
+        status(429),
+        instance.sign_in.passwords.verifications()
+    );
 }
 
 /// The same brake guards re-authentication: parallel wrong current passwords in a password
