@@ -41,10 +41,12 @@ async fn the_backoff_opens_after_the_threshold_doubles_to_its_cap_and_a_success_
     }
     let verifications = app.sign_in.passwords.verifications();
     app.round_trips.take();
-    // Inside the window even the right password waits, and no argon2 runs: one read, no write.
+    // Inside the window even the right password waits, and no argon2 runs: the read and the
+    // refused reservation beside it, nothing written.
     assert_throttled(&app.login(&email, PASSWORD).await, 2);
     assert_eq!(app.sign_in.passwords.verifications(), verifications);
-    assert_eq!(app.round_trips.take(), 1);
+    assert_eq!(app.round_trips.take(), 2);
+    assert_eq!(streak_failures(&app).await, Some(3));
 
     app.clock.advance(2);
     app.login(&email, WRONG)
@@ -63,12 +65,13 @@ async fn the_backoff_opens_after_the_threshold_doubles_to_its_cap_and_a_success_
     assert_throttled(&app.login(&email, PASSWORD).await, 8);
 
     // A delay, not a lockout: the right password works once the window has passed, and that
-    // success ends the streak in the session's own write. Read; the reservation and the
-    // sessions read beside argon2; the session transaction.
+    // success ends the streak in the session's own write. The read with the reservation beside
+    // it (past the threshold: a first write refused, then the compare-and-swap that takes the
+    // window's opening); the sessions read beside argon2; the session transaction.
     app.clock.advance(8);
     app.round_trips.take();
     assert_eq!(app.login(&email, PASSWORD).await.status, 200);
-    assert_eq!(app.round_trips.take(), 4);
+    assert_eq!(app.round_trips.take(), 5);
     app.login(&email, WRONG)
         .await
         .assert_error(401, "INVALID_CREDENTIALS");

@@ -15,7 +15,7 @@ async fn signed_in(app: &TestApp) -> (String, String, String) {
 }
 
 #[tokio::test]
-async fn refresh_rotates_the_token_in_one_write_and_then_reads_the_profile() {
+async fn refresh_rotates_the_token_in_one_write_and_reads_the_profile_beside_it() {
     let app = TestApp::spawn().await;
     let (first, user, session) = signed_in(&app).await;
     app.round_trips.take();
@@ -26,7 +26,7 @@ async fn refresh_rotates_the_token_in_one_write_and_then_reads_the_profile() {
     assert_eq!(
         app.round_trips.take(),
         2,
-        "one conditional UpdateItem, then the profile read"
+        "one conditional UpdateItem, and the profile read beside it"
     );
     assert_eq!(response.json["tokenType"], "Bearer");
     assert!(

@@ -55,7 +55,7 @@ pub struct SessionOwner<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotationOutcome {
     /// The token was current: the session now holds `successor`. `account` is its profile,
-    /// read after the rotation (role and verification come from it).
+    /// read beside the rotation (role and verification come from it).
     Rotated {
         session: SessionRecord,
         account: ProfileRecord,
@@ -183,12 +183,12 @@ impl Sessions {
         (session, token)
     }
 
-    /// Rotates the session `token` belongs to, then reads its account's profile: a session its
-    /// account has revoked is refused, even when its token is current. The read comes after the
-    /// write, so a credential event that answered before this refresh began is always seen,
-    /// and one that commits after the read is ordered after this refresh. One conditional write
-    /// and one read when the token is current; a second write at the absolute-lifetime cap;
-    /// the delete only on reuse or revocation.
+    /// Rotates the session `token` belongs to, reading its account's profile at the same time
+    /// (two requests in flight at once): a session its account has revoked is refused, even
+    /// when its token is current. A refresh that starts after a credential event answered reads
+    /// its epoch and is refused; one already in flight may finish as if just before it, and its
+    /// next refresh is refused. One conditional write and one read when the token is current; a
+    /// second write at the absolute-lifetime cap; the delete only on reuse or revocation.
     pub async fn rotate(
         &self,
         token: &RefreshToken,
@@ -197,19 +197,24 @@ impl Sessions {
         let Some(successor) = self.keys.successor(token) else {
             return Ok(RotationOutcome::Invalid);
         };
-        let (session, replayed) = match self.rotate_session(token, &successor, device).await? {
+        let (rotation, account) = tokio::join!(
+            self.rotate_session(token, &successor, device),
+            self.store.profile_record(&token.user_id),
+        );
+        let (session, replayed) = match rotation? {
             Rotated::Current(session) => (session, false),
             Rotated::Replayed(session) => (session, true),
             Rotated::Reused => return Ok(RotationOutcome::Reused),
             Rotated::Invalid => return Ok(RotationOutcome::Invalid),
         };
-        let Some(account) = self.store.profile_record(&token.user_id).await? else {
+        let Some(account) = account? else {
             self.end_revoked(token, None).await;
             return Ok(RotationOutcome::Revoked);
         };
         let session = if is_revoked(&session, Some(&account)) {
-            // A password change re-stamps its calling session in the very transaction the
-            // profile shows: read the session again, after it, to see a stamp if there was one.
+            // The write may have returned the session just before a password change re-stamped
+            // it in the very transaction the profile shows: read the session again, after that
+            // transaction, to see the stamp if there was one.
             match self
                 .store
                 .session(&token.user_id, &token.session_id)

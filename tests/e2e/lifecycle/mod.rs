@@ -142,7 +142,11 @@ async fn each_lifecycle_operation_costs_the_round_trips_the_readme_states() {
     app.round_trips.take();
     meter.take();
     assert_eq!(app.refresh(&ended.refresh_token()).await.status, 200);
-    count(2, (1.0, 1.0), "refresh: rotation, then the profile read");
+    count(
+        2,
+        (1.0, 1.0),
+        "refresh: rotation, and the profile read beside it",
+    );
     assert_eq!(
         app.logout_all(Some(&ended.access_token())).await.status,
         204

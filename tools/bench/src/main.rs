@@ -213,7 +213,7 @@ impl Spec {
             env: env_of(function, c)?,
             binary,
             round_trips: match name {
-                // The rotation's UpdateItem, then the profile's GetItem.
+                // The rotation's UpdateItem and the profile's GetItem, sent side by side.
                 "refresh" => Some("2"),
                 "logout" | "me" => Some("1"),
                 // The batch read (credentials, streak, the source's window), the attempt's

@@ -1,20 +1,63 @@
 //! One password check under the brakes, wherever a password is given (login, password change,
 //! account deletion, email verification). The attempt is reserved in the email's failure
-//! streak before argon2 runs, by one conditional write: parallel guesses get no more checks
-//! than sequential ones. A wrong password then also counts against the source's per-IP window.
+//! streak before argon2 runs, by one conditional write made beside the login record's read:
+//! parallel guesses get no more checks than sequential ones. A wrong password then also counts
+//! against the source's per-IP window.
 
 use std::future::Future;
 
 use auth_core::domain::Email;
 use secrecy::SecretString;
 
-use super::source_limit::{Guarded, count_source_attempt};
+use super::source_limit::{Guarded, count_source_attempt, refuse_if_over};
 use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
 use crate::http::client::ClientInfo;
 use crate::password::{Passwords, Verification};
-use crate::store::{Reservation, ReservedAttempt};
-use crate::throttle::{BackoffPolicy, FailureStreak};
+use crate::store::{LoginRecord, Reservation, ReservedAttempt, SourceWindow};
+use crate::throttle::BackoffPolicy;
+
+/// Reads the login record of `email` and reserves the attempt at once (two requests in flight):
+/// neither waits for the other, and the password check after them runs only once reserved. A
+/// reservation made for a request then refused on other grounds (the source over its limit, a
+/// failed read) is given back.
+pub(super) async fn read_and_reserve(
+    state: &impl Braked,
+    email: &Email,
+    source: Option<&str>,
+    now: i64,
+    client: &ClientInfo,
+) -> Result<(LoginRecord, Reservation), ApiError> {
+    let window = source.map(|key| SourceWindow {
+        key,
+        policy: state.ip_limit(),
+    });
+    let (record, reservation) = tokio::join!(
+        state.store().login_record(email, window, now),
+        state.store().reserve_attempt(email, state.backoff(), now),
+    );
+    let reservation = reservation?;
+    let refused = match record {
+        Ok(record) => match refuse_if_over(state, record.source, now, client) {
+            Ok(()) => return Ok((record, reservation)),
+            Err(refused) => refused,
+        },
+        Err(error) => error.into(),
+    };
+    if let Reservation::Admitted(reserved) = reservation {
+        give_back(state, email, reserved).await;
+    }
+    Err(refused)
+}
+
+async fn give_back(state: &impl Braked, email: &Email, reserved: ReservedAttempt) {
+    if let Err(cause) = state.store().release_attempt(email, reserved).await {
+        tracing::warn!(
+            cause = %auth_core::telemetry::error_chain(&cause),
+            "reserved attempt not given back; it counts as a failure"
+        );
+    }
+}
 
 /// A password check's result, the reservation it ran under, and what ran beside it.
 pub(super) struct Checked<T> {
@@ -46,26 +89,18 @@ impl Attempt<'_> {
     }
 
     /// Checks `password` against `stored_hash` (`None`: an unknown email, checked against a
-    /// dummy hash all the same) once the attempt is reserved; `alongside` runs beside the
-    /// check. 429 when the email is inside its backoff window, whether the streak read said
-    /// so or the reservation found it; then no argon2 runs at all.
+    /// dummy hash all the same) under `reservation`, made before; `alongside` runs beside the
+    /// check. 429 when the reservation found the email inside its backoff window; then no
+    /// argon2 runs at all.
     pub async fn check<F: Future>(
         &self,
         state: &impl Braked,
-        streak: Option<FailureStreak>,
+        reservation: Reservation,
         password: SecretString,
         stored_hash: Option<String>,
-        now: i64,
         alongside: F,
     ) -> Result<Checked<F::Output>, ApiError> {
-        if let Some(retry_after) = state.backoff().retry_after(streak, now) {
-            return Err(self.throttled(state, retry_after));
-        }
-        let reserved = match state
-            .store()
-            .reserve_attempt(self.email, streak, state.backoff(), now)
-            .await?
-        {
+        let reserved = match reservation {
             Reservation::Admitted(reserved) => reserved,
             Reservation::Throttled { retry_after } => {
                 return Err(self.throttled(state, retry_after));
@@ -88,12 +123,7 @@ impl Attempt<'_> {
         reserved: ReservedAttempt,
         error: ApiError,
     ) -> ApiError {
-        if let Err(cause) = state.store().release_attempt(self.email, reserved).await {
-            tracing::warn!(
-                cause = %auth_core::telemetry::error_chain(&cause),
-                "reserved attempt not given back; it counts as a failure"
-            );
-        }
+        give_back(state, self.email, reserved).await;
         error
     }
 

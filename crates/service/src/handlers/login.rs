@@ -4,8 +4,8 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 
-use super::attempt::Attempt;
-use super::source_limit::{limited_source, refuse_if_over};
+use super::attempt::{Attempt, read_and_reserve};
+use super::source_limit::limited_source;
 use super::{IssuedSession, SignIn, respond};
 use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
@@ -13,13 +13,14 @@ use crate::http::client::ClientInfo;
 use crate::http::request::{require_post, required_json_object, string_field};
 use crate::password::Verification;
 use crate::sessions::SessionOwner;
-use crate::store::{SessionAge, SessionStart, SourceWindow, StoreError, sessions_to_retire};
+use crate::store::{SessionAge, SessionStart, StoreError, sessions_to_retire};
 
 /// `POST /auth/login {email, password}` → 200 with an access token and a refresh cookie.
-/// Unknown email and wrong password take the same path (one read; the attempt reserved; one
-/// argon2 verify with the user's sessions read beside it; one counted failure) and give the
-/// same answer; so does an email inside its backoff window (one read, 429, nothing else). The
-/// source address's window is read beside the credentials and a failure counts against it too.
+/// Unknown email and wrong password take the same path (one read with the attempt reserved
+/// beside it; one argon2 verify with the user's sessions read beside it; one counted failure)
+/// and give the same answer; so does an email inside its backoff window (the read and the
+/// refused reservation, 429, no argon2). The source address's window is read with the
+/// credentials and a failure counts against it too.
 pub async fn login(state: &SignIn, request: Request) -> Response<Body> {
     let client = state.sources.client(&request);
     respond("login", handle(state, request, &client).await)
@@ -35,17 +36,13 @@ async fn handle(
     let email = Email::parse(&string_field(&body, "email")?)?;
     let password = Password::parse_existing(string_field(&body, "password")?)?.into_secret();
 
-    // Credentials, failure streak and the source's window in one read; an email inside its
-    // backoff window, or a source over its limit, is answered before any argon2 run, known or
-    // not.
+    // Credentials and the source's window in one read, the attempt reserved at the same time;
+    // an email inside its backoff window, or a source over its limit, is answered before any
+    // argon2 run, known or not.
     let now = state.sessions.now();
     let source = limited_source(state, client);
-    let window = source.as_deref().map(|key| SourceWindow {
-        key,
-        policy: &state.ip_limit,
-    });
-    let record = state.store.login_record(&email, window, now).await?;
-    refuse_if_over(state, record.source, now, client)?;
+    let (record, reservation) =
+        read_and_reserve(state, &email, source.as_deref(), now, client).await?;
     let known_user = record
         .credentials
         .as_ref()
@@ -70,10 +67,9 @@ async fn handle(
     let checked = attempt
         .check(
             state,
-            record.streak,
+            reservation,
             password.clone(),
             stored_hash,
-            now,
             state.store.session_ages(&sessions_of, now, account_epoch),
         )
         .await?;

@@ -7,12 +7,12 @@ use auth_core::domain::{UserCredentials, UserId};
 use secrecy::SecretString;
 
 use super::Account;
-use super::attempt::Attempt;
-use super::source_limit::{limited_source, refuse_if_over};
+use super::attempt::{Attempt, read_and_reserve};
+use super::source_limit::limited_source;
 use crate::error::ApiError;
 use crate::http::client::ClientInfo;
 use crate::password::Verification;
-use crate::store::{ReservedAttempt, SourceWindow};
+use crate::store::ReservedAttempt;
 
 /// `user`'s credentials once `password` is verified against them, and the reservation the
 /// check ran under ([`Reauthenticated::failed`] gives it back when the request fails later).
@@ -30,16 +30,9 @@ pub(super) async fn reauthenticate<'a>(
         .ok_or(ApiError::InvalidCredentials)?;
     let now = state.clock.now();
     let source = limited_source(state, client);
-    let window = source.as_deref().map(|key| SourceWindow {
-        key,
-        policy: &state.ip_limit,
-    });
-    let record = state
-        .store
-        .login_record(&profile.email, window, now)
-        .await?;
-    refuse_if_over(state, record.source, now, client)?;
     let email = profile.email.clone();
+    let (record, reservation) =
+        read_and_reserve(state, &email, source.as_deref(), now, client).await?;
     let attempt = Attempt {
         email: &email,
         source: source.as_deref(),
@@ -51,7 +44,7 @@ pub(super) async fn reauthenticate<'a>(
         .as_ref()
         .map(|found| found.password_hash.clone());
     let checked = attempt
-        .check(state, record.streak, password, stored_hash, now, async {})
+        .check(state, reservation, password, stored_hash, async {})
         .await?;
     match (checked.verification, credentials) {
         (Verification::Match { .. }, Some(credentials)) => Ok(Reauthenticated {

@@ -12,7 +12,7 @@ use auth_core::token::RefreshToken;
 
 /// `POST /auth/refresh` with the `refreshToken` cookie or a JSON `{refreshToken}` body →
 /// a new access token and the rotated refresh token. In the common case one conditional write
-/// and then one read of the account's profile (revocation, role, verification). A
+/// and, beside it, one read of the account's profile (revocation, role, verification). A
 /// refused token's 401 clears the cookie, so the browser stops presenting it.
 pub async fn refresh(state: &Refresh, request: Request) -> Response<Body> {
     let client = state.sources.client(&request);

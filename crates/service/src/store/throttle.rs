@@ -1,6 +1,6 @@
-//! The login record of an email: its credentials and its failure streak, both in the email's
-//! partition, and the counts of the client address's window, all read with one request, so a
-//! login pays no extra round trip for the backoff or the per-IP limit.
+//! The login record of an email: its credentials and the counts of the client address's
+//! window, read with one request; and the email's failure streak, in which every password
+//! check is reserved by one conditional write made at the same time as that read.
 
 use std::collections::HashMap;
 
@@ -22,8 +22,6 @@ use auth_core::domain::{Email, UserCredentials};
 #[derive(Debug, Clone, Default)]
 pub struct LoginRecord {
     pub credentials: Option<UserCredentials>,
-    /// `None` when there is no streak, or it has expired (TTL deletes late; expiry is checked).
-    pub streak: Option<FailureStreak>,
     /// The client address's window (zero when it is not limited).
     pub source: WindowCounts,
 }
@@ -49,8 +47,8 @@ fn key(pk: String, sk: String) -> Key {
 const BATCH_ATTEMPTS: usize = 3;
 
 impl Store {
-    /// The credentials and live failure streak of `email`, and the window of `source`: one
-    /// strongly consistent `BatchGetItem` (keys DynamoDB leaves unprocessed are asked again).
+    /// The credentials of `email` and the window of `source`: one strongly consistent
+    /// `BatchGetItem` (keys DynamoDB leaves unprocessed are asked again).
     pub async fn login_record(
         &self,
         email: &Email,
@@ -58,10 +56,7 @@ impl Store {
         now: i64,
     ) -> Result<LoginRecord, StoreError> {
         let email_pk = email_pk(email);
-        let mut keys = vec![
-            key(email_pk.clone(), CREDENTIALS_SK.to_owned()),
-            key(email_pk.clone(), LOGIN_STREAK_SK.to_owned()),
-        ];
+        let mut keys = vec![key(email_pk.clone(), CREDENTIALS_SK.to_owned())];
         let windows = source.map(|source| {
             let current = source.policy.bucket(now);
             let previous = window_sk(current.saturating_sub(1));
@@ -95,8 +90,6 @@ impl Store {
                 let (pk, sk) = (item::string(found, PK)?, item::string(found, SK)?);
                 if pk == email_pk && sk == CREDENTIALS_SK {
                     record.credentials = Some(credentials_from(found)?);
-                } else if pk == email_pk && sk == LOGIN_STREAK_SK {
-                    record.streak = live_streak(found, now)?;
                 } else if let Some((_, current, previous)) = &windows {
                     if sk == current {
                         record.source.current = item::number(found, ATTEMPTS)?;
@@ -124,18 +117,19 @@ impl Store {
     /// transaction), admitted only while the email is outside its backoff window. Below the
     /// threshold the write is an atomic increment bounded by it, so parallel guesses get exactly
     /// `max_failures` checks; past it each window admits one attempt (a compare-and-swap on the
-    /// streak). `seen` is the streak the login read; a refusal returns the item as it is, and
-    /// the decision is made again from that.
+    /// streak). The first write assumes no streak past the threshold, so it needs no read
+    /// first; a refusal returns the item as it is, and the decision is made again from that.
     pub async fn reserve_attempt(
         &self,
         email: &Email,
-        seen: Option<FailureStreak>,
         policy: &BackoffPolicy,
         now: i64,
     ) -> Result<Reservation, StoreError> {
-        let mut seen = seen;
+        let mut seen = Seen::Unread;
         for _ in 0..RESERVE_ATTEMPTS {
-            if let Some(retry_after) = policy.retry_after(seen, now) {
+            if let Seen::Read(streak) = seen
+                && let Some(retry_after) = policy.retry_after(streak, now)
+            {
                 return Ok(Reservation::Throttled { retry_after });
             }
             let request = self
@@ -155,20 +149,32 @@ impl Store {
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 );
             let request = match seen {
+                // Not read yet: none, or one below the threshold, counts one more.
+                Seen::Unread => request
+                    .update_expression(
+                        "SET #failures = if_not_exists(#failures, :zero) + :one, #last = :now, \
+                         #expires = :expires",
+                    )
+                    .condition_expression(
+                        "attribute_not_exists(#pk) OR (#expires > :now AND #failures < :max)",
+                    )
+                    .expression_attribute_names("#pk", PK)
+                    .expression_attribute_values(":zero", n(0))
+                    .expression_attribute_values(":max", n(policy.max_failures)),
                 // No live streak: start one at 1 (replacing one past its expiry).
-                None => request
+                Seen::Read(None) => request
                     .update_expression("SET #failures = :one, #last = :now, #expires = :expires")
                     .condition_expression("attribute_not_exists(#pk) OR #expires <= :now")
                     .expression_attribute_names("#pk", PK),
                 // Below the threshold: count, as long as the threshold is not reached.
-                Some(streak) if streak.failures < policy.max_failures => request
+                Seen::Read(Some(streak)) if streak.failures < policy.max_failures => request
                     .update_expression(
                         "SET #failures = #failures + :one, #last = :now, #expires = :expires",
                     )
                     .condition_expression("#expires > :now AND #failures < :max")
                     .expression_attribute_values(":max", n(policy.max_failures)),
                 // Past it, with the window over: exactly one attempt takes this opening.
-                Some(streak) => request
+                Seen::Read(Some(streak)) => request
                     .update_expression(
                         "SET #failures = #failures + :one, #last = :now, #expires = :expires",
                     )
@@ -190,11 +196,13 @@ impl Store {
                 }
                 Err(error) => match error.as_service_error() {
                     Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
-                        seen = failed
-                            .item()
-                            .map(|found| live_streak(found, now))
-                            .transpose()?
-                            .flatten();
+                        seen = Seen::Read(
+                            failed
+                                .item()
+                                .map(|found| live_streak(found, now))
+                                .transpose()?
+                                .flatten(),
+                        );
                     }
                     _ => return Err(error.into()),
                 },
@@ -203,6 +211,14 @@ impl Store {
         // Still changing under this attempt: others are guessing at the same moment.
         Ok(Reservation::Throttled { retry_after: 1 })
     }
+}
+
+/// What a reservation knows of the streak it writes to.
+#[derive(Debug, Clone, Copy)]
+enum Seen {
+    Unread,
+    /// As a refused write returned it (`None`: absent or past its expiry).
+    Read(Option<FailureStreak>),
 }
 
 /// The outcome of [`Store::reserve_attempt`].
