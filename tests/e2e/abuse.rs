@@ -355,15 +355,8 @@ async fn parallel_wrong_passwords_in_a_password_change_get_no_more_checks() {
     let (_, registered) = app.registered_user().await;
     let access = registered.access_token();
     let instances = instances(&app, 8).await;
-    let attempts = (0..16).map(|n| {
-        instances[n % 8].authorized(
-            Function::Password,
-            "POST",
-            "/auth/password/change",
-            &access,
-            Some(json!({ "currentPassword": WRONG, "newPassword": "irrelevant passphrase" })),
-        )
-    });
+    let attempts =
+        (0..16).map(|n| instances[n % 8].change_password(&access, WRONG, "irrelevant passphrase"));
     let answers = futures::future::join_all(attempts).await;
     let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
     assert_eq!(

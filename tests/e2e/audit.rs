@@ -217,13 +217,7 @@ async fn every_lifecycle_event_is_one_json_line_with_its_ids_and_no_secret() {
     );
     let new_password = "another fine passphrase";
     let changed = app
-        .authorized(
-            Function::Password,
-            "POST",
-            "/auth/password/change",
-            &registered.access_token(),
-            Some(serde_json::json!({ "currentPassword": PASSWORD, "newPassword": new_password })),
-        )
+        .change_password(&registered.access_token(), PASSWORD, new_password)
         .await;
     assert_eq!(changed.status, 204);
     let other = app.login(&email, new_password).await;

@@ -136,16 +136,7 @@ async fn act(app: &TestApp, flow: Flow, scene: &Scene) -> TestResponse {
     let access = scene.caller.access_token();
     match flow {
         Flow::Reset => app.reset(link, NEW_PASSWORD).await,
-        Flow::Change => {
-            app.authorized(
-                Function::Password,
-                "POST",
-                "/auth/password/change",
-                &access,
-                Some(json!({ "currentPassword": PASSWORD, "newPassword": NEW_PASSWORD })),
-            )
-            .await
-        }
+        Flow::Change => app.change_password(&access, PASSWORD, NEW_PASSWORD).await,
         Flow::Delete => {
             app.authorized(
                 Function::Account,

@@ -124,6 +124,23 @@ impl TestApp {
         .await
     }
 
+    /// `POST /auth/password/change` as the holder of `access_token`.
+    pub async fn change_password(
+        &self,
+        access_token: &str,
+        current: &str,
+        new: &str,
+    ) -> TestResponse {
+        self.authorized(
+            Function::Password,
+            "POST",
+            "/auth/password/change",
+            access_token,
+            Some(json!({ "currentPassword": current, "newPassword": new })),
+        )
+        .await
+    }
+
     /// Presents a verification link alone: no session, no password.
     pub async fn verify_email(&self, token: &str) -> TestResponse {
         self.post(

@@ -253,7 +253,7 @@ impl Sessions {
     async fn end_revoked(&self, token: &RefreshToken, account_epoch: Option<u64>) {
         let deleted = self
             .store
-            .delete_revoked_session(&token.user_id, &token.session_id, account_epoch)
+            .delete_session(&token.user_id, &token.session_id, account_epoch)
             .await;
         if let Err(error) = deleted {
             tracing::warn!(
@@ -337,7 +337,7 @@ impl Sessions {
             "refresh token reuse detected; revoking the session"
         );
         self.store
-            .delete_session(&token.user_id, &token.session_id)
+            .delete_session(&token.user_id, &token.session_id, None)
             .await?;
         Ok(Rotated::Reused)
     }

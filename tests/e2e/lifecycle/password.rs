@@ -273,13 +273,7 @@ async fn a_password_change_retires_a_pending_reset_link() {
     assert_eq!(app.forgot(&email).await.status, 202);
     let link = app.one_mail_to(&email).await.token();
     let changed = app
-        .authorized(
-            Function::Password,
-            "POST",
-            "/auth/password/change",
-            &registered.access_token(),
-            Some(json!({ "currentPassword": PASSWORD, "newPassword": "the owner's new one" })),
-        )
+        .change_password(&registered.access_token(), PASSWORD, "the owner's new one")
         .await;
     assert_eq!(changed.status, 204, "{}", changed.text);
     app.reset(&link, "the intruder's choice")

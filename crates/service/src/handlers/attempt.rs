@@ -50,7 +50,8 @@ pub(super) async fn read_and_reserve(
     Err(refused)
 }
 
-async fn give_back(state: &impl Braked, email: &Email, reserved: ReservedAttempt) {
+/// Gives a reservation back (best-effort: a failure leaves it counted, and says so).
+pub(super) async fn give_back(state: &impl Braked, email: &Email, reserved: ReservedAttempt) {
     if let Err(cause) = state.store().release_attempt(email, reserved).await {
         tracing::warn!(
             cause = %auth_core::telemetry::error_chain(&cause),

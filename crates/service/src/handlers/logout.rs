@@ -97,7 +97,7 @@ async fn logout_everywhere(
             ));
         }
     }
-    super::sweep::revoked_sessions(&state.store, &user).await;
+    super::sweep::revoked_sessions(&state.store, &user, state.clock.now()).await;
     tracing::info!(user_id = %user, "logout everywhere");
     state.audit.record(
         AuditEvent::LoggedOutEverywhere,

@@ -82,7 +82,7 @@ async fn change(
         Subject::session(caller.user.as_str(), caller.session.as_str()),
         client,
     );
-    sweep::revoked_sessions(&state.store, &caller.user).await;
+    sweep::revoked_sessions(&state.store, &caller.user, state.clock.now()).await;
     Ok(no_content())
 }
 
@@ -170,7 +170,7 @@ async fn reset(
         Subject::user(token.user_id.as_str()),
         client,
     );
-    sweep::revoked_sessions(&state.store, &token.user_id).await;
+    sweep::revoked_sessions(&state.store, &token.user_id, now).await;
     Ok(no_content())
 }
 

@@ -7,7 +7,7 @@ use auth_core::domain::{UserCredentials, UserId};
 use secrecy::SecretString;
 
 use super::Account;
-use super::attempt::{Attempt, read_and_reserve};
+use super::attempt::{Attempt, give_back, read_and_reserve};
 use super::source_limit::limited_source;
 use crate::error::ApiError;
 use crate::http::client::ClientInfo;
@@ -20,7 +20,7 @@ pub(super) async fn reauthenticate<'a>(
     state: &'a Account,
     user: &UserId,
     password: SecretString,
-    client: &'a ClientInfo,
+    client: &ClientInfo,
 ) -> Result<Reauthenticated<'a>, ApiError> {
     // The profile names the email; a deleted account has none (its access token outlived it).
     let profile = state
@@ -50,7 +50,6 @@ pub(super) async fn reauthenticate<'a>(
         (Verification::Match { .. }, Some(credentials)) => Ok(Reauthenticated {
             credentials,
             state,
-            client,
             reserved: checked.reserved,
         }),
         _ => Err(attempt.failed(state, state.clock.now()).await),
@@ -61,7 +60,6 @@ pub(super) async fn reauthenticate<'a>(
 pub(super) struct Reauthenticated<'a> {
     pub credentials: UserCredentials,
     state: &'a Account,
-    client: &'a ClientInfo,
     reserved: ReservedAttempt,
 }
 
@@ -69,12 +67,7 @@ impl Reauthenticated<'_> {
     /// The request failed after the right password (before its commit): the reservation is
     /// given back, and `error` is the answer.
     pub async fn failed(&self, error: ApiError) -> ApiError {
-        let attempt = Attempt {
-            email: &self.credentials.profile.email,
-            source: None,
-            user: Some(self.credentials.profile.id.as_str()),
-            client: self.client,
-        };
-        attempt.release(self.state, self.reserved, error).await
+        give_back(self.state, &self.credentials.profile.email, self.reserved).await;
+        error
     }
 }

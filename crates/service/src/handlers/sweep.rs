@@ -5,25 +5,27 @@
 use auth_core::domain::UserId;
 use auth_core::telemetry::error_chain;
 
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
-pub(super) async fn revoked_sessions(store: &Store, user: &UserId) {
-    match store.sweep_revoked_sessions(user).await {
-        Ok(deleted) => tracing::info!(deleted, "ended sessions deleted"),
-        Err(error) => tracing::warn!(
-            cause = %error_chain(&error),
-            "ended sessions not deleted (already refused; their TTL removes them)"
-        ),
-    }
+/// The items of sessions a credential event ended.
+pub(super) async fn revoked_sessions(store: &Store, user: &UserId, now: i64) {
+    report(
+        store.sweep_revoked_sessions(user, now).await,
+        "ended sessions",
+    );
 }
 
 /// What is left of a deleted account's partition (sessions, pending tokens).
 pub(super) async fn deleted_account(store: &Store, user: &UserId) {
-    match store.sweep_account(user).await {
-        Ok(deleted) => tracing::info!(deleted, "deleted account's items removed"),
+    report(store.sweep_account(user).await, "deleted account's items");
+}
+
+fn report(outcome: Result<usize, StoreError>, what: &str) {
+    match outcome {
+        Ok(deleted) => tracing::info!(deleted, "{what} deleted"),
         Err(error) => tracing::warn!(
             cause = %error_chain(&error),
-            "deleted account's items not removed (already refused; their TTL removes them)"
+            "{what} not deleted (already refused; their TTL removes them)"
         ),
     }
 }

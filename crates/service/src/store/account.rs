@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 
 use super::item::{Item, n, s};
-use super::one_time::{TokenPurpose, delete_key, pending_token_key};
+use super::one_time::{TokenPurpose, delete_key, token_key};
 use super::revocation::{EpochFrom, ItemChange, raise_epoch};
 use super::schema::*;
 use super::sessions::epoch_is;
@@ -107,7 +107,7 @@ impl Store {
             TransactWriteItem::builder().update(restamp).build(),
             delete_key(
                 &self.table,
-                pending_token_key(TokenPurpose::PasswordReset, target.user),
+                token_key(TokenPurpose::PasswordReset, target.user),
             )?,
             delete_key(
                 &self.table,

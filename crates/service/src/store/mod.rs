@@ -18,6 +18,7 @@
 //! query, not a scan or an eventually consistent index.
 
 mod account;
+mod batch;
 mod error;
 mod ip_limit;
 pub mod item;

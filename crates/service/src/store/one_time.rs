@@ -49,7 +49,7 @@ pub enum Issuance {
     TooSoon,
 }
 
-fn token_key(purpose: TokenPurpose, user: &UserId) -> Item {
+pub(super) fn token_key(purpose: TokenPurpose, user: &UserId) -> Item {
     Item::from([
         (PK.to_owned(), s(user_pk(user))),
         (SK.to_owned(), s(purpose.sort_key())),
@@ -283,9 +283,4 @@ pub(super) fn delete_key(table: &str, key: Item) -> Result<TransactWriteItem, St
         .build()
         .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
     Ok(TransactWriteItem::builder().delete(delete).build())
-}
-
-/// The key of `user`'s pending token for `purpose` (a password change retires the reset link).
-pub(super) fn pending_token_key(purpose: TokenPurpose, user: &UserId) -> Item {
-    token_key(purpose, user)
 }

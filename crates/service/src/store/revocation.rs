@@ -7,7 +7,7 @@
 //! Deleting the dead session items is then clean-up, best-effort and resumable (their TTL
 //! removes whatever a failed sweep leaves).
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::item::{self, Item, n, s};
 use super::schema::*;
@@ -102,9 +102,6 @@ pub(super) fn raise_epoch(
     ])
 }
 
-/// Rounds of `UnprocessedKeys` before the session read gives up with 503.
-const BATCH_ATTEMPTS: usize = 3;
-
 impl Store {
     /// The session, if it is live and its account has not revoked it: the session and the
     /// profile in one strongly consistent `BatchGetItem` (strict authorizer, email
@@ -118,48 +115,17 @@ impl Store {
         let key =
             |sk: String| Item::from([(PK.to_owned(), s(user_pk(user))), (SK.to_owned(), s(sk))]);
         let session_key = session_sk(session);
-        let mut pending = Some(vec![key(session_key.clone()), key(PROFILE_SK.to_owned())]);
         let (mut found_session, mut found_profile) = (None, None);
-        for attempt in 0..BATCH_ATTEMPTS {
-            let Some(keys) = pending.take() else { break };
-            if attempt > 0 {
-                // DynamoDB left keys unprocessed under load: give it a moment.
-                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+        for found in self
+            .batch_get(vec![key(session_key.clone()), key(PROFILE_SK.to_owned())])
+            .await?
+        {
+            let sk = item::string(&found, SK)?;
+            if sk == session_key {
+                found_session = Some(SessionRecord::try_from(&found)?);
+            } else if sk == PROFILE_SK {
+                found_profile = Some(ProfileRecord::try_from(&found)?);
             }
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()
-                .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await?;
-            let items = output
-                .responses()
-                .and_then(|tables| tables.get(&self.table))
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            for found in items {
-                let sk = item::string(found, SK)?;
-                if sk == session_key {
-                    found_session = Some(SessionRecord::try_from(found)?);
-                } else if sk == PROFILE_SK {
-                    found_profile = Some(ProfileRecord::try_from(found)?);
-                }
-            }
-            pending = output
-                .unprocessed_keys()
-                .and_then(|tables| tables.get(&self.table))
-                .map(|left| left.keys().to_vec())
-                .filter(|left| !left.is_empty());
-        }
-        if pending.is_some() {
-            return Err(StoreError::Unavailable(
-                "DynamoDB kept part of the session read unprocessed".into(),
-            ));
         }
         let Some(session) = found_session.filter(|session| session.is_live(now)) else {
             return Ok(None);

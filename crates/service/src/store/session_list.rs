@@ -88,40 +88,31 @@ impl Store {
         condition_held(result)
     }
 
-    /// Deletes the items of `user`'s sessions their account has revoked (below its epoch, or
-    /// all of them when the account is gone): the clean-up after a credential event. A session
-    /// started after the event is at the new epoch and stays. Returns how many were deleted.
-    pub async fn sweep_revoked_sessions(&self, user: &UserId) -> Result<usize, StoreError> {
-        let account = self.profile_record(user).await?;
-        let mut keys = Vec::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_names("#epoch", SESSION_EPOCH)
-            .expression_attribute_values(":pk", s(user_pk(user)))
-            .expression_attribute_values(":prefix", s(SESSION_SK_PREFIX))
-            .projection_expression("#sk, #epoch")
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(found) = pages.next().await {
-            let found = found?;
-            let epoch: u64 = item::optional_number(&found, SESSION_EPOCH)?.unwrap_or(0);
-            if account
-                .as_ref()
-                .is_none_or(|account| epoch < account.session_epoch)
-            {
-                keys.push(Item::from([
+    /// Deletes the items of `user`'s dead sessions: those their account has revoked (below its
+    /// epoch, or all of them when the account is gone) and the expired ones: the clean-up
+    /// after a credential event. A session started after the event is at the new epoch and
+    /// stays. Returns how many were deleted.
+    pub async fn sweep_revoked_sessions(
+        &self,
+        user: &UserId,
+        now: i64,
+    ) -> Result<usize, StoreError> {
+        let epoch = self
+            .profile_record(user)
+            .await?
+            .map_or(u64::MAX, |account| account.session_epoch);
+        let keys: Vec<Item> = self
+            .session_ages(user, now, epoch)
+            .await?
+            .into_iter()
+            .filter(|session| !session.live)
+            .map(|session| {
+                Item::from([
                     (PK.to_owned(), s(user_pk(user))),
-                    (SK.to_owned(), s(item::string(&found, SK)?)),
-                ]));
-            }
-        }
+                    (SK.to_owned(), s(session_sk(&session.session_id))),
+                ])
+            })
+            .collect();
         self.delete_keys(&keys).await?;
         Ok(keys.len())
     }

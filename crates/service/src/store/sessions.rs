@@ -334,7 +334,7 @@ impl Store {
 
     /// Every session of `user` with its age and whether it is live (unexpired, and not below
     /// the account's `account_epoch`): one strongly consistent query of the partition's session
-    /// keys (what a login needs to bound their number).
+    /// keys (what a login needs to bound their number, and the clean-up to find the dead).
     pub async fn session_ages(
         &self,
         user: &UserId,
@@ -416,10 +416,10 @@ impl Store {
         condition_held(result)
     }
 
-    /// Deletes a session its account revoked, only while its epoch is still below
-    /// `account_epoch` (a re-stamp since then keeps it); unconditionally when the account is
-    /// gone (`None`). Returns whether it was deleted.
-    pub async fn delete_revoked_session(
+    /// Deletes a session, only while its epoch is still below `account_epoch` (a session its
+    /// account revoked: a re-stamp since then keeps it); unconditionally with `None` (the
+    /// account is gone, or the family was caught being reused). Returns whether it was deleted.
+    pub async fn delete_session(
         &self,
         user: &UserId,
         session: &SessionId,
@@ -438,22 +438,6 @@ impl Store {
                 .expression_attribute_values(":epoch", n(epoch));
         }
         condition_held(request.send().await)
-    }
-
-    /// Deletes the session unconditionally (its family was caught being reused).
-    pub async fn delete_session(
-        &self,
-        user: &UserId,
-        session: &SessionId,
-    ) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PK, s(user_pk(user)))
-            .key(SK, s(session_sk(session)))
-            .send()
-            .await?;
-        Ok(())
     }
 
     /// Deletes every session of every user (the operator's answer to a leaked refresh key):

@@ -5,9 +5,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::error::condition_held;
 use super::item::{self, Item, n, s};
@@ -43,9 +41,6 @@ fn key(pk: String, sk: String) -> Key {
     HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
 }
 
-/// Rounds of `UnprocessedKeys` (DynamoDB throttling part of a batch) before giving up with 503.
-const BATCH_ATTEMPTS: usize = 3;
-
 impl Store {
     /// The credentials of `email` and the window of `source`: one strongly consistent
     /// `BatchGetItem` (keys DynamoDB leaves unprocessed are asked again).
@@ -67,49 +62,19 @@ impl Store {
             keys.push(key(pk.clone(), previous.clone()));
         }
         let mut record = LoginRecord::default();
-        let mut pending = Some(keys);
-        for _ in 0..BATCH_ATTEMPTS {
-            let Some(keys) = pending.take() else { break };
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()
-                .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await?;
-            let found = output
-                .responses()
-                .and_then(|tables| tables.get(&self.table))
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            for found in found {
-                let (pk, sk) = (item::string(found, PK)?, item::string(found, SK)?);
-                if pk == email_pk && sk == CREDENTIALS_SK {
-                    record.credentials = Some(credentials_from(found)?);
-                } else if let Some((_, current, previous)) = &windows {
-                    if sk == current {
-                        record.source.current = item::number(found, ATTEMPTS)?;
-                    } else if sk == previous {
-                        record.source.previous = item::number(found, ATTEMPTS)?;
-                    }
+        for found in self.batch_get(keys).await? {
+            let (pk, sk) = (item::string(&found, PK)?, item::string(&found, SK)?);
+            if pk == email_pk && sk == CREDENTIALS_SK {
+                record.credentials = Some(credentials_from(&found)?);
+            } else if let Some((_, current, previous)) = &windows {
+                if sk == current {
+                    record.source.current = item::number(&found, ATTEMPTS)?;
+                } else if sk == previous {
+                    record.source.previous = item::number(&found, ATTEMPTS)?;
                 }
             }
-            pending = output
-                .unprocessed_keys()
-                .and_then(|tables| tables.get(&self.table))
-                .map(|left| left.keys().to_vec())
-                .filter(|left| !left.is_empty());
         }
-        match pending {
-            None => Ok(record),
-            Some(_) => Err(StoreError::Unavailable(
-                "DynamoDB kept part of the login read unprocessed".into(),
-            )),
-        }
+        Ok(record)
     }
 
     /// Reserves one password check for `email`, known or not, before its result is used: one
@@ -247,40 +212,23 @@ impl Store {
         email: &Email,
         reserved: ReservedAttempt,
     ) -> Result<bool, StoreError> {
-        let condition = "#failures = :failures AND #last = :at";
-        if reserved.failures <= 1 {
-            let result = self
-                .client
-                .delete_item()
-                .table_name(&self.table)
-                .key(PK, s(email_pk(email)))
-                .key(SK, s(LOGIN_STREAK_SK))
-                .condition_expression(condition)
-                .expression_attribute_names("#failures", FAILURES)
-                .expression_attribute_names("#last", LAST_FAILURE_AT)
-                .expression_attribute_values(":failures", n(reserved.failures))
-                .expression_attribute_values(":at", n(reserved.at))
-                .send()
-                .await;
-            condition_held(result)
-        } else {
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key(PK, s(email_pk(email)))
-                .key(SK, s(LOGIN_STREAK_SK))
-                .update_expression("SET #failures = #failures - :one")
-                .condition_expression(condition)
-                .expression_attribute_names("#failures", FAILURES)
-                .expression_attribute_names("#last", LAST_FAILURE_AT)
-                .expression_attribute_values(":failures", n(reserved.failures))
-                .expression_attribute_values(":at", n(reserved.at))
-                .expression_attribute_values(":one", n(1))
-                .send()
-                .await;
-            condition_held(result)
-        }
+        // Back to what it was; a streak at 0 opens no window and the next success deletes it.
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(email_pk(email)))
+            .key(SK, s(LOGIN_STREAK_SK))
+            .update_expression("SET #failures = #failures - :one")
+            .condition_expression("#failures = :failures AND #last = :at")
+            .expression_attribute_names("#failures", FAILURES)
+            .expression_attribute_names("#last", LAST_FAILURE_AT)
+            .expression_attribute_values(":failures", n(reserved.failures))
+            .expression_attribute_values(":at", n(reserved.at))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        condition_held(result)
     }
 }
 

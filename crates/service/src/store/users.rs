@@ -153,28 +153,32 @@ impl Store {
     /// The profile and session epoch, read strongly consistently: a refresh right after a
     /// credential event must see its epoch.
     pub async fn profile_record(&self, user: &UserId) -> Result<Option<ProfileRecord>, StoreError> {
+        self.read_profile(user, true).await
+    }
+
+    /// The profile, read eventually consistently (where a moment's lag does no harm).
+    pub async fn profile(&self, user: &UserId) -> Result<Option<UserProfile>, StoreError> {
+        Ok(self
+            .read_profile(user, false)
+            .await?
+            .map(|record| record.profile))
+    }
+
+    async fn read_profile(
+        &self,
+        user: &UserId,
+        consistent: bool,
+    ) -> Result<Option<ProfileRecord>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
             .key(PK, s(user_pk(user)))
             .key(SK, s(PROFILE_SK))
-            .consistent_read(true)
+            .consistent_read(consistent)
             .send()
             .await?;
         output.item().map(ProfileRecord::try_from).transpose()
-    }
-
-    pub async fn profile(&self, user: &UserId) -> Result<Option<UserProfile>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(user_pk(user)))
-            .key(SK, s(PROFILE_SK))
-            .send()
-            .await?;
-        output.item().map(profile_from).transpose()
     }
 }
 
