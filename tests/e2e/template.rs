@@ -193,7 +193,7 @@ fn every_function_gets_only_the_key_material_it_uses_and_may_read_only_those_sec
     ];
     let signer: &[&str] = &["JWT_PRIVATE_KEY_ARN", "JWT_REFRESH_SECRET_ARN"];
     let hs256_signer: &[&str] = &["JWT_ACCESS_SECRET_ARN", "JWT_REFRESH_SECRET_ARN"];
-    let expected: [(&str, &[&str], &[&str]); 12] = [
+    let expected: [(&str, &[&str], &[&str]); 13] = [
         ("RegisterFunction", signer, hs256_signer),
         ("LoginFunction", signer, hs256_signer),
         ("RefreshFunction", signer, hs256_signer),
@@ -204,6 +204,11 @@ fn every_function_gets_only_the_key_material_it_uses_and_may_read_only_those_sec
         ),
         (
             "AuthorizerFunction",
+            &["JWT_PUBLIC_KEY"],
+            &["JWT_ACCESS_SECRET_ARN"],
+        ),
+        (
+            "StrictAuthorizerFunction",
             &["JWT_PUBLIC_KEY"],
             &["JWT_ACCESS_SECRET_ARN"],
         ),
@@ -248,14 +253,84 @@ fn every_function_gets_only_the_key_material_it_uses_and_may_read_only_those_sec
             );
         }
     }
-    let authorizer = &template["Resources"]["AuthorizerFunction"]["Properties"]["Layers"];
-    assert!(
-        under(authorizer, false).is_none(),
-        "no extension without a shared key"
+    for name in ["AuthorizerFunction", "StrictAuthorizerFunction"] {
+        let layers = &template["Resources"][name]["Properties"]["Layers"];
+        assert!(
+            under(layers, false).is_none(),
+            "{name}: no extension without a shared key"
+        );
+        assert!(
+            under(layers, true).is_some(),
+            "{name}, HS256: the secrets extension layer"
+        );
+    }
+}
+
+/// Strict mode cannot be deployed with an authorizer that cannot honour it: each authorizer
+/// exists under exactly one value of the parameter, the API invokes the one that exists, the
+/// lean one may not touch the table and runs the binary without the SDK.
+#[test]
+fn strict_mode_deploys_the_strict_authorizer_and_only_it() {
+    let template = template();
+    let resources = &template["Resources"];
+    for (name, condition, binary, strict) in [
+        (
+            "AuthorizerFunction",
+            "LeanAuthorizer",
+            "authorizer",
+            "false",
+        ),
+        (
+            "StrictAuthorizerFunction",
+            "CheckRevocation",
+            "authorizer-strict",
+            "true",
+        ),
+    ] {
+        let function = &resources[name];
+        assert_eq!(function["Condition"].as_str(), Some(condition), "{name}");
+        assert_eq!(
+            function["Metadata"]["BuildProperties"]["Binary"].as_str(),
+            Some(binary),
+            "{name}"
+        );
+        let env = environment(&template, function, false);
+        assert_eq!(
+            env.get("AUTHORIZER_CHECK_REVOCATION")
+                .and_then(Value::as_str),
+            Some(strict),
+            "{name}"
+        );
+        assert_eq!(env.contains_key("TABLE_NAME"), strict == "true", "{name}");
+        assert_eq!(
+            dynamodb_actions(function).is_empty(),
+            strict == "false",
+            "{name}: table access only in strict mode"
+        );
+    }
+    let Value::Tagged(lean) = &template["Conditions"]["LeanAuthorizer"] else {
+        panic!("LeanAuthorizer is a condition");
+    };
+    assert_eq!(lean.tag, "Not");
+    let arn =
+        &resources["Api"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"]["FunctionArn"];
+    let Value::Tagged(choice) = arn else {
+        panic!("FunctionArn is an !If: {arn:?}");
+    };
+    assert_eq!(choice.tag, "If");
+    let branches = choice.value.as_sequence().expect("!If [condition, a, b]");
+    assert_eq!(branches[0].as_str(), Some("CheckRevocation"));
+    let target = |branch: &Value| match branch {
+        Value::Tagged(getatt) if getatt.tag == "GetAtt" => getatt.value.as_str().map(str::to_owned),
+        _ => None,
+    };
+    assert_eq!(
+        target(&branches[1]).as_deref(),
+        Some("StrictAuthorizerFunction.Arn")
     );
-    assert!(
-        under(authorizer, true).is_some(),
-        "HS256: the secrets extension layer"
+    assert_eq!(
+        target(&branches[2]).as_deref(),
+        Some("AuthorizerFunction.Arn")
     );
 }
 
@@ -423,10 +498,12 @@ fn the_password_and_cookie_routes_are_throttled_and_login_and_register_have_rese
         );
     }
     // The authorizer is never capped: the reservations above keep the floods away from it.
-    assert!(
-        template["Resources"]["AuthorizerFunction"]["Properties"]["ReservedConcurrentExecutions"]
-            .is_null()
-    );
+    for name in ["AuthorizerFunction", "StrictAuthorizerFunction"] {
+        assert!(
+            template["Resources"][name]["Properties"]["ReservedConcurrentExecutions"].is_null(),
+            "{name}"
+        );
+    }
 }
 
 /// The DynamoDB actions a function's policies allow.
@@ -498,6 +575,7 @@ fn the_audited_functions_get_the_metrics_client_and_per_ip_settings() {
     // Functions that neither limit nor audit get none of it.
     for name in [
         "AuthorizerFunction",
+        "StrictAuthorizerFunction",
         "MeFunction",
         "JwksFunction",
         "MailerFunction",

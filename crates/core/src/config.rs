@@ -441,11 +441,11 @@ impl AuthorizerSettings {
     }
 }
 
-/// Strict mode was asked for, but this authorizer binary was built without its DynamoDB client.
+/// Strict mode was asked for, but this is the lean authorizer, which has no DynamoDB client.
 pub fn strict_mode_not_built() -> ConfigError {
     invalid(
         "AUTHORIZER_CHECK_REVOCATION",
-        "this build has no DynamoDB client; build the authorizer with `--features check-revocation`",
+        "the lean authorizer has no DynamoDB client; strict mode runs the authorizer-strict binary",
     )
 }
 

@@ -12,6 +12,7 @@ pub mod environment;
 pub mod event;
 pub mod gateway;
 pub mod invoke;
+pub mod package;
 mod resolve;
 pub mod routes;
 pub mod server;

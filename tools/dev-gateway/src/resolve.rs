@@ -100,6 +100,15 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// The value itself, or the branch its `!If`s choose (e.g. which function a `FunctionArn`
+    /// names under these parameters).
+    pub(crate) fn chosen<'v>(&self, value: &'v Value) -> Result<&'v Value, String> {
+        match intrinsic(value) {
+            Some((function, argument)) if function == "If" => self.chosen(self.branch(argument)?),
+            _ => Ok(value),
+        }
+    }
+
     /// The branch `!If [condition, value, value]` takes.
     fn branch<'v>(&self, argument: &'v Value) -> Result<&'v Value, String> {
         let Some([condition, when_true, when_false]) = argument.as_sequence().map(Vec::as_slice)

@@ -158,8 +158,11 @@ fn authorizer_model(
     resolver: &Resolver<'_>,
     binary_of: &dyn Fn(&str) -> Option<String>,
 ) -> Result<AuthorizerModel, TemplateError> {
-    // FunctionArn: !GetAtt AuthorizerFunction.Arn
-    let target = match &authorizer["FunctionArn"] {
+    // FunctionArn: !GetAtt AuthorizerFunction.Arn, or an !If choosing between such.
+    let chosen = resolver
+        .chosen(&authorizer["FunctionArn"])
+        .map_err(|reason| shape(format!("authorizer {name}: FunctionArn: {reason}")))?;
+    let target = match chosen {
         Value::Tagged(tagged) if tagged.tag == "GetAtt" => tagged
             .value
             .as_str()
@@ -321,5 +324,19 @@ Resources:
             assert!(keys.contains(&expected), "{expected} in {keys:?}");
         }
         assert!(model.authorizer.is_some() && model.cors.is_some());
+    }
+
+    #[test]
+    fn strict_mode_runs_the_strict_authorizer_binary() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml");
+        let lean = ApiModel::load(path, &BTreeMap::new()).expect("template.yaml");
+        assert_eq!(lean.authorizer.expect("authorizer").function, "authorizer");
+        let overrides =
+            BTreeMap::from([("AuthorizerCheckRevocation".to_owned(), "true".to_owned())]);
+        let strict = ApiModel::load(path, &overrides).expect("template.yaml");
+        assert_eq!(
+            strict.authorizer.expect("authorizer").function,
+            "authorizer-strict"
+        );
     }
 }

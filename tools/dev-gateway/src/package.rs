@@ -1,0 +1,202 @@
+//! The SAM-ready build `scripts/package` leaves in `.aws-sam/build`: which binary each function
+//! of the template runs, the architecture it is built for, and the template `sam deploy` reads
+//! there, identical to `template.yaml` but for each function's `CodeUri`, which names the
+//! directory holding its `bootstrap` (as `sam build` writes it).
+
+use std::collections::BTreeMap;
+
+use serde_yaml::Value;
+
+use crate::resolve::Resolver;
+use crate::template::TemplateError;
+
+/// One function of the template and the binary (`Metadata.BuildProperties.Binary`) it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackagedFunction {
+    pub logical_id: String,
+    pub binary: String,
+}
+
+/// Every `AWS::Serverless::Function`, conditional ones included (the build holds each, so one
+/// build serves every parameter choice).
+pub fn functions(text: &str) -> Result<Vec<PackagedFunction>, TemplateError> {
+    let template: Value = serde_yaml::from_str(text)?;
+    let resources = template["Resources"]
+        .as_mapping()
+        .ok_or_else(|| TemplateError::Shape("no Resources".into()))?;
+    resources
+        .iter()
+        .filter(|(_, resource)| resource["Type"] == "AWS::Serverless::Function")
+        .map(|(id, resource)| {
+            let logical_id = id.as_str().unwrap_or_default().to_owned();
+            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .filter(|binary| is_name(binary))
+                .ok_or_else(|| {
+                    TemplateError::Shape(format!(
+                        "{logical_id}: Metadata.BuildProperties.Binary must name a binary"
+                    ))
+                })?
+                .to_owned();
+            if !is_name(&logical_id) {
+                return Err(TemplateError::Shape(format!(
+                    "{logical_id:?} is not a logical id"
+                )));
+            }
+            Ok(PackagedFunction { logical_id, binary })
+        })
+        .collect()
+}
+
+/// A logical id or binary name is also a directory name in the build: nothing else is let in.
+fn is_name(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The `Architecture` parameter under these overrides (its default otherwise).
+pub fn architecture(
+    text: &str,
+    overrides: &BTreeMap<String, String>,
+) -> Result<String, TemplateError> {
+    let template: Value = serde_yaml::from_str(text)?;
+    let resolver = Resolver::new(&template, overrides, &BTreeMap::new());
+    let architecture = resolver
+        .text(&Value::Tagged(Box::new(serde_yaml::value::TaggedValue {
+            tag: serde_yaml::value::Tag::new("Ref"),
+            value: Value::String("Architecture".into()),
+        })))
+        .ok_or_else(|| TemplateError::Shape("no Architecture parameter".into()))?;
+    let allowed = template["Parameters"]["Architecture"]["AllowedValues"]
+        .as_sequence()
+        .is_none_or(|values| {
+            values
+                .iter()
+                .any(|value| value.as_str() == Some(&architecture))
+        });
+    if !allowed {
+        return Err(TemplateError::Shape(format!(
+            "Architecture {architecture} is not among the parameter's AllowedValues"
+        )));
+    }
+    Ok(architecture)
+}
+
+/// The template of the build: each function's `CodeUri` is its logical id (a directory beside
+/// the template holding `bootstrap`); nothing else changes.
+pub fn packaged_template(text: &str) -> Result<String, TemplateError> {
+    let mut template: Value = serde_yaml::from_str(text)?;
+    let ids: Vec<String> = functions(text)?
+        .into_iter()
+        .map(|function| function.logical_id)
+        .collect();
+    for id in ids {
+        let properties = template
+            .get_mut("Resources")
+            .and_then(|resources| resources.get_mut(id.as_str()))
+            .and_then(Value::as_mapping_mut)
+            .ok_or_else(|| TemplateError::Shape(format!("{id} vanished")))?
+            .entry(Value::String("Properties".into()))
+            .or_insert_with(|| Value::Mapping(serde_yaml::Mapping::new()));
+        let properties = properties
+            .as_mapping_mut()
+            .ok_or_else(|| TemplateError::Shape(format!("{id}: Properties is not a mapping")))?;
+        properties.insert(Value::String("CodeUri".into()), Value::String(id));
+    }
+    Ok(serde_yaml::to_string(&template)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = r#"
+Parameters:
+  Architecture: {Type: String, Default: x86_64, AllowedValues: [x86_64, arm64]}
+  Strict: {Type: String, Default: "false"}
+Conditions:
+  IsStrict: !Equals [!Ref Strict, "true"]
+Globals:
+  Function:
+    CodeUri: .
+Resources:
+  Table: {Type: AWS::DynamoDB::Table}
+  Lean:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: authorizer}}
+    Properties:
+      Environment: {Variables: {TABLE: !Ref Table}}
+  Strict:
+    Type: AWS::Serverless::Function
+    Condition: IsStrict
+    Metadata: {BuildProperties: {Binary: authorizer-strict}}
+"#;
+
+    #[test]
+    fn every_function_is_built_conditional_ones_too() {
+        let names: Vec<(String, String)> = functions(TEMPLATE)
+            .expect("functions")
+            .into_iter()
+            .map(|f| (f.logical_id, f.binary))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("Lean".to_owned(), "authorizer".to_owned()),
+                ("Strict".to_owned(), "authorizer-strict".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn the_packaged_template_points_each_function_at_its_directory_and_keeps_the_rest() {
+        let packaged = packaged_template(TEMPLATE).expect("packaged");
+        let value: Value = serde_yaml::from_str(&packaged).expect("yaml");
+        let original: Value = serde_yaml::from_str(TEMPLATE).expect("yaml");
+        assert_eq!(value["Resources"]["Lean"]["Properties"]["CodeUri"], "Lean");
+        assert_eq!(
+            value["Resources"]["Strict"]["Properties"]["CodeUri"],
+            "Strict"
+        );
+        assert_eq!(value["Conditions"], original["Conditions"], "tags survive");
+        assert_eq!(
+            value["Resources"]["Lean"]["Properties"]["Environment"],
+            original["Resources"]["Lean"]["Properties"]["Environment"]
+        );
+        assert_eq!(value["Resources"]["Table"], original["Resources"]["Table"]);
+    }
+
+    #[test]
+    fn the_architecture_is_the_parameter_and_only_an_allowed_one() {
+        assert_eq!(
+            architecture(TEMPLATE, &BTreeMap::new()).expect("default"),
+            "x86_64"
+        );
+        let arm = BTreeMap::from([("Architecture".to_owned(), "arm64".to_owned())]);
+        assert_eq!(architecture(TEMPLATE, &arm).expect("arm64"), "arm64");
+        let odd = BTreeMap::from([("Architecture".to_owned(), "mips".to_owned())]);
+        assert!(architecture(TEMPLATE, &odd).is_err());
+    }
+
+    #[test]
+    fn a_binary_that_is_not_a_plain_name_is_refused() {
+        let odd = TEMPLATE.replace("Binary: authorizer}", "Binary: ../../etc}");
+        assert!(functions(&odd).is_err());
+    }
+
+    #[test]
+    fn the_projects_template_packages_every_function() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml");
+        let text = std::fs::read_to_string(path).expect("template.yaml");
+        let binaries: Vec<String> = functions(&text)
+            .expect("functions")
+            .into_iter()
+            .map(|f| f.binary)
+            .collect();
+        assert!(binaries.contains(&"authorizer".to_owned()));
+        assert!(binaries.contains(&"authorizer-strict".to_owned()));
+        packaged_template(&text).expect("packaged");
+    }
+}
