@@ -36,6 +36,11 @@ fn target_dir(root: &Path) -> PathBuf {
 
 impl Stack {
     pub fn start() -> Result<Self, String> {
+        Self::start_with(&[], "dev.log")
+    }
+
+    /// `scripts/dev <arguments>` (e.g. `--packaged`), its output in `target/stack/<log>`.
+    pub fn start_with(arguments: &[&str], log_name: &str) -> Result<Self, String> {
         let root = root();
         let port = free_port();
         let environment = vec![
@@ -52,10 +57,11 @@ impl Stack {
         ];
         let log_dir = target_dir(&root).join("stack");
         std::fs::create_dir_all(&log_dir).map_err(|e| e.to_string())?;
-        let log = log_dir.join("dev.log");
+        let log = log_dir.join(log_name);
         let mut log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let started = Instant::now();
         let mut child = Command::new(root.join("scripts/dev"))
+            .args(arguments)
             .current_dir(&root)
             .envs(environment.iter().cloned())
             .stdin(Stdio::null())

@@ -17,7 +17,7 @@ pub struct Config {
     pub node_modules: Option<PathBuf>,
     /// A fresh key pair per asymmetric algorithm, for the `authorizer-<algorithm>` rows.
     pub key_pairs: Vec<KeyPair>,
-    /// The secrets stand-in (`secrets_stand_in`), for the "secrets read at init" rows.
+    /// The secrets stand-in (`lambda_emulator::aws_stand_in`), for the "secrets read at init" rows.
     pub secrets_endpoint: Option<std::net::SocketAddr>,
 }
 

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hyper::body::Bytes;
 use serde_json::{Value, json};
 
-use crate::runtime_api::{Completion, Outcome};
+use lambda_emulator::runtime_api::{Completion, Outcome};
 
 /// The repository's `events/`, the default `--events-dir`.
 pub const DEFAULT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");

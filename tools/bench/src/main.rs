@@ -9,8 +9,6 @@ mod events;
 mod pin;
 mod procfs;
 mod report;
-mod runtime_api;
-mod secrets_stand_in;
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
@@ -24,7 +22,8 @@ use env::{ALGORITHMS, Config, binary_of, env_of};
 use events::{Expect, Feed, Fixtures, Session, Workload};
 use pin::{Pin, last_cpu, spawn_on};
 use report::{Machine, QUIET_CORES, Row, Settings};
-use runtime_api::{Outcome, RuntimeApi};
+use lambda_emulator::aws_stand_in;
+use lambda_emulator::runtime_api::{Outcome, RuntimeApi};
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -961,7 +960,7 @@ async fn cold_start(o: &Options, binary: &Path) -> Result<()> {
 
 async fn run(o: &Options) -> Result<()> {
     let mut config = Config::new(true, o.node_modules.clone())?;
-    config.secrets_endpoint = Some(secrets_stand_in::start(config.secret_store()).await?);
+    config.secrets_endpoint = Some(aws_stand_in::start(aws_stand_in::StandIn::secrets(config.secret_store())).await?);
     reset_logs(o)?;
     if o.pin != Pin::None
         && let Some(pid) = o.dynamodb_pid

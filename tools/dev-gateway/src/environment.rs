@@ -1,9 +1,10 @@
 //! Each function's environment as the template gives it: `Globals.Function.Environment` under
 //! the function's own `Environment`, conditions evaluated for the parameters in force,
 //! `AWS::NoValue` dropped, plus what Lambda's advanced logging derives from `LoggingConfig`.
-//! Two local substitutions, both printed at start-up: a resource resolves to its local value
-//! (the table's name), and Secrets Manager is not emulated, so a `<NAME>_ARN` variable arrives
-//! as `<NAME>` with the value from the gateway's own environment.
+//! Local substitutions, printed at start-up: a resource resolves to its local value (the
+//! table's name); under `--watch` Secrets Manager is not emulated, so a `<NAME>_ARN` variable
+//! arrives as `<NAME>` with the value from the gateway's own environment, while packaged
+//! artifacts get the ARN as deployed and read it from the AWS stand-in.
 
 use std::collections::BTreeMap;
 
@@ -19,14 +20,22 @@ pub struct FunctionSetup {
     /// The binary (`Metadata.BuildProperties.Binary`).
     pub binary: String,
     pub environment: BTreeMap<String, String>,
+    /// Whether the function exists under these parameters (its `Condition`, if any, holds).
+    pub deployed: bool,
+    /// `MemorySize` (its own, else the Globals', else Lambda's default of 128 MB).
+    pub memory_size: u32,
 }
+
+/// A secret's value by its variable name without `_ARN`.
+pub type SecretByName<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// What stands in locally for what only a deployment has.
 pub struct LocalValues<'a> {
     /// `!Ref <resource or pseudo parameter>` → its local value.
     pub resources: BTreeMap<String, String>,
-    /// The value of a secret the template passes by ARN, by its variable name without `_ARN`.
-    pub secret: &'a dyn Fn(&str) -> Option<String>,
+    /// The value of a secret the template passes by ARN, by its variable name without `_ARN`;
+    /// `None` keeps each `<NAME>_ARN` as the template resolves it (secrets are served by ARN).
+    pub secret: Option<SecretByName<'a>>,
     /// Set last, over the template (e.g. the cookie path of an API served at the root).
     pub overrides: BTreeMap<String, String>,
 }
@@ -61,7 +70,7 @@ pub fn function_setups(
         ] {
             for (name, value) in variables.as_mapping().into_iter().flatten() {
                 let name = name.as_str().unwrap_or_default().to_owned();
-                let evaluated = if name.ends_with("_ARN") {
+                let evaluated = if name.ends_with("_ARN") && locals.secret.is_some() {
                     // Replaced by the local secret below; only whether it is given matters.
                     resolver
                         .is_present(value)
@@ -95,10 +104,11 @@ pub fn function_setups(
             .filter(|name| name.ends_with("_ARN"))
             .cloned()
             .collect();
-        for name in by_arn {
+        for name in by_arn.into_iter().filter(|_| locals.secret.is_some()) {
+            let Some(secret) = locals.secret else { break };
             environment.remove(&name);
             let plain = name.trim_end_matches("_ARN").to_owned();
-            let value = (locals.secret)(&plain).ok_or_else(|| {
+            let value = secret(&plain).ok_or_else(|| {
                 failed(format!(
                     "{name} names a secret; Secrets Manager is not emulated, so set {plain} in the environment"
                 ))
@@ -106,10 +116,24 @@ pub fn function_setups(
             environment.insert(plain, value);
         }
         environment.extend(locals.overrides.clone());
+        let deployed = match resource["Condition"].as_str() {
+            Some(condition) => resolver
+                .condition(condition)
+                .map_err(|reason| failed(format!("Condition: {reason}")))?,
+            None => true,
+        };
+        let memory_size = [&properties["MemorySize"], &globals["MemorySize"]]
+            .into_iter()
+            .find(|value| !value.is_null())
+            .and_then(|value| resolver.text(value))
+            .map_or(Ok(128), |text| text.parse::<u32>())
+            .map_err(|_| failed("MemorySize is not a number of MB".into()))?;
         setups.push(FunctionSetup {
             logical_id,
             binary,
             environment,
+            deployed,
+            memory_size,
         });
     }
     Ok(setups)
@@ -162,7 +186,7 @@ Resources:
         let secret = |name: &str| (name == "JWT_PRIVATE_KEY").then(|| "private".to_owned());
         let locals = LocalValues {
             resources: BTreeMap::from([("Table".to_owned(), "local-table".to_owned())]),
-            secret: &secret,
+            secret: Some(&secret),
             overrides: BTreeMap::from([("COOKIE_PATH".to_owned(), "/auth".to_owned())]),
         };
         function_setups(TEMPLATE, &parameters, &locals)
@@ -223,7 +247,7 @@ Resources:
         let secret = |name: &str| Some(format!("local {name}"));
         let locals = LocalValues {
             resources: BTreeMap::from([("AuthTable".to_owned(), "table".to_owned())]),
-            secret: &secret,
+            secret: Some(&secret),
             overrides: BTreeMap::new(),
         };
         let setups = function_setups(&text, &parameters, &locals).expect("setups");
@@ -267,5 +291,49 @@ Resources:
             of("me").get("TABLE_NAME").map(String::as_str),
             Some("table")
         );
+    }
+
+    #[test]
+    fn packaged_artifacts_get_secret_arns_as_deployed_and_only_deployed_functions_run() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml");
+        let text = std::fs::read_to_string(path).expect("template.yaml");
+        let signing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:signing";
+        let refresh = "arn:aws:secretsmanager:us-east-1:123456789012:secret:refresh";
+        let locals = LocalValues {
+            resources: BTreeMap::from([
+                ("AuthTable".to_owned(), "table".to_owned()),
+                ("RefreshKeySecret".to_owned(), refresh.to_owned()),
+            ]),
+            secret: None,
+            overrides: BTreeMap::new(),
+        };
+        for (strict, deployed_authorizer) in [("false", "authorizer"), ("true", "authorizer-strict")]
+        {
+            let parameters = BTreeMap::from([
+                ("JwtPublicKey".to_owned(), "public".to_owned()),
+                ("SigningKeySecretArn".to_owned(), signing.to_owned()),
+                ("AuthorizerCheckRevocation".to_owned(), strict.to_owned()),
+            ]);
+            let setups = function_setups(&text, &parameters, &locals).expect("setups");
+            let authorizers: Vec<&str> = setups
+                .iter()
+                .filter(|setup| setup.deployed && setup.binary.starts_with("authorizer"))
+                .map(|setup| setup.binary.as_str())
+                .collect();
+            assert_eq!(authorizers, [deployed_authorizer], "strict {strict}");
+            let login = setups
+                .iter()
+                .find(|setup| setup.binary == "login")
+                .expect("login");
+            assert_eq!(
+                login.environment.get("JWT_PRIVATE_KEY_ARN").map(String::as_str),
+                Some(signing)
+            );
+            assert_eq!(
+                login.environment.get("JWT_REFRESH_SECRET_ARN").map(String::as_str),
+                Some(refresh)
+            );
+            assert!(!login.environment.contains_key("JWT_PRIVATE_KEY"));
+        }
     }
 }

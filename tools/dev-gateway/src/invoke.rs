@@ -1,7 +1,9 @@
 //! Functions reached through `cargo lambda watch`'s Invoke API
-//! (`POST /2015-03-31/functions/<name>/invocations`), which builds and hot-reloads them.
+//! (`POST /2015-03-31/functions/<name>/invocations`), which builds and hot-reloads them, or,
+//! for packaged artifacts, through the local Runtime API each `bootstrap` polls.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
@@ -9,6 +11,7 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use lambda_emulator::runtime_api::{Completion, RuntimeApi};
 use serde_json::Value;
 
 /// What an invocation returned.
@@ -36,6 +39,8 @@ pub struct Functions {
     base: String,
     /// Functions served by their own `cargo lambda watch` (each with its own environment).
     own: HashMap<String, String>,
+    /// Packaged functions: a `bootstrap` process polling its own Runtime API.
+    local: HashMap<String, Arc<RuntimeApi>>,
     client: Client<HttpConnector, Full<Bytes>>,
     timeout: Duration,
 }
@@ -46,6 +51,7 @@ impl Functions {
         Self {
             base: base.trim_end_matches('/').to_owned(),
             own: HashMap::new(),
+            local: HashMap::new(),
             client: Client::builder(TokioExecutor::new()).build_http(),
             timeout: INVOKE_TIMEOUT,
         }
@@ -56,6 +62,17 @@ impl Functions {
         self.own
             .insert(function.to_owned(), base.trim_end_matches('/').to_owned());
         self
+    }
+
+    /// `function` is a process polling `runtime` (packaged mode).
+    pub fn with_runtime(mut self, function: &str, runtime: Arc<RuntimeApi>) -> Self {
+        self.local.insert(function.to_owned(), runtime);
+        self
+    }
+
+    /// Whether `function` is one this gateway can reach.
+    pub fn knows(&self, function: &str) -> bool {
+        self.local.is_empty() || self.local.contains_key(function)
     }
 
     /// The same functions with another bound on each invocation.
@@ -70,6 +87,9 @@ impl Functions {
         function: &str,
         event: &impl serde::Serialize,
     ) -> Result<(Invocation, Duration), InvokeError> {
+        if let Some(runtime) = self.local.get(function) {
+            return self.invoke_local(function, runtime, event).await;
+        }
         let base = self.own.get(function).unwrap_or(&self.base);
         let url = format!("{base}/2015-03-31/functions/{function}/invocations");
         let failed = |reason: String| InvokeError {
@@ -109,6 +129,38 @@ impl Functions {
             Invocation::Error(document)
         } else {
             Invocation::Response(document)
+        };
+        Ok((outcome, took))
+    }
+
+    async fn invoke_local(
+        &self,
+        function: &str,
+        runtime: &RuntimeApi,
+        event: &impl serde::Serialize,
+    ) -> Result<(Invocation, Duration), InvokeError> {
+        let failed = |reason: String| InvokeError {
+            url: format!("the Runtime API of {function}"),
+            reason,
+        };
+        let body = serde_json::to_vec(event).map_err(|error| failed(error.to_string()))?;
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(self.timeout, runtime.invoke(Bytes::from(body)))
+            .await
+            .map_err(|_| {
+                failed(format!(
+                    "{function} did not answer within {} s",
+                    self.timeout.as_secs()
+                ))
+            })?
+            .ok_or_else(|| failed(format!("{function} is not running")))?;
+        let took = started.elapsed();
+        let document: Value = serde_json::from_slice(&outcome.body).unwrap_or_else(|_| {
+            Value::String(String::from_utf8_lossy(&outcome.body).into_owned())
+        });
+        let outcome = match outcome.completion {
+            Completion::Response => Invocation::Response(document),
+            Completion::Error => Invocation::Error(document),
         };
         Ok((outcome, took))
     }

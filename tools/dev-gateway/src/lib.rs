@@ -13,6 +13,7 @@ pub mod event;
 pub mod gateway;
 pub mod invoke;
 pub mod package;
+pub mod packaged;
 mod resolve;
 pub mod routes;
 pub mod server;

@@ -1,10 +1,17 @@
 //! `dev-gateway [--template template.yaml] [--port 3000] [--static examples/web]
 //! [--param Name=value ...] (--watch [--concurrency 2] [--resource Name=value ...]
-//! [--env NAME=value ...] | --functions http://127.0.0.1:9000)`
+//! [--env NAME=value ...] | --functions http://127.0.0.1:9000 | --packaged .aws-sam/build
+//! [--resource Name=value ...] [--secret ARN=VARIABLE ...] [--mail-dir target/mail]
+//! [--invoke-port 0])`
 //!
 //! With `--watch` it builds every function of the template that a route or the authorizer
 //! invokes and runs each under its own `cargo lambda watch` with the environment the template
 //! gives it; with `--functions` it sends every invocation to an Invoke API already running.
+//! With `--packaged` it runs the SAM-ready build `scripts/package` made: each deployed
+//! function's `bootstrap` with exactly the environment the packaged template gives it, secrets
+//! by ARN from a Secrets Manager stand-in (each value read from the named variable of the
+//! gateway's environment, never from its command line), SES into `--mail-dir`, and an Invoke
+//! API for the stream-triggered mailer (`local-dev relay-stream`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -27,6 +34,10 @@ struct Options {
     concurrency: u16,
     resources: BTreeMap<String, String>,
     environment: BTreeMap<String, String>,
+    packaged: Option<PathBuf>,
+    secrets: BTreeMap<String, String>,
+    mail_dir: Option<PathBuf>,
+    invoke_port: u16,
 }
 
 fn pair(text: String, flag: &str) -> Result<(String, String), lexopt::Error> {
@@ -48,6 +59,10 @@ fn options() -> Result<Options, lexopt::Error> {
         concurrency: 2,
         resources: BTreeMap::new(),
         environment: BTreeMap::new(),
+        packaged: None,
+        secrets: BTreeMap::new(),
+        mail_dir: None,
+        invoke_port: 0,
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(argument) = parser.next()? {
@@ -70,6 +85,17 @@ fn options() -> Result<Options, lexopt::Error> {
                 let (name, value) = pair(parser.value()?.string()?, "--env")?;
                 options.environment.insert(name, value);
             }
+            Long("packaged") => {
+                let directory: PathBuf = parser.value()?.into();
+                options.template = directory.join("template.yaml").display().to_string();
+                options.packaged = Some(directory);
+            }
+            Long("secret") => {
+                let (arn, variable) = pair(parser.value()?.string()?, "--secret")?;
+                options.secrets.insert(arn, variable);
+            }
+            Long("mail-dir") => options.mail_dir = Some(parser.value()?.into()),
+            Long("invoke-port") => options.invoke_port = parser.value()?.parse()?,
             _ => return Err(argument.unexpected()),
         }
     }
@@ -95,7 +121,7 @@ fn setups(options: &Options, model: &ApiModel) -> Result<Vec<FunctionSetup>, Str
     let secret = |name: &str| std::env::var(name).ok();
     let locals = LocalValues {
         resources,
-        secret: &secret,
+        secret: Some(&secret),
         overrides: options.environment.clone(),
     };
     let (setups, unused): (Vec<_>, Vec<_>) = function_setups(&text, &options.parameters, &locals)
@@ -124,6 +150,43 @@ fn setups(options: &Options, model: &ApiModel) -> Result<Vec<FunctionSetup>, Str
         );
     }
     Ok(setups)
+}
+
+/// Under `--packaged`: every function as the packaged template gives it, secrets by ARN.
+fn packaged_setups(options: &Options) -> Result<Vec<FunctionSetup>, String> {
+    let text = std::fs::read_to_string(&options.template)
+        .map_err(|error| format!("cannot read {}: {error}", options.template))?;
+    let mut resources = options.resources.clone();
+    if let Ok(region) = std::env::var("AWS_REGION") {
+        resources.insert("AWS::Region".into(), region);
+    }
+    let locals = LocalValues {
+        resources,
+        secret: None,
+        overrides: options.environment.clone(),
+    };
+    let setups = function_setups(&text, &options.parameters, &locals).map_err(|e| e.to_string())?;
+    println!("Functions (packaged bootstraps, each with its packaged template environment):");
+    for setup in setups.iter().filter(|setup| setup.deployed) {
+        let names: Vec<&str> = setup.environment.keys().map(String::as_str).collect();
+        println!("  {:<17} {}", setup.binary, names.join(" "));
+    }
+    Ok(setups)
+}
+
+/// The Secrets Manager and SES stand-in of `--packaged`; its address goes to every function.
+async fn aws_stand_in(options: &Options) -> Result<std::net::SocketAddr, String> {
+    let mut secrets = std::collections::HashMap::new();
+    for (arn, variable) in &options.secrets {
+        let value = std::env::var(variable)
+            .map_err(|_| format!("--secret {arn}={variable}: {variable} is not set"))?;
+        secrets.insert(arn.clone(), value);
+    }
+    lambda_emulator::aws_stand_in::start(lambda_emulator::aws_stand_in::StandIn {
+        secrets,
+        mail_dir: options.mail_dir.clone(),
+    })
+    .await
 }
 
 async fn shutdown_signal() {
@@ -166,6 +229,43 @@ async fn main() -> ExitCode {
     };
     let mut functions = Functions::new(&options.functions);
     let mut watchers = None;
+    let mut packaged = None;
+    if let Some(build_dir) = &options.packaged {
+        let setups = match packaged_setups(&options) {
+            Ok(setups) => setups,
+            Err(error) => return fail(error),
+        };
+        let stand_in = match aws_stand_in(&options).await {
+            Ok(address) => format!("http://{address}"),
+            Err(error) => return fail(error),
+        };
+        let mut plumbing = dev_gateway::packaged::Plumbing::from_env();
+        for service in ["SECRETS_MANAGER", "SESV2"] {
+            plumbing
+                .variables
+                .insert(format!("AWS_ENDPOINT_URL_{service}"), stand_in.clone());
+        }
+        let started = match dev_gateway::packaged::start(build_dir, &setups, &plumbing, functions)
+            .await
+        {
+            Ok(started) => started,
+            Err(error) => return fail(error),
+        };
+        functions = started.1;
+        let invoke = match tokio::net::TcpListener::bind(("127.0.0.1", options.invoke_port)).await
+        {
+            Ok(listener) => listener,
+            Err(error) => return fail(format!("cannot serve the Invoke API: {error}")),
+        };
+        if let Ok(address) = invoke.local_addr() {
+            println!("Invoke API on http://{address}");
+        }
+        tokio::spawn(dev_gateway::packaged::serve_invoke_api(
+            invoke,
+            functions.clone(),
+        ));
+        packaged = Some(started.0);
+    }
     if options.watch {
         let setups = match setups(&options, &model) {
             Ok(setups) => setups,
@@ -216,8 +316,16 @@ async fn main() -> ExitCode {
     // The line scripts and tests wait for.
     println!("Ready: API on http://{address}");
     let serving = dev_gateway::server::serve(listener, gateway);
-    let code = match &mut watchers {
-        Some(running) => tokio::select! {
+    let code = match (&mut watchers, &mut packaged) {
+        (_, Some(running)) => tokio::select! {
+            () = serving => ExitCode::SUCCESS,
+            () = shutdown_signal() => ExitCode::SUCCESS,
+            exit = running.first_exit() => {
+                let (binary, status) = exit.unwrap_or_default();
+                fail(format!("the packaged {binary} exited ({status}); stopping"))
+            }
+        },
+        (Some(running), None) => tokio::select! {
             () = serving => ExitCode::SUCCESS,
             () = shutdown_signal() => ExitCode::SUCCESS,
             exit = running.first_exit() => {
@@ -229,7 +337,7 @@ async fn main() -> ExitCode {
                 fail(format!("a cargo lambda watch exited ({how}); stopping"))
             }
         },
-        None => tokio::select! {
+        (None, None) => tokio::select! {
             () = serving => ExitCode::SUCCESS,
             () = shutdown_signal() => ExitCode::SUCCESS,
         },

@@ -3,3 +3,4 @@
 //! Lambda's event source mapping does in AWS.
 
 pub mod mail_relay;
+pub mod stream_mapping;

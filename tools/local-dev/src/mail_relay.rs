@@ -1,6 +1,11 @@
 //! Reads the table's stream (DynamoDB Local supports the Streams API) from its start and turns
 //! each new outbox item into the mailer's `OutboxMail`, as the deployed event source mapping
-//! does. New shards are picked up on every poll; a closed shard is dropped once drained.
+//! does, or into the mapping's own Lambda event for a packaged mailer. New shards are picked
+//! up on every poll; a closed shard is dropped once drained.
+
+// Indexing here is serde_json's `Value[key]`, which answers Null for an absent key and never
+// panics.
+#![allow(clippy::indexing_slicing)]
 
 use std::collections::HashMap;
 
@@ -9,8 +14,9 @@ use auth_service::store::item::Item;
 use aws_sdk_dynamodb::types::AttributeValue as TableValue;
 use aws_sdk_dynamodbstreams::Client;
 use aws_sdk_dynamodbstreams::types::{
-    AttributeValue as StreamValue, OperationType, ShardIteratorType,
+    AttributeValue as StreamValue, OperationType, Record, ShardIteratorType,
 };
+use serde_json::{Map, Value, json};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -65,6 +71,35 @@ impl MailRelay {
 
     /// Every outbox message written since the last poll, in stream order per shard.
     pub async fn poll(&mut self) -> Result<Vec<OutboxMail>, BoxError> {
+        Ok(self
+            .poll_records()
+            .await?
+            .iter()
+            .filter_map(|record| {
+                let image = record.dynamodb()?.new_image()?;
+                let item: Item = image
+                    .iter()
+                    .map(|(name, value)| Some((name.clone(), table_value(value)?)))
+                    .collect::<Option<_>>()?;
+                OutboxMail::from_item(&item).ok().flatten()
+            })
+            .collect())
+    }
+
+    /// The records the template's event source mapping passes the mailer (its filter: outbox
+    /// inserts) since the last poll, each as Lambda's DynamoDB event record.
+    pub async fn poll_events(&mut self, region: &str) -> Result<Vec<Value>, BoxError> {
+        let stream_arn = self.stream_arn.clone();
+        Ok(self
+            .poll_records()
+            .await?
+            .iter()
+            .filter_map(|record| lambda_record(record, &stream_arn, region))
+            .collect())
+    }
+
+    /// Every insert written since the last poll, in stream order per shard.
+    async fn poll_records(&mut self) -> Result<Vec<Record>, BoxError> {
         let stream = self
             .streams
             .describe_stream()
@@ -92,7 +127,7 @@ impl MailRelay {
                 .map(str::to_owned);
             self.positions.insert(id.to_owned(), iterator);
         }
-        let mut mails = Vec::new();
+        let mut records = Vec::new();
         for position in self.positions.values_mut() {
             let Some(iterator) = position.take() else {
                 continue;
@@ -103,25 +138,68 @@ impl MailRelay {
                 .shard_iterator(iterator)
                 .send()
                 .await?;
-            for record in output.records() {
-                if record.event_name() != Some(&OperationType::Insert) {
-                    continue;
-                }
-                let Some(image) = record.dynamodb().and_then(|change| change.new_image()) else {
-                    continue;
-                };
-                let item: Option<Item> = image
+            records.extend(
+                output
+                    .records()
                     .iter()
-                    .map(|(name, value)| Some((name.clone(), table_value(value)?)))
-                    .collect();
-                if let Some(mail) =
-                    item.and_then(|item| OutboxMail::from_item(&item).ok().flatten())
-                {
-                    mails.push(mail);
-                }
-            }
+                    .filter(|record| record.event_name() == Some(&OperationType::Insert))
+                    .cloned(),
+            );
             *position = output.next_shard_iterator().map(str::to_owned);
         }
-        Ok(mails)
+        Ok(records)
     }
+}
+
+/// A stream attribute in DynamoDB's JSON (`{"S": "..."}`), as Lambda's event carries it.
+fn stream_json(value: &StreamValue) -> Option<Value> {
+    Some(match value {
+        StreamValue::S(text) => json!({"S": text}),
+        StreamValue::N(number) => json!({"N": number}),
+        StreamValue::Bool(flag) => json!({"BOOL": flag}),
+        StreamValue::Null(flag) => json!({"NULL": flag}),
+        StreamValue::Ss(items) => json!({"SS": items}),
+        StreamValue::Ns(items) => json!({"NS": items}),
+        StreamValue::L(items) => {
+            json!({"L": items.iter().map(stream_json).collect::<Option<Vec<_>>>()?})
+        }
+        StreamValue::M(fields) => json!({"M": image_json(fields)?}),
+        _ => return None,
+    })
+}
+
+fn image_json(fields: &HashMap<String, StreamValue>) -> Option<Map<String, Value>> {
+    fields
+        .iter()
+        .map(|(name, value)| Some((name.clone(), stream_json(value)?)))
+        .collect()
+}
+
+/// An outbox insert as the record of Lambda's DynamoDB event (the mapping's filter: `INSERT`
+/// with a key `pk` starting `OUTBOX#`); `None` for any other record.
+pub fn lambda_record(record: &Record, stream_arn: &str, region: &str) -> Option<Value> {
+    let change = record.dynamodb()?;
+    let keys = image_json(change.keys()?)?;
+    let is_outbox = keys
+        .get("pk")
+        .and_then(|pk| pk["S"].as_str())
+        .is_some_and(|pk| pk.starts_with("OUTBOX#"));
+    if record.event_name() != Some(&OperationType::Insert) || !is_outbox {
+        return None;
+    }
+    Some(json!({
+        "eventID": record.event_id(),
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region,
+        "dynamodb": {
+            "Keys": keys,
+            "NewImage": image_json(change.new_image()?)?,
+            "SequenceNumber": change.sequence_number(),
+            "SizeBytes": change.size_bytes(),
+            "StreamViewType": "NEW_IMAGE",
+        },
+        "eventSourceARN": stream_arn,
+    }))
 }

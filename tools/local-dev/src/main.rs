@@ -6,6 +6,10 @@
 //!   they expire, unless the authorizer runs in strict mode.
 //! - `local-dev relay-mail`: runs the mailer on the table's stream until stopped, printing each
 //!   message's link (the mailer's settings: `APP_URL`, `MAIL_FROM`, `MAIL_TRANSPORT=dir:...`).
+//! - `local-dev relay-stream <invoke-api> <function>`: the template's event source mapping for
+//!   a packaged mailer: outbox inserts on the stream, in batches of 10, invoked through an
+//!   Invoke API (`dev-gateway --packaged`), partial failures retried from the first failed
+//!   record up to 5 times, as `MailerFunction`'s mapping does.
 //!
 //! Settings come from `auth_core::config` (`TABLE_NAME`, `DYNAMODB_TIMEOUT`); the endpoint from
 //! the SDK's standard `AWS_ENDPOINT_URL_DYNAMODB`, credentials from the usual AWS chain.
@@ -20,7 +24,7 @@ use auth_service::store::{Store, StoreError, schema};
 use local_dev::mail_relay::MailRelay;
 
 const USAGE: &str =
-    "usage: local-dev create-table | set-role <email> <role> | revoke-all-sessions | relay-mail";
+    "usage: local-dev create-table | set-role <email> <role> | revoke-all-sessions | relay-mail | relay-stream <invoke-api> <function>";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -43,6 +47,10 @@ async fn main() -> ExitCode {
         ["set-role", email, role] => set_role(&store, email, role).await,
         ["revoke-all-sessions"] => revoke_all_sessions(&store).await,
         ["relay-mail"] => relay_mail(&store).await,
+        ["relay-stream", invoke_api, function] => {
+            local_dev::stream_mapping::run(&store, streams_client().await, invoke_api, function)
+                .await
+        }
         _ => Err(USAGE.to_owned()),
     };
     match outcome {

@@ -1,0 +1,170 @@
+//! The template's event source mapping for a packaged mailer (`MailerFunction`'s `Outbox`
+//! event): outbox inserts read from DynamoDB Local's stream, in batches of `BATCH_SIZE`,
+//! invoked through an Invoke API. A function error retries the whole batch; a partial failure
+//! (`batchItemFailures`) retries from the first failed record, everything before it being done;
+//! after `MAXIMUM_RETRY_ATTEMPTS` the batch is given up, as the mapping would send it to its
+//! failure destination.
+
+// Indexing here is serde_json's `Value[key]`, which answers Null for an absent key and never
+// panics.
+#![allow(clippy::indexing_slicing)]
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use auth_core::telemetry::error_chain;
+use auth_service::store::Store;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+
+use crate::mail_relay::MailRelay;
+
+/// The template's `BatchSize` and `MaximumRetryAttempts`.
+const BATCH_SIZE: usize = 10;
+const MAXIMUM_RETRY_ATTEMPTS: u32 = 5;
+const POLL_EVERY: Duration = Duration::from_millis(300);
+
+/// What one invocation of a batch came to.
+#[derive(Debug, PartialEq, Eq)]
+enum Answer {
+    Done,
+    /// Retry from this record (an index into the batch).
+    RetryFrom(usize),
+}
+
+/// Reads the function's answer to `batch` as Lambda does with `ReportBatchItemFailures`.
+fn answer_of(function_error: bool, document: &Value, batch: &[Value]) -> Answer {
+    if function_error {
+        return Answer::RetryFrom(0);
+    }
+    let failed: Vec<&str> = document["batchItemFailures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|failure| failure["itemIdentifier"].as_str())
+        .collect();
+    let first = batch.iter().position(|record| {
+        record["dynamodb"]["SequenceNumber"]
+            .as_str()
+            .is_some_and(|sequence| failed.contains(&sequence))
+    });
+    match (first, failed.is_empty()) {
+        (Some(index), _) => Answer::RetryFrom(index),
+        (None, true) => Answer::Done,
+        // An identifier that names no record of the batch: Lambda retries the whole batch.
+        (None, false) => Answer::RetryFrom(0),
+    }
+}
+
+pub async fn run(
+    store: &Store,
+    streams: aws_sdk_dynamodbstreams::Client,
+    invoke_api: &str,
+    function: &str,
+) -> Result<String, String> {
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
+    let mut relay = MailRelay::open(store.client(), streams, store.table())
+        .await
+        .map_err(|error| error_chain(error.as_ref()))?;
+    let url = format!(
+        "{}/2015-03-31/functions/{function}/invocations",
+        invoke_api.trim_end_matches('/')
+    );
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    eprintln!("stream mapping: outbox inserts of {} -> {url}", store.table());
+    let mut pending: VecDeque<Value> = VecDeque::new();
+    loop {
+        match relay.poll_events(&region).await {
+            Ok(records) => pending.extend(records),
+            Err(error) => eprintln!(
+                "stream mapping: stream read failed: {}",
+                error_chain(error.as_ref())
+            ),
+        }
+        while !pending.is_empty() {
+            let size = pending.len().min(BATCH_SIZE);
+            let mut batch: Vec<Value> = pending.drain(..size).collect();
+            let mut retries = 0;
+            loop {
+                let answer = match invoke(&client, &url, &batch).await {
+                    Ok((function_error, document)) => answer_of(function_error, &document, &batch),
+                    Err(reason) => {
+                        eprintln!("stream mapping: invoke failed: {reason}");
+                        Answer::RetryFrom(0)
+                    }
+                };
+                match answer {
+                    Answer::Done => break,
+                    Answer::RetryFrom(_) if retries >= MAXIMUM_RETRY_ATTEMPTS => {
+                        eprintln!(
+                            "stream mapping: gave up on {} records after {retries} retries",
+                            batch.len()
+                        );
+                        break;
+                    }
+                    Answer::RetryFrom(index) => {
+                        retries += 1;
+                        batch.drain(..index);
+                        tokio::time::sleep(POLL_EVERY).await;
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// One invocation: whether the function failed, and its answer.
+async fn invoke(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    url: &str,
+    batch: &[Value],
+) -> Result<(bool, Value), String> {
+    let event = json!({ "Records": batch });
+    let request = http::Request::post(url)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(event.to_string())))
+        .map_err(|error| error.to_string())?;
+    let response = client
+        .request(request)
+        .await
+        .map_err(|error| error.to_string())?;
+    let failed = !response.status().is_success()
+        || response.headers().contains_key("x-amz-function-error");
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|error| error.to_string())?
+        .to_bytes();
+    Ok((failed, serde_json::from_slice(&body).unwrap_or(Value::Null)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(sequence: &str) -> Value {
+        json!({"dynamodb": {"SequenceNumber": sequence}})
+    }
+
+    #[test]
+    fn a_partial_failure_retries_from_the_first_failed_record() {
+        let batch = [record("1"), record("2"), record("3")];
+        let failures = json!({"batchItemFailures": [{"itemIdentifier": "3"}, {"itemIdentifier": "2"}]});
+        assert_eq!(answer_of(false, &failures, &batch), Answer::RetryFrom(1));
+        assert_eq!(
+            answer_of(false, &json!({"batchItemFailures": []}), &batch),
+            Answer::Done
+        );
+        assert_eq!(answer_of(false, &Value::Null, &batch), Answer::Done);
+        assert_eq!(answer_of(true, &Value::Null, &batch), Answer::RetryFrom(0));
+        let stranger = json!({"batchItemFailures": [{"itemIdentifier": "9"}]});
+        assert_eq!(answer_of(false, &stranger, &batch), Answer::RetryFrom(0));
+    }
+}
