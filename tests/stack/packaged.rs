@@ -114,7 +114,10 @@ fn unique_email(label: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_nanos())
         .unwrap_or_default();
-    format!("packaged-{label}-{}-{nanos}@example.com", std::process::id())
+    format!(
+        "packaged-{label}-{}-{nanos}@example.com",
+        std::process::id()
+    )
 }
 
 async fn register(api: &Api, email: &str) -> Reply {
@@ -183,9 +186,13 @@ async fn sign_in_flow(api: &Api) {
         .await;
     assert_eq!(sessions.status, 200, "{sessions:?}");
 
-    let logout = api.post("/auth/logout", &[("cookie", &rotated)], None).await;
+    let logout = api
+        .post("/auth/logout", &[("cookie", &rotated)], None)
+        .await;
     assert_eq!(logout.status, 204, "{logout:?}");
-    let after = api.post("/auth/refresh", &[("cookie", &rotated)], None).await;
+    let after = api
+        .post("/auth/refresh", &[("cookie", &rotated)], None)
+        .await;
     assert_eq!(after.status, 401, "{after:?}");
 }
 
@@ -219,7 +226,11 @@ async fn logout_all_then_first_use(api: &Api, strict: bool) {
     let first = login(api, &email, PASSWORD).await.access_token();
     let second = login(api, &email, PASSWORD).await.access_token();
     let everywhere = api
-        .post("/auth/logout-all", &[("authorization", &bearer(&second))], None)
+        .post(
+            "/auth/logout-all",
+            &[("authorization", &bearer(&second))],
+            None,
+        )
         .await;
     assert_eq!(everywhere.status, 204, "{everywhere:?}");
     let me = api.get("/me", Some(&first)).await;

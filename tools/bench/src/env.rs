@@ -59,8 +59,12 @@ impl Config {
     }
 }
 
-/// The release binary a bench function name runs (`login-eddsa` runs `login`).
+/// The release binary a bench function name runs (`login-eddsa` runs `login`); the strict
+/// authorizer is a binary of its own.
 pub fn binary_of(function: &str) -> &str {
+    if function == "authorizer-strict" {
+        return function;
+    }
     ["login", "authorizer"]
         .into_iter()
         .find(|binary| {
@@ -248,7 +252,39 @@ fn function_env(function: &str, c: &Config) -> Result<Vec<(&'static str, String)
                 ("AUTHORIZER_TOKEN_SOURCE", "header".into()),
             ]
         }
-        "me" => table.into(),
+        "authorizer-strict" => vec![
+            access,
+            ("ROUTE_ROLES", "GET /admin/users/{id}=admin".into()),
+            ("AUTHORIZER_RESPONSE", "simple".into()),
+            ("AUTHORIZER_TOKEN_SOURCE", "header".into()),
+            ("AUTHORIZER_CHECK_REVOCATION", "true".into()),
+            table[0].clone(),
+            table[1].clone(),
+        ],
+        "me" | "sessions" => table.into(),
+        // Brakes off: every measured call takes the same path (the per-IP window would refuse
+        // a thousand forgot or failed-delete requests from one address, the backoff the deletes).
+        "password" | "email" => vec![
+            ("IP_MAX_FAILURES", "0".into()),
+            table[0].clone(),
+            table[1].clone(),
+        ],
+        "account" => vec![
+            ("IP_MAX_FAILURES", "0".into()),
+            ("LOGIN_MAX_FAILURES", "1000000000".into()),
+            table[0].clone(),
+            table[1].clone(),
+        ],
+        "mailer" => vec![
+            ("APP_URL", "https://app.bench.example".into()),
+            ("MAIL_FROM", "no-reply@bench.example".into()),
+            (
+                "AWS_ENDPOINT_URL_SESV2",
+                format!("http://{}", c.secrets_endpoint()?),
+            ),
+            table[0].clone(),
+            table[1].clone(),
+        ],
         // HS256 publishes no key: the JWKS function holds none.
         "jwks" => Vec::new(),
         "echo-current-thread" | "echo-multi-thread" => return Ok(Vec::new()),

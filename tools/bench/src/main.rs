@@ -4,6 +4,7 @@
 //! `scripts/bench` builds everything, starts DynamoDB Local and runs this; `--cold-start BINARY`
 //! only times one binary's cold starts (`scripts/profile-experiments`). CLI: [`USAGE`].
 
+mod cpu_share;
 mod env;
 mod events;
 mod pin;
@@ -20,10 +21,10 @@ use serde_json::{Value, json};
 
 use env::{ALGORITHMS, Config, binary_of, env_of};
 use events::{Expect, Feed, Fixtures, Session, Workload};
-use pin::{Pin, last_cpu, spawn_on};
-use report::{Machine, QUIET_CORES, Row, Settings};
 use lambda_emulator::aws_stand_in;
 use lambda_emulator::runtime_api::{Outcome, RuntimeApi};
+use pin::{Pin, last_cpu, spawn_on};
+use report::{Machine, QUIET_CORES, Row, Settings};
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -55,6 +56,9 @@ usage: bench --release-dir DIR --out-dir DIR --date YYYY-MM-DD [OPTIONS]
                        commit's), measured beside the current one, taking turns
   --baseline-refresh BINARY  the same for refresh: a refresh-baseline row, its own session
   --cold-start BINARY  print the median exec-to-first-/next of BINARY in ms, nothing else
+  --cpu-share F        every measured function under a CFS quota of F CPUs (Lambda's share
+                       at memory M is M/1769; needs root and the cgroup v1 cpu controller)
+  --cfs-period-us N    that quota's period [20000]
 Environment: TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB (not for --cold-start), AWS_REGION.";
 
 /// Where tools/bench/node/*.js are.
@@ -86,6 +90,8 @@ struct Options {
     baseline_login: Option<PathBuf>,
     /// Another build of refresh, measured beside the current one.
     baseline_refresh: Option<PathBuf>,
+    /// Every measured function under this share of one CPU (Lambda's memory-proportional CPU).
+    cpu_share: Option<std::sync::Arc<cpu_share::CpuShare>>,
 }
 
 /// The value of `--flag`, parsed.
@@ -121,7 +127,9 @@ impl Options {
             cold_start: None,
             baseline_login: None,
             baseline_refresh: None,
+            cpu_share: None,
         };
+        let (mut share, mut period_us) = (None::<f64>, 20_000u64);
         while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
             let flag = match arg {
                 lexopt::Arg::Short('h') | lexopt::Arg::Long("help") => return Ok(None),
@@ -150,8 +158,15 @@ impl Options {
                 "cold-start" => o.cold_start = Some(value(p, &flag)?),
                 "baseline-login" => o.baseline_login = Some(value(p, &flag)?),
                 "baseline-refresh" => o.baseline_refresh = Some(value(p, &flag)?),
+                "cpu-share" => share = Some(value(p, &flag)?),
+                "cfs-period-us" => period_us = value(p, &flag)?,
                 _ => return Err(format!("unknown option --{flag}")),
             }
+        }
+        if let Some(share) = share {
+            o.cpu_share = Some(std::sync::Arc::new(cpu_share::CpuShare::create(
+                share, period_us,
+            )?));
         }
         o.out_dir = out_dir.ok_or("--out-dir is required")?;
         if let Some(binary) = &o.cold_start {
@@ -185,6 +200,8 @@ struct Spec {
     round_trips: Option<&'static str>,
     runs: usize,
     pin: Pin,
+    /// Lambda's CPU share for this memory size (`--cpu-share`); helpers run without it.
+    cpu_share: Option<std::sync::Arc<cpu_share::CpuShare>>,
     note: Option<String>,
 }
 
@@ -227,6 +244,7 @@ impl Spec {
             },
             runs,
             pin: o.pin,
+            cpu_share: o.cpu_share.clone(),
             note: None,
         })
     }
@@ -270,7 +288,7 @@ impl Process {
             .stdout(log_file)
             .stderr(stderr);
         let started = Instant::now();
-        let mut child = spawn_on(&mut command, spec.pin)
+        let mut child = spawn_on(&mut command, spec.pin, spec.cpu_share.as_deref())
             .map_err(|e| format!("cannot start {}: {e}", spec.program.display()))?;
         let pid = child.id();
         let ready = {
@@ -638,6 +656,7 @@ async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
     let helper = |name, function| -> Result<Spec> {
         let mut spec = Spec::new(o, c, name, function, 0)?;
         spec.pin = Pin::None;
+        spec.cpu_share = None;
         Ok(spec)
     };
     let mut register = Process::start(
@@ -670,9 +689,12 @@ async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
     } else {
         Vec::new()
     };
+    // The strict authorizer reads its token's session on every call: a user no other row logs in.
+    let strict_user = format!("bench-{run_id}-strict@example.com");
     let own_users = (o.wants("refresh") || refresh_baseline.is_some())
         .then(|| refresh_user.clone())
         .into_iter()
+        .chain(o.wants("authorizer-strict").then(|| strict_user.clone()))
         .chain(logout_users.iter().cloned());
     for (n, email) in own_users.enumerate() {
         let mut event = with_email("register.json", &email)?;
@@ -779,6 +801,15 @@ async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
         ));
     }
 
+    let strict_session = if o.wants("authorizer-strict") {
+        let event = with_email("login.json", &strict_user)?;
+        let mut strict_login = Workload::new(event, Feed::Same, Expect::Status(200));
+        Some(Session::from_response(
+            &login.run(&mut strict_login).await?,
+        )?)
+    } else {
+        None
+    };
     // A token for the authorizer, the echo floor and the Node authorizers; its user for me.
     // Later logins of the main user may end this session: none of those rows reads it (the
     // authorizer is not strict, me reads the profile).
@@ -805,6 +836,7 @@ async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
         let login_name = format!("login-{}", algorithm.to_ascii_lowercase());
         let mut signer_spec = Spec::new(o, c, &format!("helper-{login_name}"), &login_name, 0)?;
         signer_spec.pin = Pin::None;
+        signer_spec.cpu_share = None;
         let mut signer = Process::start(&signer_spec, &o.log_path(&login_name)).await?;
         let signed = Session::from_response(&signer.run(&mut logins).await?)?;
         drop(signer);
@@ -840,6 +872,51 @@ async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
         let spec = Spec::new(o, c, "me", "me", o.runs)?;
         let event = fixtures.load("me.json", &[("{{USER_ID}}", &session.user_id)])?;
         jobs.push((spec, same(event, Expect::Status(200))));
+    }
+    if let Some(strict) = &strict_session {
+        let spec = Spec::new(o, c, "authorizer-strict", "authorizer-strict", o.runs)?.note(
+            "strict mode: the token's session and its account's epoch read (one BatchGetItem) per call",
+        );
+        let event = fixtures.load(
+            "authorizer-http-api.json",
+            &[("{{ACCESS_TOKEN}}", &strict.access_token)],
+        )?;
+        jobs.push((spec, same(event, Expect::Authorized)));
+    }
+    // The account lifecycle, each on its most common path for the main user.
+    let user_id = [("{{USER_ID}}", session.user_id.as_str())];
+    if o.wants("sessions") {
+        let spec = Spec::new(o, c, "sessions", "sessions", o.runs)?.note(
+            "GET /auth/sessions: the profile and the calling session, then a page of sessions",
+        );
+        let event = fixtures.load("sessions-list.json", &user_id)?;
+        jobs.push((spec, same(event, Expect::Status(200))));
+    }
+    if o.wants("password") {
+        let spec = Spec::new(o, c, "password", "password", o.runs)?
+            .note("POST /auth/password/forgot for an existing user: the source's window, the outbox write");
+        let event = with_user("password-forgot.json")?;
+        jobs.push((spec, same(event, Expect::Status(202))));
+    }
+    if o.wants("email") {
+        let spec = Spec::new(o, c, "email", "email", o.runs)?
+            .note("POST /auth/email/verify/resend (authorized): the profile, the outbox write");
+        let event = fixtures.load("email-verify-resend.json", &user_id)?;
+        jobs.push((spec, same(event, Expect::Status(202))));
+    }
+    if o.wants("account") {
+        let spec = Spec::new(o, c, "account", "account", o.slow_runs)?.note(
+            "DELETE /auth/account with a wrong password (argon2id verify per call; brakes raised so none refuses)",
+        );
+        let event = fixtures.load("account-delete-wrong-password.json", &user_id)?;
+        jobs.push((spec, same(event, Expect::Status(401))));
+    }
+    if o.wants("mailer") {
+        let spec = Spec::new(o, c, "mailer", "mailer", o.runs)?.note(
+            "one outbox insert per batch for the main user, sent through the SES stand-in (after the first, MAIL_MIN_INTERVAL skips the send)",
+        );
+        let event = fixtures.load("mailer-outbox-insert.json", &[("{{EMAIL}}", user.as_str())])?;
+        jobs.push((spec, same(event, Expect::Anything)));
     }
     if o.wants("jwks") {
         let spec = Spec::new(o, c, "jwks", "jwks", o.fast_runs)?
@@ -918,7 +995,7 @@ async fn node_seed_bench(o: &Options, c: &Config, quiet_budget: &mut Duration) -
         .stderr(Stdio::inherit());
     // On the functions' CPU, the harness idle meanwhile.
     o.pin.place_harness()?;
-    let output = spawn_on(&mut command, o.pin)
+    let output = spawn_on(&mut command, o.pin, None)
         .and_then(Child::wait_with_output)
         .map_err(|e| format!("cannot run node: {e}"))?;
     // The child has been waited for: its CPU is in the reaped-children figure, not "other".
@@ -960,8 +1037,16 @@ async fn cold_start(o: &Options, binary: &Path) -> Result<()> {
 
 async fn run(o: &Options) -> Result<()> {
     let mut config = Config::new(true, o.node_modules.clone())?;
-    config.secrets_endpoint = Some(aws_stand_in::start(aws_stand_in::StandIn::secrets(config.secret_store())).await?);
+    // Secrets at init, and the mailer's SES: one loopback stand-in.
+    let stand_in = aws_stand_in::StandIn {
+        secrets: config.secret_store(),
+        mail_dir: Some(o.out_dir.join("mail")),
+    };
+    config.secrets_endpoint = Some(aws_stand_in::start(stand_in).await?);
     reset_logs(o)?;
+    if let Some(share) = &o.cpu_share {
+        eprintln!("==> every measured function under {}", share.describe());
+    }
     if o.pin != Pin::None
         && let Some(pid) = o.dynamodb_pid
     {

@@ -94,10 +94,18 @@ pub fn last_cpu() -> usize {
 /// Spawns `command` on `pin`'s function CPUs. A child inherits the harness's affinity, so the
 /// harness steps onto those CPUs for the spawn and back afterwards: a `pre_exec` hook would
 /// force fork + exec instead of posix_spawn, and that cost would land in the cold start.
-pub fn spawn_on(command: &mut Command, pin: Pin) -> std::io::Result<Child> {
+/// With `share`, the child also runs under that CPU quota.
+pub fn spawn_on(
+    command: &mut Command,
+    pin: Pin,
+    share: Option<&crate::cpu_share::CpuShare>,
+) -> std::io::Result<Child> {
     let harness = current_affinity();
     set_affinity(0, pin.function_cpus())?;
-    let child = command.spawn();
+    let child = match share {
+        Some(share) => share.spawn(command),
+        None => command.spawn(),
+    };
     if let Some(harness) = harness {
         // SAFETY: restores the mask sched_getaffinity filled in.
         unsafe {

@@ -307,7 +307,8 @@ Resources:
             secret: None,
             overrides: BTreeMap::new(),
         };
-        for (strict, deployed_authorizer) in [("false", "authorizer"), ("true", "authorizer-strict")]
+        for (strict, deployed_authorizer) in
+            [("false", "authorizer"), ("true", "authorizer-strict")]
         {
             let parameters = BTreeMap::from([
                 ("JwtPublicKey".to_owned(), "public".to_owned()),
@@ -326,11 +327,17 @@ Resources:
                 .find(|setup| setup.binary == "login")
                 .expect("login");
             assert_eq!(
-                login.environment.get("JWT_PRIVATE_KEY_ARN").map(String::as_str),
+                login
+                    .environment
+                    .get("JWT_PRIVATE_KEY_ARN")
+                    .map(String::as_str),
                 Some(signing)
             );
             assert_eq!(
-                login.environment.get("JWT_REFRESH_SECRET_ARN").map(String::as_str),
+                login
+                    .environment
+                    .get("JWT_REFRESH_SECRET_ARN")
+                    .map(String::as_str),
                 Some(refresh)
             );
             assert!(!login.environment.contains_key("JWT_PRIVATE_KEY"));

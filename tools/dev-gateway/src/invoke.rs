@@ -155,9 +155,8 @@ impl Functions {
             })?
             .ok_or_else(|| failed(format!("{function} is not running")))?;
         let took = started.elapsed();
-        let document: Value = serde_json::from_slice(&outcome.body).unwrap_or_else(|_| {
-            Value::String(String::from_utf8_lossy(&outcome.body).into_owned())
-        });
+        let document: Value = serde_json::from_slice(&outcome.body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&outcome.body).into_owned()));
         let outcome = match outcome.completion {
             Completion::Response => Invocation::Response(document),
             Completion::Error => Invocation::Error(document),

@@ -245,15 +245,13 @@ async fn main() -> ExitCode {
                 .variables
                 .insert(format!("AWS_ENDPOINT_URL_{service}"), stand_in.clone());
         }
-        let started = match dev_gateway::packaged::start(build_dir, &setups, &plumbing, functions)
-            .await
-        {
-            Ok(started) => started,
-            Err(error) => return fail(error),
-        };
+        let started =
+            match dev_gateway::packaged::start(build_dir, &setups, &plumbing, functions).await {
+                Ok(started) => started,
+                Err(error) => return fail(error),
+            };
         functions = started.1;
-        let invoke = match tokio::net::TcpListener::bind(("127.0.0.1", options.invoke_port)).await
-        {
+        let invoke = match tokio::net::TcpListener::bind(("127.0.0.1", options.invoke_port)).await {
             Ok(listener) => listener,
             Err(error) => return fail(format!("cannot serve the Invoke API: {error}")),
         };

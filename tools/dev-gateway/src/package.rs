@@ -84,8 +84,53 @@ pub fn architecture(
     Ok(architecture)
 }
 
+/// `value` as JSON, each short-form intrinsic (`!Ref X`, `!GetAtt A.B`, `!If [...]`) in its
+/// long form (`{"Ref": "X"}`, `{"Fn::GetAtt": ["A", "B"]}`, `{"Fn::If": [...]}`).
+fn long_form(value: &Value) -> Result<serde_json::Value, TemplateError> {
+    use serde_json::Value as Json;
+    Ok(match value {
+        Value::Null => Json::Null,
+        Value::Bool(flag) => Json::Bool(*flag),
+        Value::Number(number) => serde_json::to_value(number)
+            .map_err(|error| TemplateError::Shape(format!("number {number}: {error}")))?,
+        Value::String(text) => Json::String(text.clone()),
+        Value::Sequence(items) => {
+            Json::Array(items.iter().map(long_form).collect::<Result<_, _>>()?)
+        }
+        Value::Mapping(mapping) => {
+            let mut object = serde_json::Map::new();
+            for (key, value) in mapping {
+                let key = key.as_str().ok_or_else(|| {
+                    TemplateError::Shape(format!("a key that is not text: {key:?}"))
+                })?;
+                object.insert(key.to_owned(), long_form(value)?);
+            }
+            Json::Object(object)
+        }
+        Value::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            let name = tag.trim_start_matches('!');
+            let argument = match (name, &tagged.value) {
+                // `!GetAtt A.B` is the list [A, B] in long form.
+                ("GetAtt", Value::String(text)) => match text.split_once('.') {
+                    Some((resource, attribute)) => serde_json::json!([resource, attribute]),
+                    None => return Err(TemplateError::Shape(format!("!GetAtt {text}"))),
+                },
+                (_, inner) => long_form(inner)?,
+            };
+            let key = match name {
+                "Ref" | "Condition" => name.to_owned(),
+                other => format!("Fn::{other}"),
+            };
+            serde_json::json!({ key: argument })
+        }
+    })
+}
+
 /// The template of the build: each function's `CodeUri` is its logical id (a directory beside
-/// the template holding `bootstrap`); nothing else changes.
+/// the template holding `bootstrap`); nothing else changes. Written as JSON (which is YAML),
+/// intrinsics in long form: YAML 1.1 readers such as SAM's would otherwise take an unquoted
+/// `2010-09-09` for a date or `on`/`no` for booleans.
 pub fn packaged_template(text: &str) -> Result<String, TemplateError> {
     let mut template: Value = serde_yaml::from_str(text)?;
     let ids: Vec<String> = functions(text)?
@@ -105,7 +150,9 @@ pub fn packaged_template(text: &str) -> Result<String, TemplateError> {
             .ok_or_else(|| TemplateError::Shape(format!("{id}: Properties is not a mapping")))?;
         properties.insert(Value::String("CodeUri".into()), Value::String(id));
     }
-    Ok(serde_yaml::to_string(&template)?)
+    let json = long_form(&template)?;
+    serde_json::to_string_pretty(&json)
+        .map_err(|error| TemplateError::Shape(format!("cannot write JSON: {error}")))
 }
 
 #[cfg(test)]
@@ -153,19 +200,49 @@ Resources:
     #[test]
     fn the_packaged_template_points_each_function_at_its_directory_and_keeps_the_rest() {
         let packaged = packaged_template(TEMPLATE).expect("packaged");
-        let value: Value = serde_yaml::from_str(&packaged).expect("yaml");
-        let original: Value = serde_yaml::from_str(TEMPLATE).expect("yaml");
-        assert_eq!(value["Resources"]["Lean"]["Properties"]["CodeUri"], "Lean");
+        let mut value: serde_json::Value = serde_json::from_str(&packaged).expect("JSON");
+        let original = long_form(&serde_yaml::from_str(TEMPLATE).expect("yaml")).expect("long");
+        for (id, properties_existed) in [("Lean", true), ("Strict", false)] {
+            let properties = value["Resources"][id]["Properties"]
+                .as_object_mut()
+                .expect("Properties");
+            assert_eq!(properties.remove("CodeUri"), Some(serde_json::json!(id)));
+            if !properties_existed {
+                assert!(properties.is_empty());
+                value["Resources"][id]
+                    .as_object_mut()
+                    .expect("resource")
+                    .remove("Properties");
+            }
+        }
+        assert_eq!(value, original, "nothing else changes");
         assert_eq!(
-            value["Resources"]["Strict"]["Properties"]["CodeUri"],
-            "Strict"
+            value["Conditions"]["IsStrict"],
+            serde_json::json!({"Fn::Equals": [{"Ref": "Strict"}, "true"]})
         );
-        assert_eq!(value["Conditions"], original["Conditions"], "tags survive");
+    }
+
+    #[test]
+    fn intrinsics_take_their_long_form_and_nothing_is_left_to_yaml_1_1_guessing() {
+        let text = "AWSTemplateFormatVersion: \"2010-09-09\"\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Metadata: {BuildProperties: {Binary: f}}\n    Properties:\n      Arn: !GetAtt T.Arn\n      Name: !Sub \"${AWS::StackName}-x\"\n      Pick: !If [C, !Ref A, !Ref \"AWS::NoValue\"]\n      Flag: \"on\"\n";
+        let packaged = packaged_template(text).expect("packaged");
+        let json: serde_json::Value = serde_json::from_str(&packaged).expect("JSON");
+        let properties = &json["Resources"]["F"]["Properties"];
+        assert_eq!(json["AWSTemplateFormatVersion"], "2010-09-09");
         assert_eq!(
-            value["Resources"]["Lean"]["Properties"]["Environment"],
-            original["Resources"]["Lean"]["Properties"]["Environment"]
+            properties["Arn"],
+            serde_json::json!({"Fn::GetAtt": ["T", "Arn"]})
         );
-        assert_eq!(value["Resources"]["Table"], original["Resources"]["Table"]);
+        assert_eq!(
+            properties["Name"],
+            serde_json::json!({"Fn::Sub": "${AWS::StackName}-x"})
+        );
+        assert_eq!(
+            properties["Pick"],
+            serde_json::json!({"Fn::If": ["C", {"Ref": "A"}, {"Ref": "AWS::NoValue"}]})
+        );
+        assert_eq!(properties["Flag"], "on");
+        assert_eq!(properties["CodeUri"], "F");
     }
 
     #[test]

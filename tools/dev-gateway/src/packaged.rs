@@ -113,7 +113,10 @@ fn lambda_variables(setup: &FunctionSetup, runtime: &RuntimeApi) -> Vec<(String,
         ("AWS_LAMBDA_RUNTIME_API", runtime.addr.to_string()),
         ("AWS_LAMBDA_FUNCTION_NAME", setup.logical_id.clone()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", setup.memory_size.to_string()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            setup.memory_size.to_string(),
+        ),
         (
             "AWS_LAMBDA_LOG_GROUP_NAME",
             format!("/aws/lambda/{}", setup.logical_id),

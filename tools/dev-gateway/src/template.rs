@@ -162,12 +162,16 @@ fn authorizer_model(
     let chosen = resolver
         .chosen(&authorizer["FunctionArn"])
         .map_err(|reason| shape(format!("authorizer {name}: FunctionArn: {reason}")))?;
-    let target = match chosen {
-        Value::Tagged(tagged) if tagged.tag == "GetAtt" => tagged
+    let long_form = chosen["Fn::GetAtt"].as_sequence().map(Vec::as_slice);
+    let target = match (chosen, long_form) {
+        (Value::Tagged(tagged), _) if tagged.tag == "GetAtt" => tagged
             .value
             .as_str()
             .and_then(|text| text.strip_suffix(".Arn"))
             .map(str::to_owned),
+        (_, Some([resource, attribute])) if attribute.as_str() == Some("Arn") => {
+            resource.as_str().map(str::to_owned)
+        }
         _ => None,
     }
     .ok_or_else(|| {

@@ -36,15 +36,6 @@ pub struct StandIn {
     pub mail_dir: Option<PathBuf>,
 }
 
-impl StandIn {
-    pub fn secrets(secrets: HashMap<String, String>) -> Self {
-        Self {
-            secrets,
-            mail_dir: None,
-        }
-    }
-}
-
 struct Shared {
     stand_in: StandIn,
     sent: AtomicU64,

@@ -23,8 +23,7 @@ use auth_mail::Delivery;
 use auth_service::store::{Store, StoreError, schema};
 use local_dev::mail_relay::MailRelay;
 
-const USAGE: &str =
-    "usage: local-dev create-table | set-role <email> <role> | revoke-all-sessions | relay-mail | relay-stream <invoke-api> <function>";
+const USAGE: &str = "usage: local-dev create-table | set-role <email> <role> | revoke-all-sessions | relay-mail | relay-stream <invoke-api> <function>";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {

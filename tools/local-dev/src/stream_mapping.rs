@@ -76,7 +76,10 @@ pub async fn run(
     );
     let client: Client<HttpConnector, Full<Bytes>> =
         Client::builder(TokioExecutor::new()).build_http();
-    eprintln!("stream mapping: outbox inserts of {} -> {url}", store.table());
+    eprintln!(
+        "stream mapping: outbox inserts of {} -> {url}",
+        store.table()
+    );
     let mut pending: VecDeque<Value> = VecDeque::new();
     loop {
         match relay.poll_events(&region).await {
@@ -134,8 +137,8 @@ async fn invoke(
         .request(request)
         .await
         .map_err(|error| error.to_string())?;
-    let failed = !response.status().is_success()
-        || response.headers().contains_key("x-amz-function-error");
+    let failed =
+        !response.status().is_success() || response.headers().contains_key("x-amz-function-error");
     let body = response
         .into_body()
         .collect()
@@ -156,7 +159,8 @@ mod tests {
     #[test]
     fn a_partial_failure_retries_from_the_first_failed_record() {
         let batch = [record("1"), record("2"), record("3")];
-        let failures = json!({"batchItemFailures": [{"itemIdentifier": "3"}, {"itemIdentifier": "2"}]});
+        let failures =
+            json!({"batchItemFailures": [{"itemIdentifier": "3"}, {"itemIdentifier": "2"}]});
         assert_eq!(answer_of(false, &failures, &batch), Answer::RetryFrom(1));
         assert_eq!(
             answer_of(false, &json!({"batchItemFailures": []}), &batch),
