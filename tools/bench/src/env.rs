@@ -209,6 +209,15 @@ fn function_env(function: &str, c: &Config) -> Result<Vec<(&'static str, String)
             ("AUTHORIZER_RESPONSE", "simple".into()),
             ("AUTHORIZER_TOKEN_SOURCE", "header".into()),
         ],
+        "authorizer-strict" => vec![
+            access,
+            ("ROUTE_ROLES", "GET /admin/users/{id}=admin".into()),
+            ("AUTHORIZER_RESPONSE", "simple".into()),
+            ("AUTHORIZER_TOKEN_SOURCE", "header".into()),
+            ("AUTHORIZER_CHECK_REVOCATION", "true".into()),
+            table[0].clone(),
+            table[1].clone(),
+        ],
         // Keys read at init: through Secrets Manager's API (the SDK), or the extension.
         "login-secrets-manager" => vec![
             ("JWT_ACCESS_SECRET_ARN", ACCESS_SECRET_ID.into()),
@@ -252,15 +261,6 @@ fn function_env(function: &str, c: &Config) -> Result<Vec<(&'static str, String)
                 ("AUTHORIZER_TOKEN_SOURCE", "header".into()),
             ]
         }
-        "authorizer-strict" => vec![
-            access,
-            ("ROUTE_ROLES", "GET /admin/users/{id}=admin".into()),
-            ("AUTHORIZER_RESPONSE", "simple".into()),
-            ("AUTHORIZER_TOKEN_SOURCE", "header".into()),
-            ("AUTHORIZER_CHECK_REVOCATION", "true".into()),
-            table[0].clone(),
-            table[1].clone(),
-        ],
         "me" | "sessions" => table.into(),
         // Brakes off: every measured call takes the same path (the per-IP window would refuse
         // a thousand forgot or failed-delete requests from one address, the backoff the deletes).

@@ -28,8 +28,12 @@ impl Fixtures {
         }
         let event: Value =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        if !event["requestContext"].is_object() {
-            return Err(format!("{}: no requestContext object", path.display()));
+        // An API Gateway event, or a stream event's batch (the mailer's).
+        if !event["requestContext"].is_object() && !event["Records"].is_array() {
+            return Err(format!(
+                "{}: neither a requestContext object nor Records",
+                path.display()
+            ));
         }
         Ok(event)
     }

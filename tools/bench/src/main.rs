@@ -8,6 +8,7 @@ mod cpu_share;
 mod env;
 mod events;
 mod pin;
+mod power;
 mod procfs;
 mod report;
 
@@ -239,6 +240,8 @@ impl Spec {
                 "login" | "login-secrets-manager" => Some("4"),
                 "register" => Some("3"),
                 "jwks" => Some("0"),
+                // The session and its account's profile in one BatchGetItem.
+                "authorizer-strict" => Some("1"),
                 authorizer if authorizer.starts_with("authorizer") => Some("0"),
                 _ => None,
             },
@@ -1125,8 +1128,60 @@ async fn run(o: &Options) -> Result<()> {
     Ok(())
 }
 
+/// `bench --power-report DIR --sizes 128,256,... --functions FILE [--cfs-period-us N]`:
+/// the power-tuning report of runs already made (src/power.rs). FILE holds `sam-package
+/// functions` lines (`LogicalId binary MemorySize`); each function's bench row is its binary.
+fn power_report(args: &[String]) -> Result<()> {
+    let (mut dir, mut sizes, mut functions, mut period_us) = (None, Vec::new(), None, 20_000);
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--power-report" => dir = Some(PathBuf::from(value()?)),
+            "--sizes" => {
+                sizes = value()?
+                    .split(',')
+                    .map(|mb| mb.parse::<u32>().map_err(|e| format!("--sizes {mb}: {e}")))
+                    .collect::<Result<_>>()?;
+            }
+            "--functions" => functions = Some(PathBuf::from(value()?)),
+            "--cfs-period-us" => {
+                period_us = value()?
+                    .parse()
+                    .map_err(|e| format!("--cfs-period-us: {e}"))?;
+            }
+            other => return Err(format!("--power-report: unknown option {other}")),
+        }
+    }
+    let dir = dir.ok_or("--power-report DIR")?;
+    let path = functions.ok_or("--functions FILE")?;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let functions: Vec<(String, String, u32)> = text
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let id = words.next()?.to_owned();
+            let binary = words.next()?.to_owned();
+            let memory = words.next()?.parse().ok()?;
+            Some((id, binary, memory))
+        })
+        .collect();
+    print!("{}", power::report(&dir, &sizes, &functions, period_us)?);
+    Ok(())
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--power-report") {
+        return match power_report(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("bench: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let outcome = match Options::parse() {
         Ok(None) => {
             println!("{USAGE}");

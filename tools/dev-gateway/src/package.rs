@@ -15,6 +15,8 @@ use crate::template::TemplateError;
 pub struct PackagedFunction {
     pub logical_id: String,
     pub binary: String,
+    /// `MemorySize` as the template writes it (its own, else the Globals', else Lambda's 128).
+    pub memory_size: u32,
 }
 
 /// Every `AWS::Serverless::Function`, conditional ones included (the build holds each, so one
@@ -24,6 +26,7 @@ pub fn functions(text: &str) -> Result<Vec<PackagedFunction>, TemplateError> {
     let resources = template["Resources"]
         .as_mapping()
         .ok_or_else(|| TemplateError::Shape("no Resources".into()))?;
+    let global_memory = &template["Globals"]["Function"]["MemorySize"];
     resources
         .iter()
         .filter(|(_, resource)| resource["Type"] == "AWS::Serverless::Function")
@@ -43,7 +46,26 @@ pub fn functions(text: &str) -> Result<Vec<PackagedFunction>, TemplateError> {
                     "{logical_id:?} is not a logical id"
                 )));
             }
-            Ok(PackagedFunction { logical_id, binary })
+            let memory = &resource["Properties"]["MemorySize"];
+            let memory = if memory.is_null() {
+                global_memory
+            } else {
+                memory
+            };
+            let memory_size = match memory {
+                Value::Null => 128,
+                value => value
+                    .as_u64()
+                    .and_then(|mb| u32::try_from(mb).ok())
+                    .ok_or_else(|| {
+                        TemplateError::Shape(format!("{logical_id}: MemorySize is not a number"))
+                    })?,
+            };
+            Ok(PackagedFunction {
+                logical_id,
+                binary,
+                memory_size,
+            })
         })
         .collect()
 }
@@ -179,20 +201,21 @@ Resources:
     Type: AWS::Serverless::Function
     Condition: IsStrict
     Metadata: {BuildProperties: {Binary: authorizer-strict}}
+    Properties: {MemorySize: 512}
 "#;
 
     #[test]
     fn every_function_is_built_conditional_ones_too() {
-        let names: Vec<(String, String)> = functions(TEMPLATE)
+        let names: Vec<(String, String, u32)> = functions(TEMPLATE)
             .expect("functions")
             .into_iter()
-            .map(|f| (f.logical_id, f.binary))
+            .map(|f| (f.logical_id, f.binary, f.memory_size))
             .collect();
         assert_eq!(
             names,
             [
-                ("Lean".to_owned(), "authorizer".to_owned()),
-                ("Strict".to_owned(), "authorizer-strict".to_owned())
+                ("Lean".to_owned(), "authorizer".to_owned(), 128),
+                ("Strict".to_owned(), "authorizer-strict".to_owned(), 512)
             ]
         );
     }

@@ -1,4 +1,4 @@
-//! `sam-package functions | architecture [--param Name=value ...] | write <out>` over
+//! `sam-package functions` (lines of `LogicalId binary MemorySize`) `| architecture [--param Name=value ...] | write <out>` over
 //! `--template template.yaml`: what `scripts/package` builds and the template it leaves in
 //! `.aws-sam/build` (dev_gateway::package).
 
@@ -30,7 +30,7 @@ fn run() -> Result<String, String> {
         ["functions"] => Ok(package::functions(&text)
             .map_err(|e| e.to_string())?
             .into_iter()
-            .map(|f| format!("{} {}\n", f.logical_id, f.binary))
+            .map(|f| format!("{} {} {}\n", f.logical_id, f.binary, f.memory_size))
             .collect()),
         ["architecture"] => package::architecture(&text, &parameters)
             .map(|architecture| format!("{architecture}\n"))
