@@ -4,6 +4,7 @@
 //! `scripts/bench` builds everything, starts DynamoDB Local and runs this; `--cold-start BINARY`
 //! only times one binary's cold starts (`scripts/profile-experiments`). CLI: [`USAGE`].
 
+mod cost;
 mod cpu_share;
 mod env;
 mod events;
@@ -1173,6 +1174,23 @@ fn power_report(args: &[String]) -> Result<()> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    if let ["--cost-report", path] = words.as_slice() {
+        let report = std::fs::read_to_string(path)
+            .map_err(|e| format!("{path}: {e}"))
+            .and_then(|text| serde_json::from_str(&text).map_err(|e| format!("{path}: {e}")))
+            .and_then(|power: Value| cost::report(&power));
+        return match report {
+            Ok(md) => {
+                print!("{md}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("bench: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.first().map(String::as_str) == Some("--power-report") {
         return match power_report(&args) {
             Ok(()) => ExitCode::SUCCESS,
