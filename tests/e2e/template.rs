@@ -312,6 +312,12 @@ fn strict_mode_deploys_the_strict_authorizer_and_only_it() {
         panic!("LeanAuthorizer is a condition");
     };
     assert_eq!(lean.tag, "Not");
+    let negated = lean.value.as_sequence().and_then(|items| items.first());
+    let Some(Value::Tagged(negated)) = negated else {
+        panic!("LeanAuthorizer is !Not [!Condition CheckRevocation]: {lean:?}");
+    };
+    assert_eq!(negated.tag, "Condition");
+    assert_eq!(negated.value.as_str(), Some("CheckRevocation"));
     let arn =
         &resources["Api"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"]["FunctionArn"];
     let Value::Tagged(choice) = arn else {

@@ -28,7 +28,8 @@ use http::{Api, Reply};
 use serde_json::json;
 use stack::Stack;
 
-/// provided.al2023's glibc: an artifact needing a newer symbol fails to start in Lambda.
+/// provided.al2023's glibc: an artifact needing a newer symbol fails to start in Lambda (the
+/// same figure as scripts/lib/lambda.sh, which scripts/package builds for).
 const LAMBDA_GLIBC: (u32, u32) = (2, 34);
 /// Our own budget per artifact (Lambda allows 50 MB zipped, 250 MB unzipped): a binary past it
 /// has picked up something it should not have. The lean authorizer has a tighter one.
@@ -64,25 +65,57 @@ fn newest_glibc(binary: &Path) -> Result<(u32, u32), String> {
         .ok_or_else(|| format!("{} names no GLIBC version", binary.display()))
 }
 
-/// Every function directory of the build: its size and glibc against Lambda's.
+/// The functions of the packaged template (JSON) and the directory each one's `CodeUri` names.
+fn packaged_functions(directory: &Path) -> Result<Vec<(String, String)>, String> {
+    let path = directory.join("template.yaml");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|error| format!("{}: {error} (run scripts/package)", path.display()))?;
+    let template: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))?;
+    let resources = template["Resources"]
+        .as_object()
+        .ok_or("the packaged template has no Resources")?;
+    let functions: Vec<(String, String)> = resources
+        .iter()
+        .filter(|(_, resource)| resource["Type"] == "AWS::Serverless::Function")
+        .map(|(id, resource)| {
+            let code = resource["Properties"]["CodeUri"]
+                .as_str()
+                .unwrap_or_default();
+            (id.clone(), code.to_owned())
+        })
+        .collect();
+    for (id, code) in &functions {
+        if code != id {
+            return Err(format!(
+                "{id}: CodeUri {code:?}, expected its own directory"
+            ));
+        }
+    }
+    Ok(functions)
+}
+
+/// The lean authorizer's promise, on the artifact itself: no AWS SDK linked (its crates' names
+/// survive stripping in panic locations), checked against the strict one, which has it.
+fn links_the_sdk(bootstrap: &Path) -> Result<bool, String> {
+    let bytes = std::fs::read(bootstrap).map_err(|error| error.to_string())?;
+    Ok(bytes
+        .windows(b"aws-sdk-dynamodb".len())
+        .any(|window| window == b"aws-sdk-dynamodb"))
+}
+
+/// Every function of the packaged template: its bootstrap's size and glibc against Lambda's.
 fn check_artifacts(directory: &Path) -> Result<Vec<String>, String> {
     let mut report = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(directory)
-        .map_err(|error| format!("{}: {error} (run scripts/package)", directory.display()))?
-        .flatten()
-        .filter(|entry| entry.path().join("bootstrap").is_file())
-        .collect();
-    entries.sort_by_key(std::fs::DirEntry::file_name);
-    if entries.len() < 13 {
-        return Err(format!(
-            "{} holds {} functions; the template has 13",
-            directory.display(),
-            entries.len()
-        ));
+    let functions = packaged_functions(directory)?;
+    if functions.is_empty() {
+        return Err("the packaged template has no functions".into());
     }
-    for entry in entries {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let bootstrap = entry.path().join("bootstrap");
+    for (name, _) in functions {
+        let bootstrap = directory.join(&name).join("bootstrap");
+        if !bootstrap.is_file() {
+            return Err(format!("{name}: no {}", bootstrap.display()));
+        }
         let size = std::fs::metadata(&bootstrap)
             .map_err(|error| error.to_string())?
             .len();
@@ -101,9 +134,24 @@ fn check_artifacts(directory: &Path) -> Result<Vec<String>, String> {
                 glibc.0, glibc.1, LAMBDA_GLIBC.0, LAMBDA_GLIBC.1
             ));
         }
+        let sdk = links_the_sdk(&bootstrap)?;
+        match (name.as_str(), sdk) {
+            ("AuthorizerFunction", true) => {
+                return Err("the lean authorizer's bootstrap links the AWS SDK".into());
+            }
+            ("StrictAuthorizerFunction", false) => {
+                return Err(
+                    "the strict authorizer shows no AWS SDK: the lean check cannot see it either"
+                        .into(),
+                );
+            }
+            _ => {}
+        }
         report.push(format!(
-            "{name}: {size} bytes, newest symbol GLIBC_{}.{}",
-            glibc.0, glibc.1
+            "{name}: {size} bytes, newest symbol GLIBC_{}.{}{}",
+            glibc.0,
+            glibc.1,
+            if sdk { ", AWS SDK linked" } else { "" }
         ));
     }
     Ok(report)

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::power::{PRICE_PER_REQUEST, X86_PRICE_PER_GB_SECOND};
 
-pub const PRICES_AS_OF: &str = "2026-12";
+pub use crate::power::PRICES_AS_OF;
 /// HTTP API, per request (first 300 million a month; billed per 512 KB).
 pub const API_GATEWAY_PER_REQUEST: f64 = 1.00 / 1e6;
 /// DynamoDB on-demand, per write and per read request unit.
@@ -32,16 +32,15 @@ pub const COGNITO_FREE_MAU: f64 = 10_000.0;
 pub const COGNITO_LITE_PER_MAU: f64 = 0.0055;
 pub const COGNITO_ESSENTIALS_PER_MAU: f64 = 0.015;
 
-/// Log bytes per invocation at INFO. Measured from the packaged stack's log
+/// Log bytes per invocation at INFO, measured from the packaged stack's log
 /// (target/stack/packaged.log, `cargo test -p stack-tests --test packaged`): the "request
-/// handled" line is 256–269 bytes, an audit line 351–390. Lambda's own platform lines in JSON
-/// format (`platform.start`, `platform.report`) do not exist locally: 550 bytes is an estimate
-/// from the shapes AWS documents.
-pub const LOG_BYTES_PLATFORM: f64 = 550.0;
+/// handled" line is 256–269 bytes, an audit line 351–390. Lambda's own platform lines
+/// (`platform.start`, `platform.report`) are INFO and the template's `SystemLogLevel` is WARN,
+/// so none reach the log; the authorizer logs nothing of its own on success.
 pub const LOG_BYTES_REQUEST_LINE: f64 = 270.0;
 pub const LOG_BYTES_AUDIT_LINE: f64 = 390.0;
-pub const LOG_BYTES_PLAIN: f64 = LOG_BYTES_PLATFORM + LOG_BYTES_REQUEST_LINE;
-pub const LOG_BYTES_AUDITED: f64 = LOG_BYTES_PLAIN + LOG_BYTES_AUDIT_LINE;
+pub const LOG_BYTES_PLAIN: f64 = LOG_BYTES_REQUEST_LINE;
+pub const LOG_BYTES_AUDITED: f64 = LOG_BYTES_REQUEST_LINE + LOG_BYTES_AUDIT_LINE;
 
 /// One route: what one request of it costs.
 #[derive(Debug, Clone)]
@@ -68,7 +67,11 @@ pub fn routes() -> Vec<Route> {
         api_request,
         write_units,
         read_units,
-        log_bytes: if audited { LOG_BYTES_AUDITED } else { LOG_BYTES_PLAIN },
+        log_bytes: if audited {
+            LOG_BYTES_AUDITED
+        } else {
+            LOG_BYTES_PLAIN
+        },
         secrets_at_init: 0.0,
         mails: 0.0,
     };
@@ -77,7 +80,7 @@ pub fn routes() -> Vec<Route> {
         route
     };
     let quiet = |mut route: Route| {
-        route.log_bytes = LOG_BYTES_PLATFORM;
+        route.log_bytes = 0.0;
         route
     };
     let with_mail = |mut route: Route| {
@@ -87,56 +90,116 @@ pub fn routes() -> Vec<Route> {
     vec![
         // Register writes credentials, profile, session and the verification outbox item in one
         // transaction (2 units each), counts the source (1) and reads its window (1).
-        with_mail(with_secrets(route("register", Some("RegisterFunction"), true, 9.0, 1.0, true))),
+        with_mail(with_secrets(route(
+            "register",
+            Some("RegisterFunction"),
+            true,
+            9.0,
+            1.0,
+            true,
+        ))),
         with_secrets(route("login", Some("LoginFunction"), true, 7.0, 4.0, true)),
-        with_secrets(route("refresh", Some("RefreshFunction"), true, 1.0, 1.0, true)),
+        with_secrets(route(
+            "refresh",
+            Some("RefreshFunction"),
+            true,
+            1.0,
+            1.0,
+            true,
+        )),
         route("logout", Some("LogoutFunction"), true, 1.0, 0.0, true),
-        // The authorizer logs nothing of its own at INFO on success: Lambda's lines only.
-        quiet(route("authorizer (cache miss)", Some("AuthorizerFunction"), false, 0.0, 0.0, false)),
-        quiet(route("authorizer, strict (cache miss)", Some("StrictAuthorizerFunction"), false, 0.0, 2.0, false)),
-        with_mail(route("password forgot (+ mail)", Some("PasswordFunction"), true, 2.0, 1.0, true)),
-        route("sessions list", Some("SessionsFunction"), true, 0.0, 3.0, false),
+        // The authorizer logs nothing at INFO on success.
+        quiet(route(
+            "authorizer (cache miss)",
+            Some("AuthorizerFunction"),
+            false,
+            0.0,
+            0.0,
+            false,
+        )),
+        quiet(route(
+            "authorizer, strict (cache miss)",
+            Some("StrictAuthorizerFunction"),
+            false,
+            0.0,
+            2.0,
+            false,
+        )),
+        with_mail(route(
+            "password forgot (+ mail)",
+            Some("PasswordFunction"),
+            true,
+            2.0,
+            1.0,
+            true,
+        )),
+        route(
+            "sessions list",
+            Some("SessionsFunction"),
+            true,
+            0.0,
+            3.0,
+            false,
+        ),
         // The mailer per message: whom it is for, the token's digest.
-        route("mailer (per message)", Some("MailerFunction"), false, 1.0, 0.5, false),
+        route(
+            "mailer (per message)",
+            Some("MailerFunction"),
+            false,
+            1.0,
+            0.5,
+            false,
+        ),
     ]
 }
 
-/// Billed duration and memory per function, from power tuning's report.json.
-pub struct Durations(BTreeMap<String, (f64, f64)>);
+/// Per function, from power tuning's report.json: memory (MB), the expected billed warm
+/// duration and a cold start's billed duration (ms).
+pub struct Durations(BTreeMap<String, (f64, f64, f64)>);
 
 impl Durations {
     pub fn from_report(report: &Value) -> Result<Self, String> {
         let mut table = BTreeMap::new();
-        for entry in report["functions"].as_array().ok_or("report.json: no functions")? {
-            let (Some(id), Some(mb), Some(ms)) = (
+        for entry in report["functions"]
+            .as_array()
+            .ok_or("report.json: no functions")?
+        {
+            let (Some(id), Some(mb), Some(warm), Some(cold)) = (
                 entry["function"].as_str(),
                 entry["recommended_mb"].as_f64(),
                 entry["billed_warm_ms"].as_f64(),
+                entry["billed_cold_ms"].as_f64(),
             ) else {
                 continue;
             };
-            table.insert(id.to_owned(), (mb, ms));
+            table.insert(id.to_owned(), (mb, warm, cold));
         }
         Ok(Self(table))
     }
 
-    /// Lambda's charge for one warm invocation of `function` (requests included).
-    fn lambda(&self, function: &str) -> Result<f64, String> {
-        let (mb, ms) = self
+    /// Lambda's charge for one invocation of `function` (requests included), `cold_share` of
+    /// them cold starts billed for their init and first invocation.
+    fn lambda(&self, function: &str, cold_share: f64) -> Result<f64, String> {
+        let (mb, warm, cold) = self
             .0
             .get(function)
             .ok_or_else(|| format!("{function} is not in the power-tuning report"))?;
-        Ok(mb / 1024.0 * ms / 1e3 * X86_PRICE_PER_GB_SECOND + PRICE_PER_REQUEST)
+        let billed_ms = (1.0 - cold_share) * warm + cold_share * cold.max(*warm);
+        Ok(mb / 1024.0 * billed_ms / 1e3 * X86_PRICE_PER_GB_SECOND + PRICE_PER_REQUEST)
     }
 }
 
 /// One request of `route`, in dollars, given the share of invocations that are cold starts.
 pub fn per_request(route: &Route, durations: &Durations, cold_share: f64) -> Result<f64, String> {
     let lambda = match route.function {
-        Some(function) => durations.lambda(function)?,
+        Some(function) => durations.lambda(function, cold_share)?,
         None => 0.0,
     };
-    let api = if route.api_request { API_GATEWAY_PER_REQUEST } else { 0.0 };
+    let api = if route.api_request {
+        API_GATEWAY_PER_REQUEST
+    } else {
+        0.0
+    };
     Ok(lambda
         + api
         + route.write_units * DYNAMODB_PER_WRITE_UNIT
@@ -189,7 +252,10 @@ fn monthly_requests(usage: &Usage) -> Vec<(&'static str, f64)> {
         ("authorizer (cache miss)", misses),
         ("password forgot (+ mail)", usage.password_resets),
         ("sessions list", usage.sessions_lists),
-        ("mailer (per message)", usage.registrations + usage.password_resets),
+        (
+            "mailer (per message)",
+            usage.registrations + usage.password_resets,
+        ),
     ]
 }
 
@@ -218,8 +284,8 @@ pub fn report(power_report: &Value) -> Result<String, String> {
         "Cost per million requests of each route (x86_64 at the power-tuned memory sizes; \
          AWS us-east-1 on-demand prices as of {PRICES_AS_OF}: HTTP API $1.00/M, Lambda $0.20/M \
          + $0.0000166667/GB-s, DynamoDB $0.625/M write and $0.125/M read units, CloudWatch Logs \
-         $0.50/GB ingested, Secrets Manager $0.05 per 10k calls at cold start ({:.0}% of \
-         invocations) + $0.40/secret-month, SES $0.10 per 1,000 mails; the stream's reads by \
+         $0.50/GB ingested, {:.0}% of invocations cold starts (billed for their init; their \
+         Secrets Manager reads at $0.05 per 10k calls) + $0.40/secret-month, SES $0.10 per 1,000 mails; the stream's reads by \
          the mailer's trigger are free):\n\n\
          | route | Lambda | API Gateway | DynamoDB | logs | other | total per million |\n\
          |---|---|---|---|---|---|---|\n",
@@ -227,10 +293,14 @@ pub fn report(power_report: &Value) -> Result<String, String> {
     );
     for route in routes() {
         let lambda = match route.function {
-            Some(function) => durations.lambda(function)?,
+            Some(function) => durations.lambda(function, USAGE.cold_share)?,
             None => 0.0,
         };
-        let api = if route.api_request { API_GATEWAY_PER_REQUEST } else { 0.0 };
+        let api = if route.api_request {
+            API_GATEWAY_PER_REQUEST
+        } else {
+            0.0
+        };
         let dynamodb =
             route.write_units * DYNAMODB_PER_WRITE_UNIT + route.read_units * DYNAMODB_PER_READ_UNIT;
         let logs = route.log_bytes * LOGS_PER_BYTE;
@@ -281,15 +351,15 @@ mod tests {
 
     fn durations() -> Durations {
         let report = json!({"functions": [
-            {"function": "RegisterFunction", "recommended_mb": 1024.0, "billed_warm_ms": 40.0},
-            {"function": "LoginFunction", "recommended_mb": 1024.0, "billed_warm_ms": 40.0},
-            {"function": "RefreshFunction", "recommended_mb": 128.0, "billed_warm_ms": 4.0},
-            {"function": "LogoutFunction", "recommended_mb": 128.0, "billed_warm_ms": 3.0},
-            {"function": "AuthorizerFunction", "recommended_mb": 128.0, "billed_warm_ms": 1.0},
-            {"function": "StrictAuthorizerFunction", "recommended_mb": 128.0, "billed_warm_ms": 3.0},
-            {"function": "PasswordFunction", "recommended_mb": 128.0, "billed_warm_ms": 4.0},
-            {"function": "SessionsFunction", "recommended_mb": 128.0, "billed_warm_ms": 4.0},
-            {"function": "MailerFunction", "recommended_mb": 128.0, "billed_warm_ms": 10.0},
+            {"function": "RegisterFunction", "recommended_mb": 1024.0, "billed_warm_ms": 40.0, "billed_cold_ms": 150.0},
+            {"function": "LoginFunction", "recommended_mb": 1024.0, "billed_warm_ms": 40.0, "billed_cold_ms": 150.0},
+            {"function": "RefreshFunction", "recommended_mb": 128.0, "billed_warm_ms": 4.0, "billed_cold_ms": 60.0},
+            {"function": "LogoutFunction", "recommended_mb": 128.0, "billed_warm_ms": 3.0, "billed_cold_ms": 60.0},
+            {"function": "AuthorizerFunction", "recommended_mb": 128.0, "billed_warm_ms": 1.0, "billed_cold_ms": 60.0},
+            {"function": "StrictAuthorizerFunction", "recommended_mb": 128.0, "billed_warm_ms": 3.0, "billed_cold_ms": 60.0},
+            {"function": "PasswordFunction", "recommended_mb": 128.0, "billed_warm_ms": 4.0, "billed_cold_ms": 60.0},
+            {"function": "SessionsFunction", "recommended_mb": 128.0, "billed_warm_ms": 4.0, "billed_cold_ms": 60.0},
+            {"function": "MailerFunction", "recommended_mb": 128.0, "billed_warm_ms": 10.0, "billed_cold_ms": 60.0},
         ]});
         Durations::from_report(&report).expect("durations")
     }
@@ -297,18 +367,22 @@ mod tests {
     #[test]
     fn a_refresh_costs_its_lambda_gateway_table_and_logs() {
         let routes = routes();
-        let refresh = routes.iter().find(|r| r.name == "refresh").expect("refresh");
+        let refresh = routes
+            .iter()
+            .find(|r| r.name == "refresh")
+            .expect("refresh");
         let got = per_request(refresh, &durations(), 0.0).expect("priced");
         let lambda = 0.125 * 0.004 * X86_PRICE_PER_GB_SECOND + PRICE_PER_REQUEST;
+        // All cold: the 60 ms cold duration instead, and the two secrets' reads.
+        let all_cold = 0.125 * 0.060 * X86_PRICE_PER_GB_SECOND + PRICE_PER_REQUEST;
         let expected = lambda
             + API_GATEWAY_PER_REQUEST
             + DYNAMODB_PER_WRITE_UNIT
             + DYNAMODB_PER_READ_UNIT
             + LOG_BYTES_AUDITED * LOGS_PER_BYTE;
         assert!((got - expected).abs() < 1e-15, "{got} vs {expected}");
-        // Cold starts add the two secrets' reads.
         let cold = per_request(refresh, &durations(), 1.0).expect("priced");
-        assert!((cold - got - 2.0 * SECRETS_PER_CALL).abs() < 1e-15);
+        assert!((cold - got - (all_cold - lambda) - 2.0 * SECRETS_PER_CALL).abs() < 1e-15);
     }
 
     #[test]

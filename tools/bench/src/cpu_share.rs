@@ -10,8 +10,11 @@
 //! CPU evenly enough that what is measured is close to CPU ÷ share, the figure AWS's proportional
 //! allocation implies. scripts/power-tune states the period in its report.
 //!
-//! A child joins the cgroup by inheritance: the spawning thread steps into it for the spawn and
-//! back out afterwards (a `pre_exec` hook would force fork + exec and cost the cold start).
+//! Each process gets a cgroup of its own (Lambda gives each execution environment its own
+//! share), fresh for the spawn, so nothing an earlier process used throttles the next one's
+//! init. A child joins its cgroup by inheritance: the spawning thread steps into it for the
+//! spawn and back out afterwards (a `pre_exec` hook would force fork + exec and cost the cold
+//! start).
 
 use std::path::PathBuf;
 use std::process::{Child, Command};
@@ -19,11 +22,13 @@ use std::process::{Child, Command};
 const CPU_CONTROLLER: &str = "/sys/fs/cgroup/cpu";
 
 pub struct CpuShare {
-    group: PathBuf,
+    /// This run's directory of per-process cgroups.
+    base: PathBuf,
     /// Where the harness's thread returns after a spawn.
     home: PathBuf,
     share: f64,
     period_us: u64,
+    spawned: std::sync::atomic::AtomicU64,
 }
 
 fn thread_id() -> String {
@@ -51,7 +56,7 @@ fn current_group() -> Result<PathBuf, String> {
 }
 
 impl CpuShare {
-    /// A cgroup of its own for this run, with the quota for `share` of one CPU.
+    /// A directory of cgroups for this run, each process's with the quota for `share` of one CPU.
     pub fn create(share: f64, period_us: u64) -> Result<Self, String> {
         if !(0.01..=16.0).contains(&share) || !(1_000..=1_000_000).contains(&period_us) {
             return Err(format!(
@@ -59,52 +64,82 @@ impl CpuShare {
             ));
         }
         let home = current_group()?;
-        let group = home.join(format!("jwt-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&group).map_err(|e| {
+        let base = home.join(format!("jwt-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&base).map_err(|e| {
             format!(
                 "cannot create {} (the cpu controller needs root): {e}",
-                group.display()
+                base.display()
             )
         })?;
-        let quota = ((share * period_us as f64).round() as u64).max(1_000);
-        write(&group.join("cpu.cfs_period_us"), &period_us.to_string())?;
-        write(&group.join("cpu.cfs_quota_us"), &quota.to_string())?;
         Ok(Self {
-            group,
+            base,
             home,
             share,
             period_us,
+            spawned: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    fn quota_us(&self) -> u64 {
+        ((self.share * self.period_us as f64).round() as u64).max(1_000)
     }
 
     /// For the log: what the functions run under.
     pub fn describe(&self) -> String {
         format!(
-            "{:.4} of a CPU: a CFS quota of {} µs per {} µs period ({})",
+            "{:.4} of a CPU each: a CFS quota of {} µs per {} µs period (cgroups under {})",
             self.share,
-            ((self.share * self.period_us as f64).round() as u64).max(1_000),
+            self.quota_us(),
             self.period_us,
-            self.group.display()
+            self.base.display()
         )
     }
 
-    /// Spawns `command` inside the cgroup.
+    /// Spawns `command` in a fresh cgroup of its own.
     pub fn spawn(&self, command: &mut Command) -> std::io::Result<Child> {
+        let n = self
+            .spawned
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let group = self.base.join(n.to_string());
+        let failed = |e: String| std::io::Error::other(e);
+        std::fs::create_dir_all(&group).map_err(|e| failed(format!("{}: {e}", group.display())))?;
+        write(
+            &group.join("cpu.cfs_period_us"),
+            &self.period_us.to_string(),
+        )
+        .map_err(failed)?;
+        write(
+            &group.join("cpu.cfs_quota_us"),
+            &self.quota_us().to_string(),
+        )
+        .map_err(failed)?;
         let me = thread_id();
-        let step = |group: &PathBuf| {
-            std::fs::write(group.join("tasks"), &me)
-                .map_err(|e| std::io::Error::other(format!("{}: {e}", group.display())))
-        };
-        step(&self.group)?;
+        write(&group.join("tasks"), &me).map_err(failed)?;
         let child = command.spawn();
-        step(&self.home)?;
+        if let Err(error) = write(&self.home.join("tasks"), &me) {
+            // The harness must not stay throttled, nor a child run that nobody measures.
+            if let Ok(mut child) = child {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            return Err(failed(format!(
+                "cannot leave the function's cgroup: {error}"
+            )));
+        }
         child
     }
 }
 
 impl Drop for CpuShare {
     fn drop(&mut self) {
-        // Empty by now (every function process is killed before the run ends).
-        let _ = std::fs::remove_dir(&self.group);
+        // Empty by now: every function process is killed and reaped before the run ends.
+        for entry in std::fs::read_dir(&self.base)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let _ = std::fs::remove_dir(entry.path());
+        }
+        let _ = std::fs::remove_dir(&self.base);
     }
 }

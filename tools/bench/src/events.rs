@@ -76,6 +76,8 @@ pub enum Feed {
 pub enum Expect {
     Status(u64),
     Authorized,
+    /// A stream batch fully processed: `batchItemFailures` empty.
+    WholeBatch,
     Anything,
 }
 
@@ -155,6 +157,13 @@ impl Workload {
                     Ok(())
                 } else {
                     Err(format!("expected isAuthorized: true, got {text}"))
+                }
+            }
+            Expect::WholeBatch => {
+                let value: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+                match value["batchItemFailures"].as_array() {
+                    Some(failures) if failures.is_empty() => Ok(()),
+                    _ => Err(format!("expected no batchItemFailures, got {text}")),
                 }
             }
             Expect::Anything => Ok(()),

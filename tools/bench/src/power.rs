@@ -32,6 +32,7 @@ pub struct Measured {
     /// Exec to the first `/next`: the init phase.
     pub init_ms: f64,
     pub first_invocation_ms: f64,
+    pub mean_ms: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
 }
@@ -40,9 +41,11 @@ pub struct Measured {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Priced {
     pub measured: Measured,
-    pub billed_warm_ms: u64,
+    /// The expected bill of a warm invocation: the mean duration rounded up to the next
+    /// millisecond on average (mean + 0.5 ms, at least 1 ms).
+    pub billed_warm_ms: f64,
     pub billed_cold_ms: u64,
-    /// A million warm invocations at the p50 duration, requests included.
+    /// A million warm invocations at the expected billed duration, requests included.
     pub x86_per_million: f64,
     pub arm_per_million: f64,
     /// One cold start's billed duration (init and first invocation) beyond a warm one.
@@ -58,11 +61,17 @@ pub fn billed_ms(duration_ms: f64) -> u64 {
     duration_ms.max(0.0).ceil().max(1.0) as u64
 }
 
+/// What a warm invocation is billed on average: durations spread over more than a millisecond
+/// are rounded up by half a millisecond on average.
+pub fn expected_billed_ms(mean_ms: f64) -> f64 {
+    (mean_ms.max(0.0) + 0.5).max(1.0)
+}
+
 pub fn price(measured: &Measured) -> Priced {
-    let billed_warm_ms = billed_ms(measured.p50_ms);
+    let billed_warm_ms = expected_billed_ms(measured.mean_ms);
     let billed_cold_ms = billed_ms(measured.init_ms + measured.first_invocation_ms);
-    let per_invocation = |rate: f64| gb(measured.memory_mb) * billed_warm_ms as f64 / 1e3 * rate;
-    let cold_extra = billed_cold_ms.saturating_sub(billed_warm_ms) as f64 / 1e3;
+    let per_invocation = |rate: f64| gb(measured.memory_mb) * billed_warm_ms / 1e3 * rate;
+    let cold_extra = (billed_cold_ms as f64 - billed_warm_ms).max(0.0) / 1e3;
     Priced {
         measured: measured.clone(),
         billed_warm_ms,
@@ -110,6 +119,7 @@ fn rows_of(results: &Value, memory_mb: u32) -> BTreeMap<String, Measured> {
                 memory_mb,
                 init_ms: row["cold_start_ready_ms"]["median"].as_f64()?,
                 first_invocation_ms: row["first_invocation_us"]["median"].as_f64()? / 1e3,
+                mean_ms: row["warm"]["mean_us"].as_f64()? / 1e3,
                 p50_ms: row["warm"]["p50_us"].as_f64()? / 1e3,
                 p99_ms: row["warm"]["p99_us"].as_f64()? / 1e3,
             };
@@ -141,14 +151,15 @@ pub fn report(
     let mut md = format!(
         "Offline power tuning: each function's packaged bootstrap under a CFS quota of \
          M/{MB_PER_VCPU} of a CPU at memory M (period {} ms), against DynamoDB Local on this \
-         machine. Cost per million warm invocations at the p50 duration (billed in 1 ms steps, \
-         requests included); a cold start adds its init and first invocation. AWS prices as of \
+         machine. Cost per million warm invocations at the expected billed duration (Lambda \
+         bills 1 ms steps: the mean duration + 0.5 ms; requests included); a cold start bills \
+         its init and first invocation as one duration. AWS prices as of \
          {PRICES_AS_OF}, us-east-1 on-demand: x86_64 ${X86_PRICE_PER_GB_SECOND}/GB-s, arm64 \
          ${ARM_PRICE_PER_GB_SECOND}/GB-s (arm64: an extrapolation at the x86 durations), \
          $0.20 per million requests. Not seen here: in-region DynamoDB latency (DynamoDB Local \
          on loopback answers in well under a millisecond of network), TLS to AWS endpoints, \
          and Lambda's own CPU model.\n\n\
-         | function | MB | cold start (init + first), ms | p50 ms | p99 ms | billed warm ms | x86 $/M | arm64 $/M | x86 $ per cold start | |\n\
+         | function | MB | cold start (init + first), ms | p50 ms | p99 ms | expected billed warm ms | x86 $/M | arm64 $/M | x86 $ per cold start | |\n\
          |---|---|---|---|---|---|---|---|---|---|\n",
         period_us as f64 / 1e3
     );
@@ -170,7 +181,7 @@ pub fn report(
                 ""
             };
             md.push_str(&format!(
-                "| {logical_id} | {} | {:.1} + {:.1} | {:.2} | {:.2} | {} | {:.2} | {:.2} | {:.8} | {mark} |\n",
+                "| {logical_id} | {} | {:.1} + {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.8} | {mark} |\n",
                 m.memory_mb,
                 m.init_ms,
                 m.first_invocation_ms,
@@ -192,6 +203,7 @@ pub fn report(
                 "p50_ms": best.measured.p50_ms,
                 "p99_ms": best.measured.p99_ms,
                 "billed_warm_ms": best.billed_warm_ms,
+                "billed_cold_ms": best.billed_cold_ms,
                 "x86_per_million": best.x86_per_million,
                 "arm_per_million": best.arm_per_million,
             }));
@@ -201,12 +213,12 @@ pub fn report(
     for entry in &chosen {
         if entry["measured"] == true {
             md.push_str(&format!(
-                "| {} | {} | {} | {:.2} | {} | {:.2} |\n",
+                "| {} | {} | {} | {:.2} | {:.2} | {:.2} |\n",
                 entry["function"].as_str().unwrap_or_default(),
                 entry["template_mb"],
                 entry["recommended_mb"],
                 entry["p50_ms"].as_f64().unwrap_or_default(),
-                entry["billed_warm_ms"],
+                entry["billed_warm_ms"].as_f64().unwrap_or_default(),
                 entry["x86_per_million"].as_f64().unwrap_or_default(),
             ));
         }
@@ -230,6 +242,7 @@ mod tests {
             memory_mb,
             init_ms: 10.0,
             first_invocation_ms: 5.0,
+            mean_ms: p50_ms,
             p50_ms,
             p99_ms,
         }
@@ -245,9 +258,11 @@ mod tests {
 
     #[test]
     fn a_million_invocations_cost_memory_times_billed_time_plus_requests() {
-        // 1024 MB for 100 ms: 0.1 GB-s each, 100 000 GB-s per million.
-        let priced = price(&measured(1024, 99.2, 120.0));
-        assert_eq!(priced.billed_warm_ms, 100);
+        // 1024 MB for 100 ms (a mean of 99.5 ms rounds up by half a millisecond on average):
+        // 0.1 GB-s each, 100 000 GB-s per million.
+        let priced = price(&measured(1024, 99.5, 120.0));
+        assert_eq!(priced.billed_warm_ms, 100.0);
+        assert_eq!(expected_billed_ms(0.2), 1.0);
         let expected = 100_000.0 * X86_PRICE_PER_GB_SECOND + 0.20;
         assert!(
             (priced.x86_per_million - expected).abs() < 1e-9,

@@ -99,21 +99,22 @@ pub fn function_setups(
                 environment.insert("AWS_LAMBDA_LOG_LEVEL".into(), level);
             }
         }
-        let by_arn: Vec<String> = environment
-            .keys()
-            .filter(|name| name.ends_with("_ARN"))
-            .cloned()
-            .collect();
-        for name in by_arn.into_iter().filter(|_| locals.secret.is_some()) {
-            let Some(secret) = locals.secret else { break };
-            environment.remove(&name);
-            let plain = name.trim_end_matches("_ARN").to_owned();
-            let value = secret(&plain).ok_or_else(|| {
-                failed(format!(
-                    "{name} names a secret; Secrets Manager is not emulated, so set {plain} in the environment"
-                ))
-            })?;
-            environment.insert(plain, value);
+        if let Some(secret) = locals.secret {
+            let by_arn: Vec<String> = environment
+                .keys()
+                .filter(|name| name.ends_with("_ARN"))
+                .cloned()
+                .collect();
+            for name in by_arn {
+                environment.remove(&name);
+                let plain = name.trim_end_matches("_ARN").to_owned();
+                let value = secret(&plain).ok_or_else(|| {
+                    failed(format!(
+                        "{name} names a secret; Secrets Manager is not emulated, so set {plain} in the environment"
+                    ))
+                })?;
+                environment.insert(plain, value);
+            }
         }
         environment.extend(locals.overrides.clone());
         let deployed = match resource["Condition"].as_str() {

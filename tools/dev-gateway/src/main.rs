@@ -258,9 +258,23 @@ async fn main() -> ExitCode {
         if let Ok(address) = invoke.local_addr() {
             println!("Invoke API on http://{address}");
         }
+        // Only what no route or authorizer invokes: the API's functions stay behind it.
+        let invocable = setups
+            .iter()
+            .filter(|setup| setup.deployed)
+            .map(|setup| setup.binary.clone())
+            .filter(|binary| {
+                !model.routes.iter().any(|route| &route.function == binary)
+                    && model
+                        .authorizer
+                        .as_ref()
+                        .is_none_or(|authorizer| &authorizer.function != binary)
+            })
+            .collect();
         tokio::spawn(dev_gateway::packaged::serve_invoke_api(
             invoke,
             functions.clone(),
+            invocable,
         ));
         packaged = Some(started.0);
     }

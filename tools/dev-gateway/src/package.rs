@@ -150,11 +150,23 @@ fn long_form(value: &Value) -> Result<serde_json::Value, TemplateError> {
 }
 
 /// The template of the build: each function's `CodeUri` is its logical id (a directory beside
-/// the template holding `bootstrap`); nothing else changes. Written as JSON (which is YAML),
-/// intrinsics in long form: YAML 1.1 readers such as SAM's would otherwise take an unquoted
-/// `2010-09-09` for a date or `on`/`no` for booleans.
-pub fn packaged_template(text: &str) -> Result<String, TemplateError> {
+/// the template holding `bootstrap`), and the `Architecture` parameter allows only the one
+/// `architecture` the binaries were built for (so a deploy cannot put them on the other);
+/// nothing else changes. Written as JSON (which is YAML), intrinsics in long form: YAML 1.1
+/// readers such as SAM's would otherwise take an unquoted `2010-09-09` for a date or `on`/`no`
+/// for booleans.
+pub fn packaged_template(text: &str, architecture: &str) -> Result<String, TemplateError> {
     let mut template: Value = serde_yaml::from_str(text)?;
+    let parameter = template
+        .get_mut("Parameters")
+        .and_then(|parameters| parameters.get_mut("Architecture"))
+        .and_then(Value::as_mapping_mut)
+        .ok_or_else(|| TemplateError::Shape("no Architecture parameter".into()))?;
+    parameter.insert("Default".into(), Value::String(architecture.to_owned()));
+    parameter.insert(
+        "AllowedValues".into(),
+        Value::Sequence(vec![Value::String(architecture.to_owned())]),
+    );
     let ids: Vec<String> = functions(text)?
         .into_iter()
         .map(|function| function.logical_id)
@@ -222,23 +234,27 @@ Resources:
 
     #[test]
     fn the_packaged_template_points_each_function_at_its_directory_and_keeps_the_rest() {
-        let packaged = packaged_template(TEMPLATE).expect("packaged");
+        let packaged = packaged_template(TEMPLATE, "x86_64").expect("packaged");
         let mut value: serde_json::Value = serde_json::from_str(&packaged).expect("JSON");
         let original = long_form(&serde_yaml::from_str(TEMPLATE).expect("yaml")).expect("long");
-        for (id, properties_existed) in [("Lean", true), ("Strict", false)] {
+        for id in ["Lean", "Strict"] {
             let properties = value["Resources"][id]["Properties"]
                 .as_object_mut()
                 .expect("Properties");
             assert_eq!(properties.remove("CodeUri"), Some(serde_json::json!(id)));
-            if !properties_existed {
-                assert!(properties.is_empty());
-                value["Resources"][id]
-                    .as_object_mut()
-                    .expect("resource")
-                    .remove("Properties");
-            }
         }
+        assert_eq!(
+            value["Parameters"]["Architecture"],
+            serde_json::json!({"Type": "String", "Default": "x86_64", "AllowedValues": ["x86_64"]})
+        );
+        value["Parameters"]["Architecture"] = original["Parameters"]["Architecture"].clone();
         assert_eq!(value, original, "nothing else changes");
+        let arm = packaged_template(TEMPLATE, "arm64").expect("arm64");
+        let arm: serde_json::Value = serde_json::from_str(&arm).expect("JSON");
+        assert_eq!(
+            arm["Parameters"]["Architecture"]["AllowedValues"],
+            serde_json::json!(["arm64"])
+        );
         assert_eq!(
             value["Conditions"]["IsStrict"],
             serde_json::json!({"Fn::Equals": [{"Ref": "Strict"}, "true"]})
@@ -247,8 +263,8 @@ Resources:
 
     #[test]
     fn intrinsics_take_their_long_form_and_nothing_is_left_to_yaml_1_1_guessing() {
-        let text = "AWSTemplateFormatVersion: \"2010-09-09\"\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Metadata: {BuildProperties: {Binary: f}}\n    Properties:\n      Arn: !GetAtt T.Arn\n      Name: !Sub \"${AWS::StackName}-x\"\n      Pick: !If [C, !Ref A, !Ref \"AWS::NoValue\"]\n      Flag: \"on\"\n";
-        let packaged = packaged_template(text).expect("packaged");
+        let text = "AWSTemplateFormatVersion: \"2010-09-09\"\nParameters:\n  Architecture: {Type: String}\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Metadata: {BuildProperties: {Binary: f}}\n    Properties:\n      Arn: !GetAtt T.Arn\n      Name: !Sub \"${AWS::StackName}-x\"\n      Pick: !If [C, !Ref A, !Ref \"AWS::NoValue\"]\n      Flag: \"on\"\n";
+        let packaged = packaged_template(text, "x86_64").expect("packaged");
         let json: serde_json::Value = serde_json::from_str(&packaged).expect("JSON");
         let properties = &json["Resources"]["F"]["Properties"];
         assert_eq!(json["AWSTemplateFormatVersion"], "2010-09-09");
@@ -297,6 +313,6 @@ Resources:
             .collect();
         assert!(binaries.contains(&"authorizer".to_owned()));
         assert!(binaries.contains(&"authorizer-strict".to_owned()));
-        packaged_template(&text).expect("packaged");
+        packaged_template(&text, "x86_64").expect("packaged");
     }
 }

@@ -80,7 +80,7 @@ pub async fn start(
         let mut runtime = RuntimeApi::start(&setup.logical_id)
             .await
             .map_err(|error| format!("{}: cannot serve its Runtime API: {error}", setup.binary))?;
-        let child = Command::new(&bootstrap)
+        let mut child = Command::new(&bootstrap)
             .current_dir(build_dir.join(&setup.logical_id))
             .env_clear()
             .envs(lambda_variables(setup, &runtime))
@@ -90,18 +90,20 @@ pub async fn start(
             .kill_on_drop(true)
             .spawn()
             .map_err(|error| format!("cannot start {}: {error}", bootstrap.display()))?;
+        // Ready, a reported init error, an exit, or the init limit: whichever comes first.
+        let ready = tokio::select! {
+            ready = tokio::time::timeout(INIT_WITHIN, runtime.ready()) => match ready {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(reason)) => Err(reason),
+                Err(_) => Err(format!("no init within {} s", INIT_WITHIN.as_secs())),
+            },
+            status = child.wait() => Err(format!(
+                "exited during init ({})",
+                status.map_or_else(|error| error.to_string(), |status| status.to_string())
+            )),
+        };
+        ready.map_err(|reason| format!("{}: {reason}", setup.binary))?;
         children.push((setup.binary.clone(), child));
-        match tokio::time::timeout(INIT_WITHIN, runtime.ready()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(reason)) => return Err(format!("{}: {reason}", setup.binary)),
-            Err(_) => {
-                return Err(format!(
-                    "{} did not finish its init within {} s",
-                    setup.binary,
-                    INIT_WITHIN.as_secs()
-                ));
-            }
-        }
         functions = functions.with_runtime(&setup.binary, Arc::new(runtime));
     }
     Ok((Packaged { children }, functions))
@@ -136,6 +138,9 @@ impl Packaged {
     /// Resolves when the first `bootstrap` exits (Lambda would replace its environment; here
     /// that is a failure to report): its binary and exit status.
     pub async fn first_exit(&mut self) -> Option<(String, String)> {
+        if self.children.is_empty() {
+            return std::future::pending().await;
+        }
         let mut waits = JoinSet::new();
         for (binary, mut child) in std::mem::take(&mut self.children) {
             waits.spawn(async move {
@@ -152,9 +157,14 @@ impl Packaged {
     }
 }
 
-/// Serves the Invoke API on `listener` for the functions reachable through `functions`.
-pub async fn serve_invoke_api(listener: TcpListener, functions: Functions) {
-    let functions = Arc::new(functions);
+/// Serves the Invoke API on `listener` for the functions of `invocable` only: those nothing in
+/// the API invokes (the stream-triggered mailer), so it is no way around the authorizer.
+pub async fn serve_invoke_api(
+    listener: TcpListener,
+    functions: Functions,
+    invocable: std::collections::BTreeSet<String>,
+) {
+    let functions = Arc::new((functions, invocable));
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -186,9 +196,10 @@ fn answer(status: StatusCode, function_error: bool, body: Vec<u8>) -> Response<F
 }
 
 async fn invoke(
-    functions: Arc<Functions>,
+    functions: Arc<(Functions, std::collections::BTreeSet<String>)>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (functions, invocable) = functions.as_ref();
     let name = request
         .uri()
         .path()
@@ -204,7 +215,7 @@ async fn invoke(
                 .into_bytes(),
         )
     };
-    let Some(name) = name.filter(|name| functions.knows(name)) else {
+    let Some(name) = name.filter(|name| invocable.contains(name) && functions.knows(name)) else {
         return Ok(not_found("no such function"));
     };
     if request.method() != Method::POST {

@@ -87,19 +87,31 @@ impl MailRelay {
     }
 
     /// The records the template's event source mapping passes the mailer (its filter: outbox
-    /// inserts) since the last poll, each as Lambda's DynamoDB event record.
-    pub async fn poll_events(&mut self, region: &str) -> Result<Vec<Value>, BoxError> {
+    /// inserts) since the last poll, each as Lambda's DynamoDB event record, per shard (a
+    /// batch never spans shards).
+    pub async fn poll_events(&mut self, region: &str) -> Result<Vec<Vec<Value>>, BoxError> {
         let stream_arn = self.stream_arn.clone();
         Ok(self
-            .poll_records()
+            .poll_shards()
             .await?
-            .iter()
-            .filter_map(|record| lambda_record(record, &stream_arn, region))
+            .into_iter()
+            .map(|records| {
+                records
+                    .iter()
+                    .filter_map(|record| lambda_record(record, &stream_arn, region))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|records| !records.is_empty())
             .collect())
     }
 
     /// Every insert written since the last poll, in stream order per shard.
     async fn poll_records(&mut self) -> Result<Vec<Record>, BoxError> {
+        Ok(self.poll_shards().await?.into_iter().flatten().collect())
+    }
+
+    /// Every insert written since the last poll, shard by shard, in stream order.
+    async fn poll_shards(&mut self) -> Result<Vec<Vec<Record>>, BoxError> {
         let stream = self
             .streams
             .describe_stream()
@@ -127,7 +139,7 @@ impl MailRelay {
                 .map(str::to_owned);
             self.positions.insert(id.to_owned(), iterator);
         }
-        let mut records = Vec::new();
+        let mut shards = Vec::new();
         for position in self.positions.values_mut() {
             let Some(iterator) = position.take() else {
                 continue;
@@ -138,16 +150,17 @@ impl MailRelay {
                 .shard_iterator(iterator)
                 .send()
                 .await?;
-            records.extend(
+            shards.push(
                 output
                     .records()
                     .iter()
                     .filter(|record| record.event_name() == Some(&OperationType::Insert))
-                    .cloned(),
+                    .cloned()
+                    .collect(),
             );
             *position = output.next_shard_iterator().map(str::to_owned);
         }
-        Ok(records)
+        Ok(shards)
     }
 }
 

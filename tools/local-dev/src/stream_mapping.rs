@@ -1,9 +1,12 @@
 //! The template's event source mapping for a packaged mailer (`MailerFunction`'s `Outbox`
-//! event): outbox inserts read from DynamoDB Local's stream, in batches of `BATCH_SIZE`,
-//! invoked through an Invoke API. A function error retries the whole batch; a partial failure
-//! (`batchItemFailures`) retries from the first failed record, everything before it being done;
-//! after `MAXIMUM_RETRY_ATTEMPTS` the batch is given up, as the mapping would send it to its
-//! failure destination.
+//! event): outbox inserts read from DynamoDB Local's stream, in batches of `BATCH_SIZE` that
+//! never span shards, invoked through an Invoke API. As the template configures the mapping:
+//! a partial failure (`ReportBatchItemFailures`) retries from the first failed record,
+//! everything before it being done, and a failure entry without a usable identifier fails the
+//! whole batch; a function error splits the batch in two (`BisectBatchOnFunctionError`), each
+//! half retried on its own; after `MAXIMUM_RETRY_ATTEMPTS` a batch is given up, as the mapping
+//! would hand it to its failure destination. An Invoke API that cannot be reached is waited for:
+//! that is the stand-in's own outage, not the function's failure.
 
 // Indexing here is serde_json's `Value[key]`, which answers Null for an absent key and never
 // panics.
@@ -34,19 +37,24 @@ enum Answer {
     Done,
     /// Retry from this record (an index into the batch).
     RetryFrom(usize),
+    /// The function failed: split the batch.
+    Bisect,
 }
 
 /// Reads the function's answer to `batch` as Lambda does with `ReportBatchItemFailures`.
 fn answer_of(function_error: bool, document: &Value, batch: &[Value]) -> Answer {
     if function_error {
-        return Answer::RetryFrom(0);
+        return Answer::Bisect;
     }
-    let failed: Vec<&str> = document["batchItemFailures"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|failure| failure["itemIdentifier"].as_str())
-        .collect();
+    let failures = document["batchItemFailures"].as_array();
+    let mut failed = Vec::new();
+    for failure in failures.into_iter().flatten() {
+        match failure["itemIdentifier"].as_str() {
+            Some(id) if !id.is_empty() => failed.push(id),
+            // Null, empty or missing: Lambda counts the whole batch as failed.
+            _ => return Answer::RetryFrom(0),
+        }
+    }
     let first = batch.iter().position(|record| {
         record["dynamodb"]["SequenceNumber"]
             .as_str()
@@ -80,45 +88,63 @@ pub async fn run(
         "stream mapping: outbox inserts of {} -> {url}",
         store.table()
     );
-    let mut pending: VecDeque<Value> = VecDeque::new();
     loop {
         match relay.poll_events(&region).await {
-            Ok(records) => pending.extend(records),
+            Ok(shards) => {
+                for records in shards {
+                    for batch in records.chunks(BATCH_SIZE) {
+                        deliver(&client, &url, batch.to_vec()).await;
+                    }
+                }
+            }
             Err(error) => eprintln!(
                 "stream mapping: stream read failed: {}",
                 error_chain(error.as_ref())
             ),
         }
-        while !pending.is_empty() {
-            let size = pending.len().min(BATCH_SIZE);
-            let mut batch: Vec<Value> = pending.drain(..size).collect();
-            let mut retries = 0;
-            loop {
-                let answer = match invoke(&client, &url, &batch).await {
-                    Ok((function_error, document)) => answer_of(function_error, &document, &batch),
-                    Err(reason) => {
-                        eprintln!("stream mapping: invoke failed: {reason}");
-                        Answer::RetryFrom(0)
-                    }
-                };
-                match answer {
-                    Answer::Done => break,
-                    Answer::RetryFrom(_) if retries >= MAXIMUM_RETRY_ATTEMPTS => {
-                        eprintln!(
-                            "stream mapping: gave up on {} records after {retries} retries",
-                            batch.len()
-                        );
-                        break;
-                    }
-                    Answer::RetryFrom(index) => {
-                        retries += 1;
-                        batch.drain(..index);
-                        tokio::time::sleep(POLL_EVERY).await;
-                    }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// One batch until it is done, split, or given up.
+async fn deliver(client: &Client<HttpConnector, Full<Bytes>>, url: &str, batch: Vec<Value>) {
+    // Batches still to deliver, each with the retries it has had.
+    let mut work: VecDeque<(Vec<Value>, u32)> = VecDeque::from([(batch, 0)]);
+    while let Some((mut batch, retries)) = work.pop_front() {
+        let answer = loop {
+            match invoke(client, url, &batch).await {
+                Ok((function_error, document)) => {
+                    break answer_of(function_error, &document, &batch);
+                }
+                Err(reason) => {
+                    eprintln!("stream mapping: cannot invoke ({reason}); waiting for it");
+                    tokio::time::sleep(POLL_EVERY).await;
                 }
             }
+        };
+        if answer == Answer::Done {
+            continue;
+        }
+        if retries >= MAXIMUM_RETRY_ATTEMPTS {
+            eprintln!(
+                "stream mapping: gave up on {} records after {retries} retries",
+                batch.len()
+            );
+            continue;
         }
         tokio::time::sleep(POLL_EVERY).await;
+        match answer {
+            Answer::Bisect if batch.len() > 1 => {
+                let second = batch.split_off(batch.len() / 2);
+                work.push_front((second, retries + 1));
+                work.push_front((batch, retries + 1));
+            }
+            Answer::RetryFrom(index) => {
+                batch.drain(..index.min(batch.len()));
+                work.push_front((batch, retries + 1));
+            }
+            _ => work.push_front((batch, retries + 1)),
+        }
     }
 }
 
@@ -167,8 +193,14 @@ mod tests {
             Answer::Done
         );
         assert_eq!(answer_of(false, &Value::Null, &batch), Answer::Done);
-        assert_eq!(answer_of(true, &Value::Null, &batch), Answer::RetryFrom(0));
+        assert_eq!(answer_of(true, &Value::Null, &batch), Answer::Bisect);
         let stranger = json!({"batchItemFailures": [{"itemIdentifier": "9"}]});
         assert_eq!(answer_of(false, &stranger, &batch), Answer::RetryFrom(0));
+        for unusable in [json!(null), json!(""), json!(3)] {
+            let failures = json!({"batchItemFailures": [{"itemIdentifier": "3"}, {"itemIdentifier": unusable}]});
+            assert_eq!(answer_of(false, &failures, &batch), Answer::RetryFrom(0));
+        }
+        let unnamed = json!({"batchItemFailures": [{}]});
+        assert_eq!(answer_of(false, &unnamed, &batch), Answer::RetryFrom(0));
     }
 }

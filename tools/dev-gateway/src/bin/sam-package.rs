@@ -1,4 +1,4 @@
-//! `sam-package functions` (lines of `LogicalId binary MemorySize`) `| architecture [--param Name=value ...] | write <out>` over
+//! `sam-package functions` (lines of `LogicalId binary MemorySize`) `| architecture [--param Name=value ...] | write <out> [--param Architecture=arm64]` over
 //! `--template template.yaml`: what `scripts/package` builds and the template it leaves in
 //! `.aws-sam/build` (dev_gateway::package).
 
@@ -36,7 +36,10 @@ fn run() -> Result<String, String> {
             .map(|architecture| format!("{architecture}\n"))
             .map_err(|e| e.to_string()),
         ["write", out] => {
-            let packaged = package::packaged_template(&text).map_err(|e| e.to_string())?;
+            let architecture =
+                package::architecture(&text, &parameters).map_err(|e| e.to_string())?;
+            let packaged =
+                package::packaged_template(&text, &architecture).map_err(|e| e.to_string())?;
             std::fs::write(out, packaged).map_err(|error| format!("cannot write {out}: {error}"))?;
             Ok(String::new())
         }
