@@ -305,7 +305,8 @@ pub fn report(power_report: &Value) -> Result<String, String> {
             route.write_units * DYNAMODB_PER_WRITE_UNIT + route.read_units * DYNAMODB_PER_READ_UNIT;
         let logs = route.log_bytes * LOGS_PER_BYTE;
         let total = per_request(&route, &durations, USAGE.cold_share)?;
-        let other = total - lambda - api - dynamodb - logs;
+        // Secrets at cold start and SES; clamped, as the subtraction can leave -0.0.
+        let other = (total - lambda - api - dynamodb - logs).max(0.0);
         md.push_str(&format!(
             "| {} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | **${:.2}** |\n",
             route.name,

@@ -14,8 +14,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-/// When the prices below were read off aws.amazon.com/lambda/pricing.
-pub const PRICES_AS_OF: &str = "2026-12";
+/// When the prices below (and cost.rs's) were read off AWS's price pages.
+pub const PRICES_AS_OF: &str = "2025 (AWS's us-east-1 price pages, the latest this project has read; this offline machine cannot re-check them)";
 /// x86_64, per GB-second of billed duration (first 6 billion GB-s per month).
 pub const X86_PRICE_PER_GB_SECOND: f64 = 0.000_016_666_7;
 /// arm64, per GB-second (first 7.5 billion GB-s per month).
