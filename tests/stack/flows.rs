@@ -18,7 +18,7 @@ pub fn unique_email(label: &str) -> String {
     format!("{label}-{}-{nanos}@example.com", std::process::id())
 }
 
-async fn register(api: &Api, email: &str) -> Reply {
+pub async fn register(api: &Api, email: &str) -> Reply {
     let reply = api
         .post(
             "/auth/register",

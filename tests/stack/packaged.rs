@@ -14,6 +14,8 @@
 
 // Shared with the stack test, which uses all of them.
 #[allow(dead_code)]
+mod flows;
+#[allow(dead_code)]
 mod http;
 #[allow(dead_code)]
 mod mail;
@@ -24,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+use flows::{PASSWORD, register, unique_email};
 use http::{Api, Reply};
 use serde_json::json;
 use stack::Stack;
@@ -35,7 +38,6 @@ const LAMBDA_GLIBC: (u32, u32) = (2, 34);
 /// has picked up something it should not have. The lean authorizer has a tighter one.
 const ARTIFACT_BUDGET: u64 = 24 * 1024 * 1024;
 const LEAN_AUTHORIZER_BUDGET: u64 = 4 * 1024 * 1024;
-const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
 fn build_dir() -> PathBuf {
@@ -155,29 +157,6 @@ fn check_artifacts(directory: &Path) -> Result<Vec<String>, String> {
         ));
     }
     Ok(report)
-}
-
-fn unique_email(label: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_nanos())
-        .unwrap_or_default();
-    format!(
-        "packaged-{label}-{}-{nanos}@example.com",
-        std::process::id()
-    )
-}
-
-async fn register(api: &Api, email: &str) -> Reply {
-    let reply = api
-        .post(
-            "/auth/register",
-            &[],
-            Some(json!({"name": "Ada", "email": email, "password": PASSWORD})),
-        )
-        .await;
-    assert_eq!(reply.status, 201, "register: {reply:?}");
-    reply
 }
 
 async fn login(api: &Api, email: &str, password: &str) -> Reply {
