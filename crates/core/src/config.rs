@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::authorizer::{AuthorizerOptions, ResponseMode, RouteRules, TokenSource};
+use crate::authorizer::{AuthorizerOptions, MfaRoutes, ResponseMode, RouteRules, TokenSource};
 use crate::duration::parse_duration;
 use crate::telemetry::LogSettings;
 use crate::token::{
@@ -147,7 +147,7 @@ fn checked_secret(name: &'static str, value: String) -> Result<SecretString, Con
 /// secret holding it instead (its ARN or name; the secret string is the value). Deployed
 /// functions get only these references, so their configuration holds no secret value; the
 /// values are read once, at init (`auth_core::secrets`).
-pub const SECRET_VARIABLES: [(&str, &str); 5] = [
+pub const SECRET_VARIABLES: [(&str, &str); 7] = [
     ("JWT_ACCESS_SECRET", "JWT_ACCESS_SECRET_ARN"),
     (
         "JWT_ACCESS_SECRET_PREVIOUS",
@@ -158,6 +158,11 @@ pub const SECRET_VARIABLES: [(&str, &str); 5] = [
     (
         "JWT_REFRESH_SECRET_PREVIOUS",
         "JWT_REFRESH_SECRET_PREVIOUS_ARN",
+    ),
+    ("MFA_ENCRYPTION_KEY", "MFA_ENCRYPTION_KEY_ARN"),
+    (
+        "MFA_ENCRYPTION_KEY_PREVIOUS",
+        "MFA_ENCRYPTION_KEY_PREVIOUS_ARN",
     ),
 ];
 
@@ -382,7 +387,8 @@ pub fn access_token_ttl(env: &dyn Env) -> Result<Duration, ConfigError> {
 #[derive(Debug)]
 pub struct AuthorizerSettings {
     pub access: AccessTokenConfig,
-    /// `ROUTE_ROLES` (route keys and the roles allowed on them), `AUTHORIZER_RESPONSE`
+    /// `ROUTE_ROLES` (route keys and the roles allowed on them), `ROUTE_MFA` (route keys that
+    /// need an `aal2` token), `AUTHORIZER_RESPONSE`
     /// (`simple`, the default, or `iam`, for HTTP API events), `AUTHORIZER_TOKEN_SOURCE`
     /// (`header`, the default: `Authorization: Bearer`; or `cookie`: the `accessToken` cookie),
     /// which must match the identity source API Gateway caches on.
@@ -424,6 +430,8 @@ impl AuthorizerSettings {
         };
         let rules = RouteRules::parse(&env.get("ROUTE_ROLES").unwrap_or_default(), response)
             .map_err(|error| invalid("ROUTE_ROLES", error.to_string()))?;
+        let mfa_routes = MfaRoutes::parse(&env.get("ROUTE_MFA").unwrap_or_default(), response)
+            .map_err(|error| invalid("ROUTE_MFA", error.to_string()))?;
         let strict_mode = if flag_or(env, "AUTHORIZER_CHECK_REVOCATION", false)? {
             Some(StoreSettings::from_env(env)?)
         } else {
@@ -433,6 +441,7 @@ impl AuthorizerSettings {
             access: access_tokens(env, KeyUse::Verify)?,
             options: AuthorizerOptions {
                 rules,
+                mfa_routes,
                 response,
                 token_source,
             },

@@ -244,6 +244,8 @@ pub struct UserCredentials {
     /// The account's session epoch: every credential event (reset, password change, logout
     /// everywhere) raises it, and a session created under a lower one is revoked.
     pub session_epoch: u64,
+    /// Whether a second factor is confirmed: a right password then asks for it.
+    pub mfa_enabled: bool,
 }
 
 #[cfg(test)]

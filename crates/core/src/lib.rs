@@ -5,6 +5,7 @@
 // Tests slice strings they built themselves; product code may not (Cargo.toml lints).
 #![cfg_attr(test, allow(clippy::string_slice))]
 
+pub mod assurance;
 pub mod authorizer;
 pub mod calendar;
 pub mod clock;

@@ -34,6 +34,16 @@ pub enum AuditEvent {
     EmailVerificationFailed,
     SessionRevoked,
     AccountDeleted,
+    MfaEnrolmentStarted,
+    MfaEnabled,
+    MfaChallenged,
+    MfaVerified,
+    MfaFailed,
+    MfaThrottled,
+    RecoveryCodeUsed,
+    RecoveryCodesRegenerated,
+    MfaDisabled,
+    MfaRemovedByOperator,
 }
 
 /// How an event ended, for filtering the audit trail.
@@ -45,7 +55,7 @@ pub enum Outcome {
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 18] = [
+    pub const ALL: [AuditEvent; 28] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -64,6 +74,16 @@ impl AuditEvent {
         Self::EmailVerificationFailed,
         Self::SessionRevoked,
         Self::AccountDeleted,
+        Self::MfaEnrolmentStarted,
+        Self::MfaEnabled,
+        Self::MfaChallenged,
+        Self::MfaVerified,
+        Self::MfaFailed,
+        Self::MfaThrottled,
+        Self::RecoveryCodeUsed,
+        Self::RecoveryCodesRegenerated,
+        Self::MfaDisabled,
+        Self::MfaRemovedByOperator,
     ];
 
     /// The stable `event` field.
@@ -87,6 +107,16 @@ impl AuditEvent {
             Self::EmailVerificationFailed => "email_verification_failed",
             Self::SessionRevoked => "session_revoked",
             Self::AccountDeleted => "account_deleted",
+            Self::MfaEnrolmentStarted => "mfa_enrolment_started",
+            Self::MfaEnabled => "mfa_enabled",
+            Self::MfaChallenged => "mfa_challenged",
+            Self::MfaVerified => "mfa_verified",
+            Self::MfaFailed => "mfa_failed",
+            Self::MfaThrottled => "mfa_throttled",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Self::MfaDisabled => "mfa_disabled",
+            Self::MfaRemovedByOperator => "mfa_removed_by_operator",
         }
     }
 
@@ -111,6 +141,16 @@ impl AuditEvent {
             Self::EmailVerificationFailed => "EmailVerificationFailed",
             Self::SessionRevoked => "SessionRevoked",
             Self::AccountDeleted => "AccountDeleted",
+            Self::MfaEnrolmentStarted => "MfaEnrolmentStarted",
+            Self::MfaEnabled => "MfaEnabled",
+            Self::MfaChallenged => "MfaChallenged",
+            Self::MfaVerified => "MfaVerified",
+            Self::MfaFailed => "MfaFailed",
+            Self::MfaThrottled => "MfaThrottled",
+            Self::RecoveryCodeUsed => "RecoveryCodeUsed",
+            Self::RecoveryCodesRegenerated => "RecoveryCodesRegenerated",
+            Self::MfaDisabled => "MfaDisabled",
+            Self::MfaRemovedByOperator => "MfaRemovedByOperator",
         }
     }
 
@@ -126,12 +166,23 @@ impl AuditEvent {
             | Self::PasswordReset
             | Self::EmailVerified
             | Self::SessionRevoked
-            | Self::AccountDeleted => Outcome::Success,
+            | Self::AccountDeleted
+            | Self::MfaEnrolmentStarted
+            | Self::MfaEnabled
+            | Self::MfaChallenged
+            | Self::MfaVerified
+            | Self::RecoveryCodeUsed
+            | Self::RecoveryCodesRegenerated
+            | Self::MfaDisabled
+            | Self::MfaRemovedByOperator => Outcome::Success,
             Self::LoginFailed
             | Self::RefreshReuseDetected
             | Self::PasswordResetFailed
-            | Self::EmailVerificationFailed => Outcome::Failure,
-            Self::LoginThrottled | Self::CsrfRejected | Self::IpLimited => Outcome::Refused,
+            | Self::EmailVerificationFailed
+            | Self::MfaFailed => Outcome::Failure,
+            Self::LoginThrottled | Self::CsrfRejected | Self::IpLimited | Self::MfaThrottled => {
+                Outcome::Refused
+            }
         }
     }
 }

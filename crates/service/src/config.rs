@@ -15,6 +15,7 @@ use crate::http::client::SourcePolicy;
 use crate::http::cookie::{DEFAULT_REFRESH_COOKIE_PATH, is_valid_cookie_path};
 use crate::http::csrf::CsrfPolicy;
 use crate::ip_limit::IpLimitPolicy;
+use crate::mfa::policy::MfaPolicy;
 use crate::password::PasswordPolicy;
 use crate::sessions::SessionPolicy;
 use crate::throttle::{BackoffPolicy, STREAK_MEMORY};
@@ -45,6 +46,8 @@ pub struct SignInSettings {
     pub ip_limit: IpLimitPolicy,
     pub sources: SourcePolicy,
     pub audit: AuditSettings,
+    /// A login of an account with MFA answers with a challenge of this policy's lifetime.
+    pub mfa: MfaPolicy,
 }
 
 /// The account lifecycle routes (password change/forgot/reset, email verification, account
@@ -59,6 +62,9 @@ pub struct AccountSettings {
     pub ip_limit: IpLimitPolicy,
     pub sources: SourcePolicy,
     pub audit: AuditSettings,
+    /// Password change and account deletion of an account with MFA need a second factor
+    /// verified within `mfa.recent`.
+    pub mfa: MfaPolicy,
 }
 
 impl AccountSettings {
@@ -71,8 +77,138 @@ impl AccountSettings {
             ip_limit: ip_limit_policy(env)?,
             sources: source_policy(env)?,
             audit: audit_settings(env)?,
+            mfa: mfa_policy(env)?,
         })
     }
+}
+
+/// The second factor's function (`mfa`): enrolment, the second login step and step-up. It
+/// starts sessions and issues tokens, so it holds the signing and refresh keys, and the MFA key
+/// that seals TOTP secrets and digests recovery codes.
+#[derive(Debug)]
+pub struct MfaSettings {
+    pub store: StoreSettings,
+    pub access: AccessTokenConfig,
+    pub refresh_keys: RefreshKeySettings,
+    pub sessions: SessionPolicy,
+    pub cookie_path: String,
+    pub policy: MfaPolicy,
+    pub keys: MfaKeySettings,
+    pub sources: SourcePolicy,
+    pub audit: AuditSettings,
+}
+
+/// `MFA_ENCRYPTION_KEY` and, during a rotation, `MFA_ENCRYPTION_KEY_PREVIOUS`: used for
+/// nothing else, refused when equal to a token key.
+pub struct MfaKeySettings {
+    pub current: SecretString,
+    pub previous: Option<SecretString>,
+}
+
+impl std::fmt::Debug for MfaKeySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MfaKeySettings(<redacted>)")
+    }
+}
+
+impl MfaSettings {
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let access = access_tokens(env, KeyUse::Sign)?;
+        let refresh_keys = refresh_keys(env, &access)?;
+        let current = secret(env, "MFA_ENCRYPTION_KEY")?;
+        let previous = optional_secret(env, "MFA_ENCRYPTION_KEY_PREVIOUS")?;
+        for (name, key) in [
+            ("MFA_ENCRYPTION_KEY", Some(&current)),
+            ("MFA_ENCRYPTION_KEY_PREVIOUS", previous.as_ref()),
+        ] {
+            let Some(key) = key else { continue };
+            let reused = access.uses_secret(key.expose_secret().as_bytes())
+                || same_secret(key, &refresh_keys.current)
+                || refresh_keys
+                    .previous
+                    .as_ref()
+                    .is_some_and(|refresh| same_secret(key, refresh));
+            if reused {
+                return Err(invalid(
+                    name,
+                    "must differ from the access and refresh token keys (no key serves two purposes)",
+                ));
+            }
+        }
+        if previous
+            .as_ref()
+            .is_some_and(|previous| same_secret(previous, &current))
+        {
+            return Err(invalid(
+                "MFA_ENCRYPTION_KEY_PREVIOUS",
+                "must differ from MFA_ENCRYPTION_KEY",
+            ));
+        }
+        Ok(Self {
+            store: StoreSettings::from_env(env)?,
+            access,
+            refresh_keys,
+            sessions: session_policy(env)?,
+            cookie_path: cookie_path(env)?,
+            policy: mfa_policy(env)?,
+            keys: MfaKeySettings { current, previous },
+            sources: source_policy(env)?,
+            audit: audit_settings(env)?,
+        })
+    }
+}
+
+/// `MFA_ISSUER` (`APP_NAME`, else `JWT Auth`; at most 64 printable characters, no `:`),
+/// `MFA_CHALLENGE_TTL` (5m, 1m to 15m), `MFA_MAX_FAILURES` (5), `MFA_BACKOFF` (30s),
+/// `MFA_BACKOFF_MAX` (1h, at most 24h), `MFA_RECENT` (15m, 1m to 24h).
+pub fn mfa_policy(env: &dyn Env) -> Result<MfaPolicy, ConfigError> {
+    let defaults = MfaPolicy::default();
+    let issuer = env
+        .get("MFA_ISSUER")
+        .or_else(|| env.get("APP_NAME"))
+        .map(|issuer| issuer.trim().to_owned())
+        .unwrap_or(defaults.issuer);
+    if issuer.is_empty()
+        || issuer.chars().count() > 64
+        || issuer.chars().any(|c| c.is_control() || c == ':')
+    {
+        return Err(invalid(
+            "MFA_ISSUER",
+            "must be 1-64 printable characters without ':'",
+        ));
+    }
+    let policy = MfaPolicy {
+        issuer,
+        challenge_ttl: duration_or(env, "MFA_CHALLENGE_TTL", defaults.challenge_ttl)?,
+        backoff: BackoffPolicy {
+            max_failures: number_or(env, "MFA_MAX_FAILURES", defaults.backoff.max_failures)?,
+            backoff: duration_or(env, "MFA_BACKOFF", defaults.backoff.backoff)?,
+            backoff_max: duration_or(env, "MFA_BACKOFF_MAX", defaults.backoff.backoff_max)?,
+        },
+        recent: duration_or(env, "MFA_RECENT", defaults.recent)?,
+    };
+    let minute = Duration::from_secs(60);
+    if policy.challenge_ttl < minute || policy.challenge_ttl > 15 * minute {
+        return Err(invalid("MFA_CHALLENGE_TTL", "must be between 1m and 15m"));
+    }
+    if policy.backoff.max_failures == 0 {
+        return Err(invalid("MFA_MAX_FAILURES", "must be at least 1"));
+    }
+    if policy.backoff.backoff < Duration::from_secs(1) {
+        return Err(invalid("MFA_BACKOFF", "must be at least 1s"));
+    }
+    if policy.backoff.backoff_max < policy.backoff.backoff
+        || policy.backoff.backoff_max > STREAK_MEMORY
+    {
+        return Err(invalid(
+            "MFA_BACKOFF_MAX",
+            "must be at least MFA_BACKOFF and at most 24h",
+        ));
+    }
+    if policy.recent < minute || policy.recent > Duration::from_secs(86_400) {
+        return Err(invalid("MFA_RECENT", "must be between 1m and 24h"));
+    }
+    Ok(policy)
 }
 
 /// Where the mailer sends.
@@ -246,6 +382,7 @@ impl SignInSettings {
             ip_limit: ip_limit_policy(env)?,
             sources: source_policy(env)?,
             audit: audit_settings(env)?,
+            mfa: mfa_policy(env)?,
         })
     }
 }

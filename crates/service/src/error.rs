@@ -33,6 +33,16 @@ pub enum ApiError {
     OwnerProofRequired,
     #[error("Not allowed")]
     Forbidden,
+    /// A second-factor code that is wrong, already used, or for a spent or unknown challenge:
+    /// 401 where it was to sign in, 400 where it was to confirm an enrolment.
+    #[error("The code is invalid, used or expired")]
+    InvalidMfaCode { signing_in: bool },
+    #[error("Verify your second factor again to do this")]
+    MfaRequired,
+    #[error("Verify your email address first")]
+    EmailNotVerified,
+    #[error("This account has no second factor")]
+    MfaNotEnabled,
     #[error("Cross-site request refused")]
     CsrfRejected,
     #[error("Too many failed attempts; retry later")]
@@ -78,7 +88,9 @@ impl ApiError {
             Self::InvalidJson
             | Self::InvalidField(_)
             | Self::InvalidResetToken
-            | Self::InvalidVerificationToken => StatusCode::BAD_REQUEST,
+            | Self::InvalidVerificationToken
+            | Self::InvalidMfaCode { signing_in: false }
+            | Self::MfaNotEnabled => StatusCode::BAD_REQUEST,
             Self::InvalidCredentials
             | Self::MissingAccessToken
             | Self::InvalidAccessToken(_)
@@ -86,8 +98,11 @@ impl ApiError {
             | Self::InvalidRefreshToken
             | Self::RefreshTokenReused
             | Self::SessionRevoked
-            | Self::OwnerProofRequired => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::CsrfRejected => StatusCode::FORBIDDEN,
+            | Self::OwnerProofRequired
+            | Self::InvalidMfaCode { signing_in: true } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::CsrfRejected | Self::MfaRequired | Self::EmailNotVerified => {
+                StatusCode::FORBIDDEN
+            }
             Self::TooManyAttempts { .. } | Self::TooManyRequests { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -117,6 +132,10 @@ impl ApiError {
             Self::InvalidResetToken => "INVALID_RESET_TOKEN",
             Self::InvalidVerificationToken => "INVALID_VERIFICATION_TOKEN",
             Self::Forbidden => "FORBIDDEN",
+            Self::InvalidMfaCode { .. } => "INVALID_MFA_CODE",
+            Self::MfaRequired => "MFA_REQUIRED",
+            Self::EmailNotVerified => "EMAIL_NOT_VERIFIED",
+            Self::MfaNotEnabled => "MFA_NOT_ENABLED",
             Self::CsrfRejected => "CSRF_REJECTED",
             Self::TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
             Self::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
@@ -148,6 +167,7 @@ impl ApiError {
             | Self::InvalidRefreshToken
             | Self::RefreshTokenReused
             | Self::SessionRevoked => Some(r#"Bearer error="invalid_token""#),
+            Self::MfaRequired => Some(r#"Bearer error="insufficient_user_authentication""#),
             _ => None,
         }
     }

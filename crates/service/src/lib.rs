@@ -12,6 +12,7 @@ pub mod error;
 pub mod handlers;
 pub mod http;
 pub mod ip_limit;
+pub mod mfa;
 pub mod password;
 pub mod secrets;
 mod serve;

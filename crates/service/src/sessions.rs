@@ -49,6 +49,7 @@ pub struct SessionOwner<'a> {
     pub device: Device,
     /// The account's session epoch, as the credentials said.
     pub epoch: u64,
+    pub assurance: auth_core::assurance::Assurance,
 }
 
 /// What a refresh attempt came to.
@@ -162,6 +163,7 @@ impl Sessions {
             email_verified,
             device,
             epoch,
+            assurance,
         } = owner;
         let session_id = SessionId::generate_at(now);
         let token = self.keys.first(user, &session_id);
@@ -179,6 +181,7 @@ impl Sessions {
             absolute_expires_at,
             device,
             epoch,
+            assurance,
         };
         (session, token)
     }
@@ -365,6 +368,7 @@ mod tests {
             last_used_at: NOW - 5,
             device: Device::default(),
             epoch: 0,
+            assurance: auth_core::assurance::Assurance::password(),
         }
     }
 

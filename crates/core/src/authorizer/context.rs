@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::assurance::Aal;
 use crate::token::AccessClaims;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +20,10 @@ pub struct AuthorizerContext {
     /// reads as unverified.
     #[serde(default, deserialize_with = "bool_or_string")]
     pub email_verified: bool,
+    /// The access token's `aal`. Absent (a context cached before the field existed) reads as
+    /// `aal1`.
+    #[serde(default)]
+    pub aal: Aal,
 }
 
 fn bool_or_string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
@@ -65,6 +70,7 @@ impl From<&AccessClaims> for Context {
             session_id: claims.sid.clone(),
             expires_at: claims.exp,
             email_verified: claims.email_verified,
+            aal: claims.aal,
         })
     }
 }

@@ -25,7 +25,7 @@ use serde::Serialize;
 pub use context::{AuthorizerContext, Context};
 pub use event::{ACCESS_TOKEN_COOKIE, AuthorizerEvent, TokenSource};
 pub use policy::{RouteArn, allow_stage_except};
-pub use rules::{RouteKey, RouteRule, RouteRules, RuleError};
+pub use rules::{MfaRoutes, RouteKey, RouteRule, RouteRules, RuleError};
 
 use crate::clock::SharedClock;
 use crate::token::{AccessClaims, AccessTokens, Rejection};
@@ -54,6 +54,8 @@ pub enum ResponseMode {
 #[derive(Debug, Clone)]
 pub struct AuthorizerOptions {
     pub rules: RouteRules,
+    /// `ROUTE_MFA`: routes that need an `aal2` token.
+    pub mfa_routes: MfaRoutes,
     pub response: ResponseMode,
     pub token_source: TokenSource,
 }
@@ -67,6 +69,7 @@ pub enum Denial {
     BadRouteArn,
     MissingRouteKey,
     RoleNotAllowed,
+    SecondFactorRequired,
 }
 
 impl Denial {
@@ -78,6 +81,7 @@ impl Denial {
             Self::BadRouteArn => "bad_route_arn",
             Self::MissingRouteKey => "missing_route_key",
             Self::RoleNotAllowed => "role_not_allowed",
+            Self::SecondFactorRequired => "second_factor_required",
         }
     }
 }
@@ -152,7 +156,7 @@ impl Decision {
         match &self.claims {
             Some(claims) => tracing::info!(
                 decision = outcome, reason, route, sub = %claims.sub, sid = %claims.sid,
-                role = %claims.role, "authorizer decision"
+                role = %claims.role, aal = claims.aal.as_str(), "authorizer decision"
             ),
             None => tracing::info!(decision = outcome, reason, route, "authorizer decision"),
         }
@@ -243,7 +247,13 @@ impl Authorizer {
             let Some(arn) = event.route_arn().and_then(RouteArn::parse) else {
                 return Decision::unauthorized(Denial::BadRouteArn, route);
             };
-            let policy = allow_stage_except(&arn, self.options.rules.denied_for(&claims.role));
+            let denied = self
+                .options
+                .rules
+                .denied_for(&claims.role)
+                .map(|rule| &rule.route)
+                .chain(self.options.mfa_routes.denied_for(claims.aal));
+            let policy = allow_stage_except(&arn, denied);
             let answer = match event {
                 AuthorizerEvent::HttpApi(_) => {
                     let mut response = ApiGatewayV2CustomAuthorizerIamPolicyResponse::default();
@@ -272,6 +282,9 @@ impl Authorizer {
             None => Some(Denial::MissingRouteKey),
             Some(route_key) if !self.options.rules.allows(&claims.role, route_key) => {
                 Some(Denial::RoleNotAllowed)
+            }
+            Some(route_key) if !self.options.mfa_routes.allows(claims.aal, route_key) => {
+                Some(Denial::SecondFactorRequired)
             }
             Some(_) => None,
         };

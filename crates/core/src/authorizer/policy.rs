@@ -8,7 +8,7 @@
 use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerPolicy;
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 
-use super::rules::RouteRule;
+use super::rules::RouteKey;
 
 /// The parts of an `execute-api` ARN: `arn:{partition}:execute-api:{region}:{account}:{api}/{stage}/{method}/{path}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,13 +93,14 @@ fn document(statements: Vec<IamPolicyStatement>) -> ApiGatewayCustomAuthorizerPo
     policy
 }
 
-/// Allow the whole stage, then deny each route whose rule the caller's role fails.
+/// Allow the whole stage, then deny each route the caller may not call (a role rule it fails,
+/// a `ROUTE_MFA` route without a second factor).
 pub fn allow_stage_except<'r>(
     arn: &RouteArn<'_>,
-    denied: impl Iterator<Item = &'r RouteRule>,
+    denied: impl Iterator<Item = &'r RouteKey>,
 ) -> ApiGatewayCustomAuthorizerPolicy {
     let denied: Vec<String> = denied
-        .filter_map(|rule| rule.route.arn_pattern())
+        .filter_map(RouteKey::arn_pattern)
         .map(|(method, path)| arn.resource(&method, &path))
         .collect();
     let mut statements = vec![statement(IamPolicyEffect::Allow, vec![arn.stage_wide()])];
@@ -164,7 +165,7 @@ mod tests {
         )
         .expect("rules");
         let arn = RouteArn::parse(ARN).expect("arn");
-        let policy = allow_stage_except(&arn, rules.denied_for("user"));
+        let policy = allow_stage_except(&arn, rules.denied_for("user").map(|rule| &rule.route));
         let json = serde_json::to_value(&policy).expect("json");
         assert_eq!(
             json,
@@ -179,7 +180,7 @@ mod tests {
                 ]
             })
         );
-        let admin = allow_stage_except(&arn, rules.denied_for("admin"));
+        let admin = allow_stage_except(&arn, rules.denied_for("admin").map(|rule| &rule.route));
         assert_eq!(admin.statement.len(), 1, "an admin's policy has no Deny");
     }
 }

@@ -1,4 +1,5 @@
-//! Route role rules (`ROUTE_ROLES`), parsed and checked once at init.
+//! Route role rules (`ROUTE_ROLES`) and the routes that need a second factor (`ROUTE_MFA`),
+//! parsed and checked once at init.
 //!
 //! A rule names a route exactly as API Gateway does, by its route key: `GET /admin/users/{id}`,
 //! `ANY /admin/{proxy+}`, `$default`; then `=` and the roles allowed, `|`-separated. Rules are
@@ -10,6 +11,7 @@
 //! rule the caller's role fails becomes a Deny resource (`{id}` and `{proxy+}` become `*`).
 
 use super::ResponseMode;
+use crate::assurance::Aal;
 use crate::domain::Role;
 
 const METHODS: [&str; 8] = [
@@ -196,6 +198,60 @@ impl RouteRules {
     }
 }
 
+/// The routes that need an `aal2` token (`ROUTE_MFA`): route keys in `ROUTE_ROLES`'s syntax,
+/// `;`-separated, without roles. Matched, like role rules, against the route key an answer is
+/// cached for; under IAM answers each becomes a Deny resource in an `aal1` token's policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MfaRoutes(Vec<RouteKey>);
+
+impl MfaRoutes {
+    /// Parses the routes for an authorizer answering in `response` mode; `$default` is refused
+    /// with IAM answers, as for role rules.
+    pub fn parse(text: &str, response: ResponseMode) -> Result<Self, RuleError> {
+        let mut routes = Vec::new();
+        for rule in text
+            .split(';')
+            .map(str::trim)
+            .filter(|rule| !rule.is_empty())
+        {
+            let refuse = |reason| RuleError {
+                rule: rule.to_owned(),
+                reason,
+            };
+            if rule.contains('=') {
+                return Err(refuse(
+                    "names roles; ROUTE_MFA lists route keys only, e.g. \"GET /admin/users/{id}\"",
+                ));
+            }
+            let route = RouteKey::parse(rule).map_err(refuse)?;
+            if route == RouteKey::Default && response == ResponseMode::Iam {
+                return Err(refuse(
+                    "names $default, which an IAM policy cannot express; use simple responses",
+                ));
+            }
+            if routes.contains(&route) {
+                return Err(refuse("names a route already listed"));
+            }
+            routes.push(route);
+        }
+        Ok(Self(routes))
+    }
+
+    /// Whether a token at `aal` may call the route with this route key (simple answers).
+    pub fn allows(&self, aal: Aal, route_key: &str) -> bool {
+        aal >= Aal::Aal2 || !self.0.iter().any(|route| route.is(route_key))
+    }
+
+    /// The routes a token at `aal` may not call: what its cached policy must deny.
+    pub fn denied_for(&self, aal: Aal) -> impl Iterator<Item = &RouteKey> + '_ {
+        self.0.iter().filter(move |_| aal < Aal::Aal2)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &RouteKey> {
+        self.0.iter()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -280,6 +336,42 @@ mod tests {
         assert_eq!(pattern("$default"), None);
     }
 
+    #[test]
+    fn mfa_routes_need_aal2_on_their_route_key_only() {
+        let routes = MfaRoutes::parse(
+            " GET /admin/users/{id} ;ANY /ops/{proxy+};",
+            ResponseMode::Simple,
+        )
+        .expect("valid");
+        assert!(!routes.allows(Aal::Aal1, "GET /admin/users/{id}"));
+        assert!(routes.allows(Aal::Aal2, "GET /admin/users/{id}"));
+        assert!(!routes.allows(Aal::Aal1, "ANY /ops/{proxy+}"));
+        assert!(routes.allows(Aal::Aal1, "GET /me"));
+        assert_eq!(routes.denied_for(Aal::Aal1).count(), 2);
+        assert_eq!(routes.denied_for(Aal::Aal2).count(), 0);
+        assert!(
+            MfaRoutes::parse("", ResponseMode::Iam)
+                .expect("empty")
+                .0
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn bad_mfa_routes_are_refused_naming_the_rule() {
+        for (text, mode) in [
+            ("GET /x=admin", ResponseMode::Simple),
+            ("/x", ResponseMode::Simple),
+            ("GET /x;GET /x", ResponseMode::Simple),
+            ("$default", ResponseMode::Iam),
+            ("FETCH /x", ResponseMode::Simple),
+        ] {
+            let error = MfaRoutes::parse(text, mode).expect_err(text);
+            assert!(error.to_string().contains(&error.rule), "{error}");
+        }
+        assert!(MfaRoutes::parse("$default", ResponseMode::Simple).is_ok());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4000))]
 
@@ -287,6 +379,8 @@ mod tests {
         fn parsing_never_panics(text in "\\PC{0,120}") {
             let _ = RouteRules::parse(&text, ResponseMode::Simple);
             let _ = RouteRules::parse(&text, ResponseMode::Iam);
+            let _ = MfaRoutes::parse(&text, ResponseMode::Simple);
+            let _ = MfaRoutes::parse(&text, ResponseMode::Iam);
         }
 
         #[test]

@@ -13,6 +13,7 @@ use serde::de::IgnoredAny;
 
 use super::claims::{AccessClaims, Audience, ClaimsPolicy, Rejection, TOKEN_TYPE};
 use super::keys::{KeySet, VerifyingKey};
+use crate::assurance::Assurance;
 use crate::domain::{Role, SessionId, UserId};
 
 /// Tokens longer than this are refused before any decoding (API Gateway headers cap near 10 KiB).
@@ -88,6 +89,7 @@ impl AccessTokens {
         role: &Role,
         session: &SessionId,
         email_verified: bool,
+        assurance: &Assurance,
         now: i64,
     ) -> Result<IssuedAccessToken, TokenError> {
         let signing = self
@@ -108,6 +110,8 @@ impl AccessTokens {
             exp: now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)),
             jti: Some(crate::random::hex_id()),
             email_verified,
+            amr: assurance.amr.clone(),
+            aal: assurance.aal,
         };
         let mut header = Header::new(signing.algorithm);
         header.typ = Some(TOKEN_TYPE.to_owned());
@@ -319,6 +323,7 @@ mod tests {
                 &Role::user(),
                 &SessionId::generate(),
                 false,
+                &Assurance::password(),
                 NOW,
             )
             .expect("issue")
@@ -372,6 +377,7 @@ mod tests {
                 &Role::user(),
                 &SessionId::generate(),
                 false,
+                &Assurance::password(),
                 NOW,
             )
             .expect("issue");

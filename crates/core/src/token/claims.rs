@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::assurance::{Aal, AuthMethod};
+
 /// The JOSE `typ` of our access tokens (RFC 9068), so no other kind of JWT passes as one.
 pub const TOKEN_TYPE: &str = "at+jwt";
 
@@ -40,6 +42,12 @@ pub struct AccessClaims {
     /// the claim existed read as unverified.
     #[serde(default)]
     pub email_verified: bool,
+    /// How the session was authenticated (RFC 8176); kept across refreshes.
+    #[serde(default)]
+    pub amr: Vec<AuthMethod>,
+    /// The session's assurance level; a token without it counts as `aal1`.
+    #[serde(default)]
+    pub aal: Aal,
 }
 
 /// Why a token was refused. `reason_code` goes to logs; clients only ever learn "invalid token".
@@ -150,6 +158,8 @@ mod tests {
             exp: NOW + 900,
             jti: None,
             email_verified: false,
+            amr: vec![AuthMethod::Pwd],
+            aal: Aal::Aal1,
         }
     }
 

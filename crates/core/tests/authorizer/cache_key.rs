@@ -14,7 +14,8 @@ use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Map, Value, json};
 
 use crate::support::{
-    FixedClock, HTTP_STAGE, NOW, REST_STAGE, authorizer_with_clock, issue, issue_at, issuer,
+    FixedClock, HTTP_STAGE, NOW, REST_STAGE, ROUTE_MFA, authorizer_with_clock, issue, issue_aal2,
+    issue_at, issuer,
 };
 
 const CASES: u32 = 1024;
@@ -34,7 +35,13 @@ fn credentials() -> Vec<String> {
     let admin = issue("admin");
     let support = issue("support");
     let expired = issue_at(&issuer(&[]), "admin", NOW - 3600);
+    // Second-factor tokens: ROUTE_MFA turns on the token's aal too.
+    let user_aal2 = issue_aal2("user");
+    let admin_aal2 = issue_aal2("admin");
     vec![
+        format!("Bearer {user_aal2}"),
+        format!("Bearer {admin_aal2}"),
+        format!("accessToken={admin_aal2}"),
         format!("Bearer {user}"),
         format!("Bearer {admin}"),
         format!("bearer  {support}"),
@@ -256,6 +263,8 @@ fn identity_values(
 const HTTP_MODES: &[&[(&str, &str)]] = &[
     &[],
     &[("AUTHORIZER_RESPONSE", "iam")],
+    &[("ROUTE_MFA", ROUTE_MFA)],
+    &[("ROUTE_MFA", ROUTE_MFA), ("AUTHORIZER_RESPONSE", "iam")],
     &[("AUTHORIZER_TOKEN_SOURCE", "cookie")],
     &[
         ("AUTHORIZER_TOKEN_SOURCE", "cookie"),
@@ -361,6 +370,7 @@ fn rest_answers_depend_on_the_identity_header_alone() {
     let credentials = credentials();
     let modes: &[(&str, &[(&str, &str)])] = &[
         ("Authorization", &[]),
+        ("Authorization", &[("ROUTE_MFA", ROUTE_MFA)]),
         ("Cookie", &[("AUTHORIZER_TOKEN_SOURCE", "cookie")]),
     ];
     let authorizers: Vec<(&str, Authorizer)> = modes

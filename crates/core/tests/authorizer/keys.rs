@@ -76,6 +76,7 @@ async fn asymmetric_tokens_verify_with_public_keys_only_and_the_jwks_publishes_t
                     &Role::user(),
                     &SessionId::generate(),
                     false,
+                    &auth_core::assurance::Assurance::password(),
                     NOW
                 )
                 .is_err(),

@@ -8,9 +8,10 @@ use auth_core::token::Rejection;
 use serde_json::{Value, json};
 
 use crate::support::{
-    HTTP_STAGE, REST_STAGE, admin_policy, assert_unauthorized, authorizer, claims, decide, env,
-    http_api_bearer_event, http_api_event, issue, load_event, policy_allows, rest_request_event,
-    rest_token_event, route, run, support_policy, user_policy, wildcard_matches,
+    HTTP_STAGE, REST_STAGE, ROUTE_MFA, admin_policy, assert_unauthorized, authorizer, claims,
+    decide, env, http_api_bearer_event, http_api_event, issue, issue_aal2, load_event,
+    policy_allows, rest_request_event, rest_token_event, route, run, support_policy, user_policy,
+    wildcard_matches,
 };
 
 #[tokio::test]
@@ -361,8 +362,16 @@ async fn the_context_is_flat_and_the_principal_is_the_subject() {
         keys.sort_unstable();
         assert_eq!(
             keys,
-            ["emailVerified", "expiresAt", "role", "sessionId", "userId"]
+            [
+                "aal",
+                "emailVerified",
+                "expiresAt",
+                "role",
+                "sessionId",
+                "userId"
+            ]
         );
+        assert_eq!(context["aal"], "aal1");
         assert_eq!(context["emailVerified"], token_claims["email_verified"]);
         assert_eq!(context["userId"], token_claims["sub"]);
         assert_eq!(context["sessionId"], token_claims["sid"]);
@@ -454,4 +463,96 @@ fn each_token_source_names_the_identity_sources_api_gateway_must_cache_on() {
         ["$request.header.Cookie", "$context.routeKey"]
     );
     assert_eq!(Cookie.identity_sources(Iam), ["$request.header.Cookie"]);
+}
+
+#[tokio::test]
+async fn route_mfa_routes_need_an_aal2_token_in_simple_and_iam_answers() {
+    let simple = authorizer(&[("ROUTE_MFA", ROUTE_MFA)]);
+    let iam = authorizer(&[("ROUTE_MFA", ROUTE_MFA), ("AUTHORIZER_RESPONSE", "iam")]);
+    let one_factor = format!("Bearer {}", issue("admin"));
+    let two_factors = format!("Bearer {}", issue_aal2("admin"));
+    for (authorization, route_key, expected, expected_denial) in [
+        (
+            &one_factor,
+            "POST /orders",
+            false,
+            Some(Denial::SecondFactorRequired),
+        ),
+        (&two_factors, "POST /orders", true, None),
+        (
+            &one_factor,
+            "GET /admin/users/{id}",
+            false,
+            Some(Denial::SecondFactorRequired),
+        ),
+        (&two_factors, "GET /admin/users/{id}", true, None),
+        (&one_factor, "GET /me", true, None),
+    ] {
+        let event = http_api_event(Some(&[authorization, route_key]), route_key, "/x", |_| {});
+        let (answer, denial) = decide(&simple, &event).await;
+        let answer = answer.expect("answered");
+        assert_eq!(answer["isAuthorized"], expected, "{route_key}: {answer}");
+        assert_eq!(denial, expected_denial, "{route_key}");
+        if expected {
+            assert_eq!(
+                answer["context"]["aal"],
+                if authorization == &two_factors {
+                    "aal2"
+                } else {
+                    "aal1"
+                }
+            );
+        }
+    }
+    // A second factor does not lift a role rule.
+    let user_aal2 = format!("Bearer {}", issue_aal2("user"));
+    let event = http_api_event(
+        Some(&[&user_aal2, "GET /admin/users/{id}"]),
+        "GET /admin/users/{id}",
+        "/admin/users/1",
+        |_| {},
+    );
+    assert_eq!(
+        decide(&simple, &event).await.1,
+        Some(Denial::RoleNotAllowed)
+    );
+
+    // IAM answers: an aal1 token's one cached policy denies every ROUTE_MFA route.
+    let orders = route(HTTP_STAGE, "POST", "/orders");
+    let admin_user = route(HTTP_STAGE, "GET", "/admin/users/42");
+    let me = route(HTTP_STAGE, "GET", "/me");
+    let policy_of = |answer: Value| answer["policyDocument"].clone();
+    let event =
+        |authorization: &str| http_api_event(Some(&[authorization]), "GET /me", "/me", |_| {});
+    let aal1 = policy_of(run(&iam, &event(&one_factor)).await.expect("policy"));
+    assert!(policy_allows(&aal1, &me));
+    assert!(!policy_allows(&aal1, &orders));
+    assert!(!policy_allows(&aal1, &admin_user));
+    let aal2 = policy_of(run(&iam, &event(&two_factors)).await.expect("policy"));
+    assert_eq!(
+        aal2,
+        admin_policy(HTTP_STAGE),
+        "nothing denied to an aal2 admin"
+    );
+    assert!(policy_allows(&aal2, &orders) && policy_allows(&aal2, &admin_user));
+}
+
+#[test]
+fn malformed_route_mfa_is_refused_at_init_naming_the_rule() {
+    for rule in ["GET /orders=admin", "ORDERS", "GET /a//b"] {
+        let error = AuthorizerSettings::from_env(&env(&[("ROUTE_MFA", rule)]))
+            .expect_err(rule)
+            .to_string();
+        assert!(
+            error.contains("ROUTE_MFA") && error.contains(rule),
+            "{rule}: {error}"
+        );
+    }
+    let error = AuthorizerSettings::from_env(&env(&[
+        ("ROUTE_MFA", "$default"),
+        ("AUTHORIZER_RESPONSE", "iam"),
+    ]))
+    .expect_err("iam $default")
+    .to_string();
+    assert!(error.contains("ROUTE_MFA"), "{error}");
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
+use auth_core::assurance::{Assurance, AuthMethod};
 use auth_core::authorizer::{Authorizer, AuthorizerError, Denial};
 use auth_core::clock::{Clock, SharedClock};
 use auth_core::config::{AuthorizerSettings, KeyUse, access_tokens};
@@ -21,6 +22,9 @@ pub const ISSUER: &str = "https://auth.test";
 pub const AUDIENCE: &str = "test-api";
 /// Route keys exactly as `template.yaml` names its routes.
 pub const ROUTE_ROLES: &str = "GET /admin/users/{id}=admin;ANY /ops/{proxy+}=admin|support";
+/// Routes that need a second factor, overlapping a role rule on one of them (not in the base
+/// settings: tests that want them say so).
+pub const ROUTE_MFA: &str = "GET /admin/users/{id};POST /orders";
 pub const EVENTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
 /// The stages of the REST (`prod`) and HTTP API (`$default`) sample events.
 pub const REST_STAGE: &str = "arn:aws:execute-api:us-east-1:123456789012:api1234567/prod";
@@ -81,6 +85,16 @@ pub fn verifier(pairs: &[(&str, &str)]) -> AccessTokens {
 }
 
 pub fn issue_at(tokens: &AccessTokens, role: &str, now: i64) -> String {
+    issue_assured(tokens, role, &Assurance::password(), now)
+}
+
+/// A token for `role` whose session verified a second factor (`aal2`).
+pub fn issue_aal2(role: &str) -> String {
+    let assurance = Assurance::password().with_second_factor(AuthMethod::Otp, NOW);
+    issue_assured(&issuer(&[]), role, &assurance, NOW)
+}
+
+pub fn issue_assured(tokens: &AccessTokens, role: &str, assurance: &Assurance, now: i64) -> String {
     let role = Role::parse(role).expect("role");
     tokens
         .issue(
@@ -88,6 +102,7 @@ pub fn issue_at(tokens: &AccessTokens, role: &str, now: i64) -> String {
             &role,
             &SessionId::generate(),
             false,
+            assurance,
             now,
         )
         .expect("issue")

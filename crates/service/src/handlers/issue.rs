@@ -1,6 +1,7 @@
 //! Issuing what a signed-in client gets: an access token in the body and the refresh token in
 //! an `HttpOnly` cookie (and in the body too for clients that sent theirs in the body).
 
+use auth_core::assurance::Assurance;
 use auth_core::domain::{Role, SessionId, UserId, UserProfile};
 use auth_core::token::{AccessTokens, RefreshToken};
 use http::StatusCode;
@@ -23,6 +24,7 @@ pub struct IssuedSession<'a> {
     pub email_verified: bool,
     pub expires_at: i64,
     pub refresh_token: &'a RefreshToken,
+    pub assurance: &'a Assurance,
 }
 
 impl TokenIssuer {
@@ -50,6 +52,7 @@ impl TokenIssuer {
                 issued.role,
                 issued.session,
                 issued.email_verified,
+                issued.assurance,
                 now,
             )
             .map_err(ApiError::internal)?;

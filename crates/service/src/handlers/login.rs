@@ -1,5 +1,7 @@
+use auth_core::assurance::Assurance;
 use auth_core::domain::{Email, Password, UserCredentials, UserId};
 use auth_core::telemetry::error_chain;
+use auth_core::token::OneTimeToken;
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
@@ -11,9 +13,10 @@ use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
 use crate::http::client::ClientInfo;
 use crate::http::request::{require_post, required_json_object, string_field};
+use crate::http::response::json;
 use crate::password::Verification;
 use crate::sessions::SessionOwner;
-use crate::store::{SessionAge, SessionStart, StoreError, sessions_to_retire};
+use crate::store::{NewChallenge, SessionAge, SessionStart, StoreError, sessions_to_retire};
 
 /// `POST /auth/login {email, password}` → 200 with an access token and a refresh cookie.
 /// Unknown email and wrong password take the same path (one read with the attempt reserved
@@ -78,6 +81,15 @@ async fn handle(
     else {
         return Err(attempt.failed(state, state.sessions.now()).await);
     };
+    if credentials.mfa_enabled {
+        if needs_rehash {
+            rehash(state, &email, &credentials.password_hash, password).await;
+        }
+        return match second_step(state, &attempt, &credentials, now).await {
+            Err(error) => Err(attempt.release(state, checked.reserved, error).await),
+            answer => answer,
+        };
+    }
     let started = start_session(
         state,
         &attempt,
@@ -126,6 +138,7 @@ async fn start_session(
             email_verified: profile.email_verified,
             device: client.device(),
             epoch: credentials.session_epoch,
+            assurance: Assurance::password(),
         };
         let (session, refresh_token) = state.sessions.start(owner, now);
         match state
@@ -146,6 +159,7 @@ async fn start_session(
                     email_verified: profile.email_verified,
                     expires_at: session.expires_at,
                     refresh_token: &refresh_token,
+                    assurance: &session.assurance,
                 };
                 return state
                     .issuer
@@ -174,6 +188,45 @@ async fn start_session(
     }
     Err(ApiError::Unavailable(
         "the account kept changing while the login started its session".into(),
+    ))
+}
+
+/// The answer to the right password for an account with a second factor: a single-use
+/// challenge (only its digest stored, bound to the account and its session epoch) and no
+/// session yet. Its transaction ends the password streak: the password was right.
+async fn second_step(
+    state: &SignIn,
+    attempt: &Attempt<'_>,
+    credentials: &UserCredentials,
+    now: i64,
+) -> Result<Response<Body>, ApiError> {
+    let user = &credentials.profile.id;
+    let token = OneTimeToken::generate(user);
+    let ttl = state.mfa.challenge_seconds();
+    state
+        .store
+        .start_challenge(&NewChallenge {
+            digest: &token.digest(),
+            user,
+            email: &credentials.profile.email,
+            epoch: credentials.session_epoch,
+            created_at: now,
+            expires_at: now.saturating_add(ttl),
+        })
+        .await?;
+    state.audit.record(
+        AuditEvent::MfaChallenged,
+        Subject::user(user.as_str()),
+        attempt.client,
+    );
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "mfaRequired": true,
+            "mfaToken": token.encode(),
+            "factors": ["totp", "recovery_code"],
+            "expiresIn": ttl,
+        }),
     ))
 }
 

@@ -80,6 +80,7 @@ async fn handle(
         email_verified: account.profile.email_verified,
         expires_at: session.expires_at,
         refresh_token: &successor,
+        assurance: &session.assurance,
     };
     state.issuer.respond(
         StatusCode::OK,

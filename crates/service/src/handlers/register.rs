@@ -1,3 +1,4 @@
+use auth_core::assurance::Assurance;
 use auth_core::domain::{DisplayName, Email, Password, Role, UserId, UserProfile};
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -55,6 +56,7 @@ async fn handle(
         email_verified: false,
         device: client.device(),
         epoch: 0,
+        assurance: Assurance::password(),
     };
     let (session, refresh_token) = state.sessions.start(owner, now);
     let verification = OutboxMail::new(
@@ -83,6 +85,7 @@ async fn handle(
         email_verified: false,
         expires_at: session.expires_at,
         refresh_token: &refresh_token,
+        assurance: &session.assurance,
     };
     state.issuer.respond(
         StatusCode::CREATED,

@@ -16,6 +16,7 @@ use crate::config::{
 use crate::http::client::SourcePolicy;
 use crate::http::csrf::CsrfPolicy;
 use crate::ip_limit::IpLimitPolicy;
+use crate::mfa::policy::MfaPolicy;
 use crate::password::Passwords;
 use crate::sessions::Sessions;
 use crate::store::Store;
@@ -31,6 +32,7 @@ pub struct SignIn {
     pub ip_limit: IpLimitPolicy,
     pub sources: SourcePolicy,
     pub audit: Audit,
+    pub mfa: MfaPolicy,
 }
 
 /// Refresh: session rotation and token issuance; no passwords.
@@ -125,6 +127,7 @@ impl SignIn {
             ip_limit: settings.ip_limit,
             sources: settings.sources,
             audit: Audit::stdout(settings.audit),
+            mfa: settings.mfa,
             store,
         })
     }

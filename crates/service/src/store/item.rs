@@ -79,3 +79,37 @@ pub fn b(value: bool) -> AttributeValue {
 pub fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
+
+/// A string set; absent reads as empty (DynamoDB has no empty sets).
+pub fn string_set(item: &Item, name: &str) -> Result<Vec<String>, StoreError> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(Vec::new()),
+        Some(AttributeValue::Ss(values)) => Ok(values.clone()),
+        Some(_) => Err(StoreError::Corrupt(format!(
+            "attribute {name} is not a string set"
+        ))),
+    }
+}
+
+/// A list of strings; `None` when absent.
+pub fn optional_string_list<'a>(
+    item: &'a Item,
+    name: &str,
+) -> Result<Option<Vec<&'a str>>, StoreError> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::L(values)) => values
+            .iter()
+            .map(|value| match value {
+                AttributeValue::S(text) => Ok(text.as_str()),
+                _ => Err(StoreError::Corrupt(format!(
+                    "attribute {name} holds a non-string"
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(StoreError::Corrupt(format!(
+            "attribute {name} is not a list"
+        ))),
+    }
+}

@@ -10,6 +10,9 @@
 //! | reset token | `USER#<id>`     | `RESET_TOKEN` | digest of the mailed reset link's secret; TTL `expires_at` |
 //! | verify token| `USER#<id>`     | `VERIFY_TOKEN`| digest of the mailed verification link's secret; TTL `expires_at` |
 //! | outbox      | `OUTBOX#<id>`   | `MAIL`        | a mail to send; the stream carries it to the mailer; TTL `expires_at` |
+//! | factors     | `USER#<id>`     | `MFA`         | the sealed TOTP secret (confirmed, pending), last step taken, recovery-code digests |
+//! | code streak | `USER#<id>`     | `MFA_STREAK`  | consecutive failed second-factor codes; TTL `expires_at` |
+//! | challenge   | `MFA_CHALLENGE#<digest>` | `MFA_CHALLENGE` | a login's pending second step; TTL `expires_at` |
 //!
 //! Credentials and profile both carry the account's session epoch, each session the epoch it
 //! was created under: a credential event raises it in its own transaction (`revocation`).
@@ -22,6 +25,7 @@ mod batch;
 mod error;
 mod ip_limit;
 pub mod item;
+mod mfa;
 mod one_time;
 mod outbox;
 pub mod revocation;
@@ -42,6 +46,10 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 
 pub use account::{ChangeTarget, PasswordChange};
 pub use error::StoreError;
+pub use mfa::{
+    Challenge, ConfirmedTotp, FactorChange, FactorRefusal, FactorUse, MfaRecord, NewChallenge,
+    SecondStep,
+};
 pub use one_time::{Issuance, PendingToken, TokenPurpose};
 pub use outbox::{MailKind, OutboxMail};
 pub use round_trips::RoundTripCounter;

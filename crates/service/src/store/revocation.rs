@@ -193,6 +193,7 @@ mod tests {
             last_used_at: 0,
             device: Device::default(),
             epoch,
+            assurance: auth_core::assurance::Assurance::password(),
         }
     }
 
@@ -206,6 +207,7 @@ mod tests {
                 email_verified: false,
             },
             session_epoch,
+            mfa_enabled: false,
         }
     }
 

@@ -29,7 +29,15 @@ pub const EMAIL_VERIFIED: &str = "email_verified";
 /// (`store::revocation`). Absent reads as 0 (items written before it existed).
 pub const SESSION_EPOCH: &str = "session_epoch";
 
+/// Whether the account has a confirmed second factor (credentials and profile).
+pub const MFA_ENABLED: &str = "mfa";
+
 pub const SESSION_ID: &str = "session_id";
+/// A session's assurance (`auth_core::assurance`): its level, the methods behind it (a list,
+/// in order) and when its second factor was last verified.
+pub const AAL: &str = "aal";
+pub const AMR: &str = "amr";
+pub const SECOND_FACTOR_AT: &str = "second_factor_at";
 pub const CURRENT_DIGEST: &str = "current_digest";
 pub const PREVIOUS_DIGEST: &str = "previous_digest";
 pub const GENERATION: &str = "generation";
@@ -65,6 +73,22 @@ pub const SESSION_SK_PREFIX: &str = "SESSION#";
 pub const RESET_TOKEN_SK: &str = "RESET_TOKEN";
 /// A user's pending email verification token (one at a time).
 pub const VERIFY_TOKEN_SK: &str = "VERIFY_TOKEN";
+/// A user's second factor: the sealed TOTP secret (confirmed and pending), the last accepted
+/// time step, the recovery codes' digests.
+pub const MFA_SK: &str = "MFA";
+pub const TOTP_SECRET: &str = "totp_secret";
+pub const TOTP_CREATED_AT: &str = "totp_created_at";
+pub const LAST_STEP: &str = "last_step";
+pub const PENDING_SECRET: &str = "pending_secret";
+pub const PENDING_AT: &str = "pending_at";
+/// A string set of digests; absent once every code is spent (DynamoDB has no empty sets).
+pub const RECOVERY_CODES: &str = "recovery_codes";
+/// A user's consecutive failed second-factor codes (TTL `expires_at`), apart from the
+/// password's streak.
+pub const MFA_STREAK_SK: &str = "MFA_STREAK";
+/// A login's pending second step, keyed by its token's digest (TTL `expires_at`).
+pub const MFA_CHALLENGE_PK_PREFIX: &str = "MFA_CHALLENGE#";
+pub const MFA_CHALLENGE_SK: &str = "MFA_CHALLENGE";
 pub const OUTBOX_PK_PREFIX: &str = "OUTBOX#";
 pub const OUTBOX_SK: &str = "MAIL";
 
@@ -88,6 +112,10 @@ pub fn user_pk(user: &UserId) -> String {
 
 pub fn session_sk(session: &SessionId) -> String {
     format!("{SESSION_SK_PREFIX}{session}")
+}
+
+pub fn mfa_challenge_pk(digest: &str) -> String {
+    format!("{MFA_CHALLENGE_PK_PREFIX}{digest}")
 }
 
 pub fn outbox_pk(id: &str) -> String {

@@ -1,8 +1,8 @@
 //! Refresh sessions: one item per login (a token family), rotated by compare-and-swap.
 
 use aws_sdk_dynamodb::types::{
-    ConditionCheck, Delete, DeleteRequest, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, WriteRequest,
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, WriteRequest,
 };
 
 use super::error::condition_held;
@@ -10,6 +10,7 @@ use super::item::{self, Item, b, n, s};
 use super::schema::*;
 use super::transaction::{Transaction, put_new};
 use super::{Store, StoreError};
+use auth_core::assurance::{Aal, Assurance, AuthMethod};
 use auth_core::domain::{Email, Role, SessionId, UserId};
 
 /// A session about to be created at login or registration.
@@ -26,6 +27,8 @@ pub struct NewSession {
     pub device: Device,
     /// The account's session epoch the login read; the session is revoked once it rises.
     pub epoch: u64,
+    /// How the sign-in was authenticated; refreshes keep it.
+    pub assurance: Assurance,
 }
 
 /// Where a session was last used from (login, then each refresh), shown in the sessions list.
@@ -73,8 +76,52 @@ impl NewSession {
             (SESSION_EPOCH.to_owned(), n(self.epoch)),
         ]);
         self.device.set_on(&mut item);
+        set_assurance(&mut item, &self.assurance);
         item
     }
+}
+
+/// The attributes a session's assurance is stored as.
+pub(super) fn assurance_attributes(assurance: &Assurance) -> Vec<(&'static str, AttributeValue)> {
+    let amr = assurance
+        .amr
+        .iter()
+        .map(|method| s(method.as_str()))
+        .collect();
+    let mut attributes = vec![
+        (AAL, s(assurance.aal.as_str())),
+        (AMR, AttributeValue::L(amr)),
+    ];
+    if let Some(at) = assurance.second_factor_at {
+        attributes.push((SECOND_FACTOR_AT, n(at)));
+    }
+    attributes
+}
+
+fn set_assurance(item: &mut Item, assurance: &Assurance) {
+    for (name, value) in assurance_attributes(assurance) {
+        item.insert(name.to_owned(), value);
+    }
+}
+
+/// A session's assurance as stored; a session written before it existed was a password
+/// sign-in.
+fn assurance_from(item: &Item) -> Result<Assurance, StoreError> {
+    let Some(aal) = item::optional_string(item, AAL)? else {
+        return Ok(Assurance::password());
+    };
+    let corrupt =
+        |what: &str| StoreError::Corrupt(format!("attribute {what} has an invalid value"));
+    let amr = item::optional_string_list(item, AMR)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|method| AuthMethod::parse(method).ok_or_else(|| corrupt(AMR)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Assurance {
+        aal: Aal::parse(aal).ok_or_else(|| corrupt(AAL))?,
+        amr,
+        second_factor_at: item::optional_number(item, SECOND_FACTOR_AT)?,
+    })
 }
 
 /// What a login's session write found.
@@ -105,6 +152,7 @@ pub struct SessionRecord {
     pub device: Device,
     /// The account epoch the session was created or re-stamped under.
     pub epoch: u64,
+    pub assurance: Assurance,
 }
 
 impl SessionRecord {
@@ -134,6 +182,7 @@ impl TryFrom<&Item> for SessionRecord {
                 .unwrap_or(item::number(item, CREATED_AT)?),
             device: Device::from_item(item)?,
             epoch: item::optional_number(item, SESSION_EPOCH)?.unwrap_or(0),
+            assurance: assurance_from(item)?,
         })
     }
 }

@@ -14,7 +14,7 @@ use super::users::credentials_from;
 use super::{Store, StoreError};
 use crate::ip_limit::{IpLimitPolicy, WindowCounts};
 use crate::throttle::{BackoffPolicy, FailureStreak, STREAK_MEMORY};
-use auth_core::domain::{Email, UserCredentials};
+use auth_core::domain::{Email, UserCredentials, UserId};
 
 /// What a login reads.
 #[derive(Debug, Clone, Default)]
@@ -90,6 +90,18 @@ impl Store {
         policy: &BackoffPolicy,
         now: i64,
     ) -> Result<Reservation, StoreError> {
+        self.reserve_in(StreakKey::password(email), policy, now)
+            .await
+    }
+
+    /// [`Store::reserve_attempt`] in any streak: the email's password streak, or a user's
+    /// second-factor streak.
+    pub(super) async fn reserve_in(
+        &self,
+        streak: StreakKey,
+        policy: &BackoffPolicy,
+        now: i64,
+    ) -> Result<Reservation, StoreError> {
         let mut seen = Seen::Unread;
         for _ in 0..RESERVE_ATTEMPTS {
             if let Seen::Read(streak) = seen
@@ -101,8 +113,8 @@ impl Store {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .key(PK, s(email_pk(email)))
-                .key(SK, s(LOGIN_STREAK_SK))
+                .key(PK, s(&streak.pk))
+                .key(SK, s(streak.sk))
                 .expression_attribute_names("#failures", FAILURES)
                 .expression_attribute_names("#last", LAST_FAILURE_AT)
                 .expression_attribute_names("#expires", EXPIRES_AT)
@@ -212,13 +224,22 @@ impl Store {
         email: &Email,
         reserved: ReservedAttempt,
     ) -> Result<bool, StoreError> {
+        self.release_in(StreakKey::password(email), reserved).await
+    }
+
+    /// [`Store::release_attempt`] in any streak.
+    pub(super) async fn release_in(
+        &self,
+        streak: StreakKey,
+        reserved: ReservedAttempt,
+    ) -> Result<bool, StoreError> {
         // Back to what it was; a streak at 0 opens no window and the next success deletes it.
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key(PK, s(email_pk(email)))
-            .key(SK, s(LOGIN_STREAK_SK))
+            .key(PK, s(streak.pk))
+            .key(SK, s(streak.sk))
             .update_expression("SET #failures = #failures - :one")
             .condition_expression("#failures = :failures AND #last = :at")
             .expression_attribute_names("#failures", FAILURES)
@@ -249,8 +270,34 @@ fn live_streak(found: &Item, now: i64) -> Result<Option<FailureStreak>, StoreErr
 
 /// The key of an email's failure streak, for the delete in a login's session transaction.
 pub(super) fn streak_key(email: &Email) -> [(String, AttributeValue); 2] {
-    [
-        (PK.to_owned(), s(email_pk(email))),
-        (SK.to_owned(), s(LOGIN_STREAK_SK)),
-    ]
+    StreakKey::password(email).attributes()
+}
+
+/// Where a failure streak lives.
+#[derive(Debug, Clone)]
+pub(super) struct StreakKey {
+    pk: String,
+    sk: &'static str,
+}
+
+impl StreakKey {
+    /// An email's failed passwords.
+    pub fn password(email: &Email) -> Self {
+        Self {
+            pk: email_pk(email),
+            sk: LOGIN_STREAK_SK,
+        }
+    }
+
+    /// A user's failed second-factor codes, counted apart from the password's.
+    pub fn second_factor(user: &UserId) -> Self {
+        Self {
+            pk: user_pk(user),
+            sk: MFA_STREAK_SK,
+        }
+    }
+
+    pub fn attributes(&self) -> [(String, AttributeValue); 2] {
+        [(PK.to_owned(), s(&self.pk)), (SK.to_owned(), s(self.sk))]
+    }
 }

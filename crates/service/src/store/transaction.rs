@@ -81,6 +81,17 @@ impl Store {
         &self,
         items: Vec<TransactWriteItem>,
     ) -> Result<Transaction, StoreError> {
+        self.transact_contended(items, CONFLICT_RETRIES).await
+    }
+
+    /// [`Store::transact`] with `retries` conflicts waited out: for writes many requests make
+    /// on one item at once (one code presented in parallel), where every loser must end in
+    /// its refused condition.
+    pub(super) async fn transact_contended(
+        &self,
+        items: Vec<TransactWriteItem>,
+        retries: u32,
+    ) -> Result<Transaction, StoreError> {
         let mut attempt = 0;
         loop {
             let result = self
@@ -97,7 +108,7 @@ impl Store {
                 Some(Cancellation::ConditionFailed { index }) => {
                     return Ok(Transaction::ConditionFailed { index });
                 }
-                Some(Cancellation::Conflict) if attempt < CONFLICT_RETRIES => {
+                Some(Cancellation::Conflict) if attempt < retries => {
                     tokio::time::sleep(conflict_pause(attempt)).await;
                     attempt += 1;
                 }

@@ -39,6 +39,7 @@ pub(super) fn credentials_from(item: &Item) -> Result<UserCredentials, StoreErro
         profile: profile_from(item)?,
         password_hash: item::string(item, PASSWORD_HASH)?.to_owned(),
         session_epoch: item::optional_number(item, SESSION_EPOCH)?.unwrap_or(0),
+        mfa_enabled: item::flag(item, MFA_ENABLED)?,
     })
 }
 
@@ -48,6 +49,7 @@ pub(super) fn credentials_from(item: &Item) -> Result<UserCredentials, StoreErro
 pub struct ProfileRecord {
     pub profile: UserProfile,
     pub session_epoch: u64,
+    pub mfa_enabled: bool,
 }
 
 impl TryFrom<&Item> for ProfileRecord {
@@ -57,6 +59,7 @@ impl TryFrom<&Item> for ProfileRecord {
         Ok(Self {
             profile: profile_from(item)?,
             session_epoch: item::optional_number(item, SESSION_EPOCH)?.unwrap_or(0),
+            mfa_enabled: item::flag(item, MFA_ENABLED)?,
         })
     }
 }
