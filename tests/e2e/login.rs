@@ -198,6 +198,7 @@ async fn a_role_change_between_a_logins_read_and_its_session_write_is_not_lost()
             email_verified: false,
             device: Default::default(),
             epoch: read.session_epoch,
+            assurance: auth_core::assurance::Assurance::password(),
         },
         app.now(),
     );

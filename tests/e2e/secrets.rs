@@ -239,7 +239,14 @@ async fn the_authorizer_reads_its_hs256_key_through_the_secrets_extension_withou
     let role = auth_core::domain::Role::parse("user").expect("role");
     let now = 1_800_000_000;
     let token = signer
-        .issue(&user, &role, &session, false, now)
+        .issue(
+            &user,
+            &role,
+            &session,
+            false,
+            &auth_core::assurance::Assurance::password(),
+            now,
+        )
         .expect("token")
         .token;
     assert!(

@@ -71,6 +71,7 @@ fn issue(tokens: &AccessTokens) -> String {
             &Role::user(),
             &SessionId::generate(),
             false,
+            &auth_core::assurance::Assurance::password(),
             SystemClock.now(),
         )
         .expect("issue")

@@ -151,6 +151,7 @@ async fn many_sessions(app: &TestApp, email: &str, count: usize) -> Vec<String> 
             email_verified: false,
             device: Default::default(),
             epoch: credentials.session_epoch,
+            assurance: auth_core::assurance::Assurance::password(),
         };
         // One second apart, so their ids (and the list) are in creation order.
         let (session, token) = app

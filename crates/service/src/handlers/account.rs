@@ -3,6 +3,7 @@ use http::Method;
 use lambda_http::{Body, Request, Response};
 
 use super::reauthenticate::reauthenticate;
+use super::step_up::require_recent_if_enabled;
 use super::{Account, respond};
 use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
@@ -34,6 +35,17 @@ async fn delete(
     let password = Password::parse_existing(string_field(&body, "password")?)?;
     let proven = reauthenticate(state, &caller.user, password.into_secret(), client).await?;
     let credentials = &proven.credentials;
+    let recent = require_recent_if_enabled(
+        &state.store,
+        &caller,
+        credentials.mfa_enabled,
+        &state.mfa,
+        state.clock.now(),
+    )
+    .await;
+    if let Err(error) = recent {
+        return Err(proven.failed(error).await);
+    }
     let deleted = state
         .store
         .delete_account(

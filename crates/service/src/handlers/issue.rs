@@ -3,13 +3,14 @@
 
 use auth_core::assurance::Assurance;
 use auth_core::domain::{Role, SessionId, UserId, UserProfile};
-use auth_core::token::{AccessTokens, RefreshToken};
+use auth_core::token::{AccessTokens, IssuedAccessToken, RefreshToken};
 use http::StatusCode;
 use lambda_http::{Body, Response};
 
 use crate::error::ApiError;
 use crate::http::cookie::{cleared_refresh_cookie, refresh_cookie};
 use crate::http::response::{TokenResponse, json, with_cookie};
+use crate::store::SessionRecord;
 
 pub struct TokenIssuer {
     access: AccessTokens,
@@ -70,6 +71,26 @@ impl TokenIssuer {
             &self.cookie_path,
         );
         Ok(with_cookie(json(status, &body), &cookie))
+    }
+
+    /// A fresh access token alone, for a session whose assurance just changed (step-up, a
+    /// factor confirmed): its refresh token stays as it is.
+    pub fn access_token(
+        &self,
+        session: &SessionRecord,
+        email_verified: bool,
+        now: i64,
+    ) -> Result<IssuedAccessToken, ApiError> {
+        self.access
+            .issue(
+                &session.user_id,
+                &session.role,
+                &session.session_id,
+                email_verified,
+                &session.assurance,
+                now,
+            )
+            .map_err(ApiError::internal)
     }
 
     pub fn cleared_cookie(&self) -> String {

@@ -9,6 +9,7 @@ mod jwks;
 mod login;
 mod logout;
 mod me;
+mod mfa;
 mod my_sessions;
 mod password;
 mod reauthenticate;
@@ -16,6 +17,7 @@ mod refresh;
 mod register;
 mod source_limit;
 mod state;
+mod step_up;
 mod sweep;
 
 pub use account::account;
@@ -28,9 +30,10 @@ pub use jwks::jwks;
 pub use login::login;
 pub use logout::logout;
 pub use me::me;
+pub use mfa::mfa;
 pub use refresh::refresh;
 pub use register::register;
-pub use state::{Account, Jwks, Logout, Profiles, Refresh, SessionManagement, SignIn};
+pub use state::{Account, Jwks, Logout, Mfa, Profiles, Refresh, SessionManagement, SignIn};
 
 use auth_core::telemetry::error_chain;
 use lambda_http::{Body, Response};

@@ -11,11 +11,12 @@ use jsonwebtoken::jwk::JwkSet;
 use super::issue::TokenIssuer;
 use crate::audit::Audit;
 use crate::config::{
-    AccountSettings, LogoutSettings, RefreshSettings, SignInSettings, password_problem,
+    AccountSettings, LogoutSettings, MfaSettings, RefreshSettings, SignInSettings, password_problem,
 };
 use crate::http::client::SourcePolicy;
 use crate::http::csrf::CsrfPolicy;
 use crate::ip_limit::IpLimitPolicy;
+use crate::mfa::keys::MfaKeys;
 use crate::mfa::policy::MfaPolicy;
 use crate::password::Passwords;
 use crate::sessions::Sessions;
@@ -67,6 +68,8 @@ pub struct Account {
     pub sources: SourcePolicy,
     pub audit: Audit,
     pub clock: SharedClock,
+    /// Step-up: how recent a second factor a password change or deletion needs.
+    pub mfa: MfaPolicy,
 }
 
 /// The sessions list and revocation: the caller's own sessions, nothing else.
@@ -81,6 +84,48 @@ pub struct SessionManagement {
 /// authorizer has already verified the caller).
 pub struct Profiles {
     pub store: Store,
+}
+
+/// The second factor: enrolment, the second login step, step-up. It starts sessions and issues
+/// tokens (signing and refresh keys) and holds the MFA key; no passwords.
+pub struct Mfa {
+    pub store: Store,
+    pub sessions: Sessions,
+    pub issuer: TokenIssuer,
+    pub policy: MfaPolicy,
+    pub keys: MfaKeys,
+    pub sources: SourcePolicy,
+    pub audit: Audit,
+}
+
+impl Mfa {
+    pub fn new(
+        settings: MfaSettings,
+        store: Store,
+        clock: SharedClock,
+    ) -> Result<Self, ConfigError> {
+        let keys = RefreshKeys::new(
+            &settings.refresh_keys.current,
+            settings.refresh_keys.previous.as_ref(),
+        );
+        let mfa_keys = MfaKeys::new(&settings.keys.current, settings.keys.previous.as_ref())
+            .map_err(|error| auth_core::config::invalid("MFA_ENCRYPTION_KEY", error.to_string()))?;
+        Ok(Self {
+            sessions: Sessions::new(store.clone(), keys, settings.sessions, clock),
+            issuer: TokenIssuer::new(AccessTokens::new(settings.access), settings.cookie_path),
+            policy: settings.policy,
+            keys: mfa_keys,
+            sources: settings.sources,
+            audit: Audit::stdout(settings.audit),
+            store,
+        })
+    }
+
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let settings = MfaSettings::from_env(&crate::secrets::environment().await?)?;
+        let store = Store::connect(&settings.store).await;
+        Self::new(settings, store, Arc::new(SystemClock))
+    }
 }
 
 /// The public keys, for services that verify our tokens themselves.
@@ -217,6 +262,7 @@ impl Account {
             sources: settings.sources,
             audit: Audit::stdout(settings.audit),
             clock,
+            mfa: settings.mfa,
         })
     }
 

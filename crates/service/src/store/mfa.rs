@@ -568,7 +568,8 @@ impl Store {
     }
 
     /// Step-up in a signed-in session: the factor is spent and the session raised to
-    /// `assurance`, only while it is live at `epoch`; the code streak ends.
+    /// `assurance`, only while it is live at `epoch` and the account still at that epoch with
+    /// MFA on (a revocation committed meanwhile refuses it); the code streak ends.
     pub async fn step_up(
         &self,
         user: &UserId,
@@ -578,9 +579,21 @@ impl Store {
         assurance: &Assurance,
         now: i64,
     ) -> Result<Result<(), FactorRefusal>, StoreError> {
+        let account = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key(PK, s(user_pk(user)))
+            .key(SK, s(PROFILE_SK))
+            .condition_expression(format!("#mfa = :on AND {}", epoch_is(epoch)))
+            .expression_attribute_names("#mfa", MFA_ENABLED)
+            .expression_attribute_names("#epoch", SESSION_EPOCH)
+            .expression_attribute_values(":on", b(true))
+            .expression_attribute_values(":epoch", n(epoch));
         let items = vec![
             spend(&self.table, user, used)?,
             session_update(&self.table, user, session, epoch, false, assurance, now)?,
+            TransactWriteItem::builder()
+                .condition_check(built(account.build())?)
+                .build(),
             end_streak(&self.table, user)?,
         ];
         Ok(

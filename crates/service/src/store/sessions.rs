@@ -203,6 +203,8 @@ pub struct SessionAge {
     pub session_id: SessionId,
     pub created_at: i64,
     pub live: bool,
+    /// The epoch it was created or re-stamped under.
+    pub epoch: u64,
 }
 
 /// The sessions a new login ends so the user keeps at most `max` live ones: every dead one
@@ -419,6 +421,7 @@ impl Store {
                 session_id: item::parsed(&found, SESSION_ID, SessionId::parse)?,
                 created_at: item::number(&found, CREATED_AT)?,
                 live: now < expires_at && now < absolute && epoch >= account_epoch,
+                epoch,
             });
         }
         Ok(ages)
@@ -567,6 +570,7 @@ mod tests {
             session_id: SessionId::parse(&id.to_string().repeat(32)).expect("valid id"),
             created_at,
             live,
+            epoch: 0,
         }
     }
 

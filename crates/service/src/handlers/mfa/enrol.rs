@@ -1,0 +1,195 @@
+//! `POST /auth/mfa/totp/enroll` and `POST /auth/mfa/totp/confirm` (both authorized).
+
+use auth_core::assurance::AuthMethod;
+use http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use secrecy::ExposeSecret as _;
+use serde_json::json;
+
+use crate::audit::{AuditEvent, Subject};
+use crate::error::ApiError;
+use crate::handlers::state::Mfa;
+use crate::handlers::step_up::require_recent;
+use crate::handlers::sweep;
+use crate::http::caller::caller;
+use crate::http::client::ClientInfo;
+use crate::http::request::{json_object, require_post, required_json_object, string_field};
+use crate::http::response::json;
+use crate::mfa::enrolment::{otpauth_uri, qr_svg};
+use crate::mfa::recovery;
+use crate::mfa::totp::{SECRET_BYTES, TotpCode, matching_step};
+use crate::mfa::{base32, keys::MfaKeys};
+use crate::store::{FactorChange, FactorRefusal, ProfileRecord, SessionRecord};
+use auth_core::domain::UserId;
+
+/// The caller's live session and account, or why there are none.
+pub(super) async fn signed_in(
+    state: &Mfa,
+    request: &Request,
+    now: i64,
+) -> Result<(SessionRecord, ProfileRecord), ApiError> {
+    let caller = caller(request)?;
+    let (session, account) = tokio::join!(
+        state.store.live_session(&caller.user, &caller.session, now),
+        state.store.profile_record(&caller.user),
+    );
+    match (session?, account?) {
+        (Some(session), Some(account)) => Ok((session, account)),
+        _ => Err(ApiError::SessionRevoked),
+    }
+}
+
+/// `{}` → 200 `{secret, otpauthUri, qrCodeSvg}`: a new pending secret (replacing any pending
+/// one). Only an account that proved it owns its address may enrol (403 `EMAIL_NOT_VERIFIED`),
+/// and an account that already has a factor only with it verified recently (403
+/// `MFA_REQUIRED`).
+pub(super) async fn enroll(
+    state: &Mfa,
+    request: Request,
+    client: &ClientInfo,
+) -> Result<Response<Body>, ApiError> {
+    require_post(&request)?;
+    // An empty body is allowed; anything else must be a JSON object.
+    json_object(&request)?;
+    let now = state.sessions.now();
+    let user = caller(&request)?.user;
+    let (signed_in, factors) = tokio::join!(
+        signed_in(state, &request, now),
+        state.store.mfa_record(&user),
+    );
+    let ((session, account), factors) = (signed_in?, factors?);
+    if !account.profile.email_verified {
+        return Err(ApiError::EmailNotVerified);
+    }
+    if factors
+        .as_ref()
+        .is_some_and(|factors| factors.totp.is_some())
+    {
+        require_recent(&session, &state.policy, now)?;
+    }
+    let user = &user;
+    let secret = auth_core::random::bytes::<SECRET_BYTES>();
+    let sealed = state.keys.seal(&secret, user).map_err(ApiError::internal)?;
+    state.store.save_pending_totp(user, &sealed, now).await?;
+    state.audit.record(
+        AuditEvent::MfaEnrolmentStarted,
+        Subject::session(user.as_str(), session.session_id.as_str()),
+        client,
+    );
+    let uri = otpauth_uri(
+        &state.policy.issuer,
+        account.profile.email.as_str(),
+        &secret,
+    );
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "secret": base32::encode(&secret),
+            "otpauthUri": uri,
+            "qrCodeSvg": qr_svg(&uri),
+        }),
+    ))
+}
+
+/// `{code}` → 200 `{recoveryCodes, accessToken, tokenType, expiresIn}`: the pending secret
+/// becomes the account's factor. The same transaction ends every other session (the epoch)
+/// and raises this one to `aal2`; the code used is spent. A wrong code is 400
+/// `INVALID_MFA_CODE`.
+pub(super) async fn confirm(
+    state: &Mfa,
+    request: Request,
+    client: &ClientInfo,
+) -> Result<Response<Body>, ApiError> {
+    require_post(&request)?;
+    let body = required_json_object(&request)?;
+    let code = TotpCode::parse(&string_field(&body, "code")?)
+        .ok_or(ApiError::InvalidMfaCode { signing_in: false })?;
+    let now = state.sessions.now();
+    let user = caller(&request)?.user;
+    let (signed_in, factors) = tokio::join!(
+        signed_in(state, &request, now),
+        state.store.mfa_record(&user),
+    );
+    let (session, account) = signed_in?;
+    let factors = factors?.unwrap_or_default();
+    if !account.profile.email_verified {
+        return Err(ApiError::EmailNotVerified);
+    }
+    if factors.totp.is_some() {
+        require_recent(&session, &state.policy, now)?;
+    }
+    let wrong = ApiError::InvalidMfaCode { signing_in: false };
+    let Some((pending, _)) = factors.pending.as_ref() else {
+        return Err(wrong);
+    };
+    let Some(step) = pending_step(&state.keys, pending, &user, &code, now) else {
+        return Err(wrong);
+    };
+    let codes = recovery::generate_set();
+    let digests = digests(&state.keys, &user, &codes);
+    let assurance = session.assurance.with_second_factor(AuthMethod::Otp, now);
+    let change = FactorChange {
+        user: &user,
+        email: &account.profile.email,
+        session: &session.session_id,
+        epoch: session.epoch,
+    };
+    match state
+        .store
+        .confirm_totp(change, pending, step, &digests, &assurance, now)
+        .await?
+    {
+        Ok(()) => {}
+        Err(FactorRefusal::FactorSpent) => return Err(wrong),
+        Err(FactorRefusal::Gone) => return Err(ApiError::SessionRevoked),
+        Err(FactorRefusal::AccountChanged) => {
+            return Err(ApiError::Unavailable(
+                "the account changed while the factor was confirmed".into(),
+            ));
+        }
+    }
+    state.audit.record(
+        AuditEvent::MfaEnabled,
+        Subject::session(user.as_str(), session.session_id.as_str()),
+        client,
+    );
+    sweep::revoked_sessions(&state.store, &user, now).await;
+    let raised = SessionRecord {
+        assurance,
+        epoch: session.epoch.saturating_add(1),
+        ..session
+    };
+    let access = state
+        .issuer
+        .access_token(&raised, account.profile.email_verified, now)?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "recoveryCodes": codes,
+            "accessToken": access.token,
+            "tokenType": "Bearer",
+            "expiresIn": access.expires_in,
+        }),
+    ))
+}
+
+/// The step the code is valid for under the pending secret.
+fn pending_step(
+    keys: &MfaKeys,
+    sealed: &str,
+    user: &UserId,
+    code: &TotpCode,
+    now: i64,
+) -> Option<u64> {
+    let secret = keys.open(sealed, user)?;
+    matching_step(secret.expose_secret(), code, now, None)
+}
+
+/// The digests a set of recovery codes is stored as.
+pub(super) fn digests(keys: &MfaKeys, user: &UserId, codes: &[String]) -> Vec<String> {
+    codes
+        .iter()
+        .filter_map(|code| recovery::normalize(code))
+        .map(|code| keys.recovery_digest(user, &code))
+        .collect()
+}
