@@ -9,6 +9,7 @@ mod events;
 mod lifecycle;
 mod login;
 mod logout;
+mod mfa;
 mod outage;
 mod refresh;
 mod register;

@@ -6,6 +6,7 @@ pub mod conflicts;
 pub mod events;
 pub mod faults;
 pub mod lifecycle;
+pub mod mfa;
 pub mod proxy;
 pub mod stand_in;
 
@@ -16,9 +17,11 @@ use std::time::Duration;
 use auth_core::clock::AdjustableClock;
 use auth_service::audit::{Audit, CapturedAudit};
 use auth_service::config::{
-    AccountSettings, LogoutSettings, RefreshSettings, SignInSettings, audit_settings,
+    AccountSettings, LogoutSettings, MfaSettings, RefreshSettings, SignInSettings, audit_settings,
 };
-use auth_service::handlers::{self, Account, Logout, Profiles, Refresh, SessionManagement, SignIn};
+use auth_service::handlers::{
+    self, Account, Logout, Mfa, Profiles, Refresh, SessionManagement, SignIn,
+};
 use auth_service::store::{RoundTripCounter, Store, schema};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
@@ -94,6 +97,11 @@ pub fn settings(table: &str, overrides: &[(&str, &str)]) -> BTreeMap<String, Str
             "JWT_REFRESH_SECRET".to_owned(),
             format!("refresh-{}", auth_core::random::hex_id()),
         ),
+        (
+            "MFA_ENCRYPTION_KEY".to_owned(),
+            format!("mfa-key-{}", auth_core::random::hex_id()),
+        ),
+        ("MFA_ISSUER".to_owned(), "Auth Test".to_owned()),
         ("JWT_ISSUER".to_owned(), "https://auth.test".to_owned()),
         ("JWT_AUDIENCE".to_owned(), "test-api".to_owned()),
         ("APP_URL".to_owned(), "https://app.test".to_owned()),
@@ -127,6 +135,7 @@ pub enum Function {
     Email,
     Sessions,
     Account,
+    Mfa,
 }
 
 /// Logs of the code under test, printed with the failing test's output when `TEST_LOG` is set
@@ -159,6 +168,8 @@ pub struct TestApp {
     pub mailer: auth_mail::Mailer,
     /// The table's stream, opened at the first mail delivery.
     pub relay: tokio::sync::Mutex<Option<local_dev::mail_relay::MailRelay>>,
+    /// The `mfa` function.
+    pub mfa: Mfa,
 }
 
 impl TestApp {
@@ -238,14 +249,22 @@ impl TestApp {
             store.clone(),
             shared_clock.clone(),
         );
+        let mut mfa = Mfa::new(
+            MfaSettings::from_env(&settings).expect("valid mfa settings"),
+            store.clone(),
+            shared_clock.clone(),
+        )
+        .expect("mfa state");
         let mailer = lifecycle::mailer(&settings, store.clone(), shared_clock);
         sign_in.audit = audit.clone();
         refresher.audit = audit.clone();
         account.audit = audit.clone();
         session_admin.audit = audit.clone();
+        mfa.audit = audit.clone();
         logouts.audit = audit;
         round_trips.take();
         Self {
+            mfa,
             account,
             session_admin,
             mailer,
@@ -378,6 +397,7 @@ impl TestApp {
             Function::Email => handlers::email(&self.account, request).await,
             Function::Sessions => handlers::sessions(&self.session_admin, request).await,
             Function::Account => handlers::account(&self.account, request).await,
+            Function::Mfa => handlers::mfa(&self.mfa, request).await,
         })
     }
 

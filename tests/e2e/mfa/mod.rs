@@ -1,0 +1,9 @@
+//! Multi-factor authentication end to end, against DynamoDB Local: enrolment, the second login
+//! step, single-use codes, the per-account brake, aal/amr through login and refresh, step-up,
+//! recovery codes, removal, and what the table keeps.
+
+mod brake;
+mod enrol;
+mod login;
+mod manage;
+mod step_up;
