@@ -130,6 +130,14 @@ async fn item_sizes(app: &TestApp) -> std::collections::BTreeMap<String, usize> 
                             number.trim_start_matches(['-', '0']).replace('.', "").len() / 2 + 1
                         }
                         AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+                        // A list: 3 bytes, then 1 per element plus its own size.
+                        AttributeValue::L(values) => {
+                            3 + values
+                                .iter()
+                                .map(|value| 1 + value.as_s().map_or(0, String::len))
+                                .sum::<usize>()
+                        }
+                        AttributeValue::Ss(values) => values.iter().map(String::len).sum(),
                         other => panic!("an attribute type this sizer does not know: {other:?}"),
                     }
             })

@@ -64,14 +64,32 @@ pub async fn client_with_interceptors(
     conflicts: Option<&conflicts::ConflictInjector>,
     meter: Option<&capacity::CapacityMeter>,
 ) -> Client {
+    client_with_timeout(
+        endpoint,
+        round_trips,
+        conflicts,
+        meter,
+        Duration::from_secs(2),
+    )
+    .await
+}
+
+/// [`client_with_interceptors`] with each operation bounded by `timeout`.
+pub async fn client_with_timeout(
+    endpoint: &str,
+    round_trips: &RoundTripCounter,
+    conflicts: Option<&conflicts::ConflictInjector>,
+    meter: Option<&capacity::CapacityMeter>,
+    timeout: Duration,
+) -> Client {
     let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
         .endpoint_url(endpoint)
         .load()
         .await;
-    let mut config = auth_service::store::client_config(&shared, Duration::from_secs(2))
-        .interceptor(round_trips.clone());
+    let mut config =
+        auth_service::store::client_config(&shared, timeout).interceptor(round_trips.clone());
     if let Some(conflicts) = conflicts {
         config = config.interceptor(conflicts.clone());
     }
@@ -191,6 +209,21 @@ impl TestApp {
         let round_trips = RoundTripCounter::default();
         let client =
             client_with_interceptors(&dynamodb_endpoint(), &round_trips, None, Some(meter)).await;
+        schema::create_table(&client, &table)
+            .await
+            .expect("create the test table in DynamoDB Local");
+        Self::with_client(settings, client, round_trips)
+    }
+
+    /// An app whose DynamoDB operations may each take `timeout`: for tests that contend on one
+    /// item from many requests at once, which DynamoDB Local serves one at a time (slowly when
+    /// the whole suite shares it).
+    pub async fn spawn_patient(overrides: &[(&str, &str)], timeout: Duration) -> Self {
+        let table = unique_name("auth");
+        let settings = settings(&table, overrides);
+        let round_trips = RoundTripCounter::default();
+        let client =
+            client_with_timeout(&dynamodb_endpoint(), &round_trips, None, None, timeout).await;
         schema::create_table(&client, &table)
             .await
             .expect("create the test table in DynamoDB Local");

@@ -108,9 +108,42 @@ impl TestApp {
         }
     }
 
+    /// Enrols `email`'s account again after its factor was removed (signing in with the
+    /// password alone): the new secret.
+    pub async fn mfa_user_again(&self, email: &str) -> Vec<u8> {
+        let login = self.login(email, PASSWORD).await;
+        assert_eq!(login.status, 200, "{}", login.text);
+        let access = login.access_token();
+        let enrolled = self.enroll(&access).await;
+        assert_eq!(enrolled.status, 200, "{}", enrolled.text);
+        let secret = base32::decode(enrolled.json["secret"].as_str().expect("secret"))
+            .expect("base32 secret");
+        let code = totp::code_at(&secret, totp::step_at(self.now()));
+        let confirmed = self.confirm(&access, &code).await;
+        assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+        secret
+    }
+
     /// `POST /auth/mfa/verify` with `body` (unauthenticated: the second login step).
     pub async fn mfa_verify(&self, body: Value) -> TestResponse {
         self.post(Function::Mfa, "/auth/mfa/verify", body).await
+    }
+
+    /// Step-up: `POST /auth/mfa/verify` with the session's access token as a bearer token (the
+    /// route has no authorizer; the function verifies it).
+    pub async fn step_up(&self, access_token: &str, body: Value) -> TestResponse {
+        let authorization = format!("Bearer {access_token}");
+        let request = crate::events::http_api_event(
+            "POST",
+            "/auth/mfa/verify",
+            &[
+                ("content-type", "application/json"),
+                ("authorization", authorization.as_str()),
+            ],
+            &[],
+            Some(&body.to_string()),
+        );
+        self.send(Function::Mfa, request).await
     }
 
     /// The password step of an MFA login: its `mfaToken`.

@@ -13,6 +13,7 @@ pub mod handlers;
 pub mod http;
 pub mod ip_limit;
 pub mod mfa;
+pub mod operator;
 pub mod password;
 pub mod secrets;
 mod serve;

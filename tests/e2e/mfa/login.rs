@@ -79,7 +79,13 @@ async fn a_code_is_accepted_once_and_never_for_an_earlier_step() {
 
 #[tokio::test]
 async fn twenty_concurrent_verifications_of_one_code_give_exactly_one_session() {
-    let app = Arc::new(TestApp::spawn_with(&[("MFA_MAX_FAILURES", "50")]).await);
+    let app = Arc::new(
+        TestApp::spawn_patient(
+            &[("MFA_MAX_FAILURES", "50")],
+            std::time::Duration::from_secs(15),
+        )
+        .await,
+    );
     let user = app.mfa_user().await;
     let code = user.code(&app);
     // Ten on one challenge and ten on challenges of their own.

@@ -2,6 +2,7 @@
 //! step, single-use codes, the per-account brake, aal/amr through login and refresh, step-up,
 //! recovery codes, removal, and what the table keeps.
 
+mod audit;
 mod brake;
 mod enrol;
 mod login;

@@ -55,12 +55,7 @@ async fn a_stale_second_factor_refuses_sensitive_changes_until_step_up() {
 
     // Step-up with a code from this very session: a fresh token, and the change goes through.
     let stepped = app
-        .mfa_call(
-            "POST",
-            "/auth/mfa/verify",
-            &access_later,
-            Some(json!({ "code": user.code(&app) })),
-        )
+        .step_up(&access_later, json!({ "code": user.code(&app) }))
         .await;
     assert_eq!(stepped.status, 200, "{}", stepped.text);
     assert!(
@@ -85,30 +80,15 @@ async fn wrong_step_up_codes_count_under_the_brake_and_a_used_code_does_not_step
     assert_eq!(signed_in.status, 200, "{}", signed_in.text);
     let access = signed_in.access_token();
     // The code that signed in is spent.
-    app.mfa_call(
-        "POST",
-        "/auth/mfa/verify",
-        &access,
-        Some(json!({ "code": code })),
-    )
-    .await
-    .assert_error(401, "INVALID_MFA_CODE");
-    app.mfa_call(
-        "POST",
-        "/auth/mfa/verify",
-        &access,
-        Some(json!({ "recoveryCode": "00000-00000" })),
-    )
-    .await
-    .assert_error(401, "INVALID_MFA_CODE");
-    app.mfa_call(
-        "POST",
-        "/auth/mfa/verify",
-        &access,
-        Some(json!({ "code": user.code_at(&app, 1) })),
-    )
-    .await
-    .assert_error(429, "TOO_MANY_ATTEMPTS");
+    app.step_up(&access, json!({ "code": code }))
+        .await
+        .assert_error(401, "INVALID_MFA_CODE");
+    app.step_up(&access, json!({ "recoveryCode": "00000-00000" }))
+        .await
+        .assert_error(401, "INVALID_MFA_CODE");
+    app.step_up(&access, json!({ "code": user.code_at(&app, 1) }))
+        .await
+        .assert_error(429, "TOO_MANY_ATTEMPTS");
 }
 
 #[tokio::test]
@@ -123,12 +103,7 @@ async fn accounts_without_mfa_change_their_password_as_before() {
         )
         .await;
     assert_eq!(changed.status, 204, "{}", changed.text);
-    app.mfa_call(
-        "POST",
-        "/auth/mfa/verify",
-        &registered.access_token(),
-        Some(json!({ "code": "123456" })),
-    )
-    .await
-    .assert_error(400, "MFA_NOT_ENABLED");
+    app.step_up(&registered.access_token(), json!({ "code": "123456" }))
+        .await
+        .assert_error(400, "MFA_NOT_ENABLED");
 }

@@ -1,6 +1,9 @@
 //! Operations on the table:
 //! - `local-dev create-table`: creates TABLE_NAME (with TTL) from the definition the code uses;
 //! - `local-dev set-role <email> <role>`: promotes or demotes a user (every session follows);
+//! - `local-dev remove-mfa <email>`: removes a user's second factor (a lost device and no
+//!   recovery code left), ending every session signed in with it; audited
+//!   (`mfa_removed_by_operator`). Verify who is asking before running it.
 //! - `local-dev revoke-all-sessions`: deletes every session of every user, e.g. after a leaked
 //!   `JWT_REFRESH_SECRET` (README, "Security"). Access tokens already issued stay valid until
 //!   they expire, unless the authorizer runs in strict mode.
@@ -23,7 +26,7 @@ use auth_mail::Delivery;
 use auth_service::store::{Store, StoreError, schema};
 use local_dev::mail_relay::MailRelay;
 
-const USAGE: &str = "usage: local-dev create-table | set-role <email> <role> | revoke-all-sessions | relay-mail | relay-stream <invoke-api> <function>";
+const USAGE: &str = "usage: local-dev create-table | set-role <email> <role> | remove-mfa <email> | revoke-all-sessions | relay-mail | relay-stream <invoke-api> <function>";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -44,6 +47,7 @@ async fn main() -> ExitCode {
     {
         ["create-table"] => create_table(&store).await,
         ["set-role", email, role] => set_role(&store, email, role).await,
+        ["remove-mfa", email] => remove_mfa(&store, email).await,
         ["revoke-all-sessions"] => revoke_all_sessions(&store).await,
         ["relay-mail"] => relay_mail(&store).await,
         ["relay-stream", invoke_api, function] => {
@@ -91,6 +95,21 @@ async fn set_role(store: &Store, email: &str, role: &str) -> Result<String, Stri
             "{} is now {}; it shows in their next access token",
             email.as_str(),
             role.as_str()
+        )),
+        Ok(false) => Err(format!("no user with email {}", email.as_str())),
+        Err(error) => Err(error_chain(&error)),
+    }
+}
+
+async fn remove_mfa(store: &Store, email: &str) -> Result<String, String> {
+    let email = Email::parse(email).map_err(|error| error.to_string())?;
+    let audit = auth_service::config::audit_settings(&ProcessEnv)
+        .map(auth_service::audit::Audit::stdout)
+        .map_err(|error| error.to_string())?;
+    match auth_service::operator::remove_factors(store, &audit, &email).await {
+        Ok(true) => Ok(format!(
+            "removed the second factor of {}; their sessions have ended",
+            email.as_str()
         )),
         Ok(false) => Err(format!("no user with email {}", email.as_str())),
         Err(error) => Err(error_chain(&error)),

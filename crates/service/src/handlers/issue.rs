@@ -3,7 +3,7 @@
 
 use auth_core::assurance::Assurance;
 use auth_core::domain::{Role, SessionId, UserId, UserProfile};
-use auth_core::token::{AccessTokens, IssuedAccessToken, RefreshToken};
+use auth_core::token::{AccessClaims, AccessTokens, IssuedAccessToken, RefreshToken, Rejection};
 use http::StatusCode;
 use lambda_http::{Body, Response};
 
@@ -91,6 +91,12 @@ impl TokenIssuer {
                 now,
             )
             .map_err(ApiError::internal)
+    }
+
+    /// Verifies an access token presented to a route the authorizer does not guard (the
+    /// second-factor route serves both the unauthenticated second login step and step-up).
+    pub fn verify(&self, token: &str, now: i64) -> Result<AccessClaims, Rejection> {
+        self.access.verify(token, now)
     }
 
     pub fn cleared_cookie(&self) -> String {

@@ -103,7 +103,10 @@ impl Store {
         now: i64,
     ) -> Result<Reservation, StoreError> {
         let mut seen = Seen::Unread;
-        for _ in 0..RESERVE_ATTEMPTS {
+        let mut conflicts = 0;
+        let mut rounds = 0;
+        while rounds < RESERVE_ATTEMPTS {
+            rounds += 1;
             if let Seen::Read(streak) = seen
                 && let Some(retry_after) = policy.retry_after(streak, now)
             {
@@ -172,6 +175,15 @@ impl Store {
                     }));
                 }
                 Err(error) => match error.as_service_error() {
+                    // A transaction is writing the streak this very moment (a success ending
+                    // it): wait for it and count this attempt as if it came just after.
+                    Some(UpdateItemError::TransactionConflictException(_))
+                        if conflicts < RESERVE_CONFLICTS =>
+                    {
+                        tokio::time::sleep(super::transaction::conflict_pause(conflicts)).await;
+                        conflicts += 1;
+                        rounds -= 1;
+                    }
                     Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
                         seen = Seen::Read(
                             failed
@@ -255,6 +267,8 @@ impl Store {
 
 /// Rounds of a reservation refused because the streak changed under it.
 const RESERVE_ATTEMPTS: usize = 4;
+/// Transaction conflicts on the streak a reservation waits out.
+const RESERVE_CONFLICTS: u32 = 8;
 
 /// A streak item as a streak, `None` once past its expiry (TTL deletes late).
 fn live_streak(found: &Item, now: i64) -> Result<Option<FailureStreak>, StoreError> {

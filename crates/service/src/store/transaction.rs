@@ -58,7 +58,7 @@ fn cancellation(error: &TransactWriteItemsError) -> Cancellation {
 }
 
 /// 10-20 ms, doubling per attempt: random, so two conflicting writers do not retry in step.
-fn conflict_pause(attempt: u32) -> Duration {
+pub(super) fn conflict_pause(attempt: u32) -> Duration {
     let [jitter] = auth_core::random::bytes::<1>();
     let base = 10u64 << attempt.min(4);
     Duration::from_millis(base + u64::from(jitter) % base)

@@ -4,7 +4,8 @@
 //! token at `aal2`.
 
 use auth_core::assurance::Assurance;
-use auth_core::token::OneTimeToken;
+use auth_core::domain::{SessionId, UserId};
+use auth_core::token::{OneTimeToken, Rejection};
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
@@ -14,9 +15,11 @@ use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
 use crate::handlers::IssuedSession;
 use crate::handlers::state::Mfa;
-use crate::http::caller::caller;
+use crate::http::caller::Caller;
 use crate::http::client::ClientInfo;
-use crate::http::request::{optional_string_field, require_post, required_json_object};
+use crate::http::request::{
+    bearer_token, optional_string_field, require_post, required_json_object,
+};
 use crate::http::response::json;
 use crate::sessions::SessionOwner;
 use crate::store::{FactorRefusal, sessions_to_retire};
@@ -135,6 +138,20 @@ async fn second_step(
         .respond(StatusCode::OK, &issued, Some(profile), false, now)
 }
 
+/// The signed-in caller of step-up. The route has no authorizer (the second login step is
+/// unauthenticated), so the access token is verified here, as logout-all does.
+fn bearer_caller(state: &Mfa, request: &Request) -> Result<Caller, ApiError> {
+    let token = bearer_token(request.headers())?.ok_or(ApiError::MissingAccessToken)?;
+    let claims = state
+        .issuer
+        .verify(token, state.sessions.now())
+        .map_err(ApiError::InvalidAccessToken)?;
+    match (UserId::parse(&claims.sub), SessionId::parse(&claims.sid)) {
+        (Some(user), Some(session)) => Ok(Caller { user, session }),
+        _ => Err(ApiError::InvalidAccessToken(Rejection::InvalidClaims)),
+    }
+}
+
 /// Step-up in a signed-in session: the session is raised to `aal2` with its second factor
 /// verified now, and a fresh access token says so.
 async fn step_up(
@@ -143,7 +160,7 @@ async fn step_up(
     presented: &Presented,
     client: &ClientInfo,
 ) -> Result<Response<Body>, ApiError> {
-    let caller = caller(request)?;
+    let caller = bearer_caller(state, request)?;
     let user = &caller.user;
     let now = state.sessions.now();
     let (session, factors, reservation) = tokio::join!(
