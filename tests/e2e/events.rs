@@ -100,6 +100,24 @@ const CASES: &[(&str, Function, u16, Option<&str>)] = &[
         401,
         Some("INVALID_TOKEN"),
     ),
+    (
+        "mfa-verify-unknown-challenge.json",
+        Function::Mfa,
+        401,
+        Some("INVALID_MFA_CODE"),
+    ),
+    (
+        "mfa-verify-missing-code.json",
+        Function::Mfa,
+        400,
+        Some("VALIDATION_ERROR"),
+    ),
+    (
+        "mfa-step-up-no-token.json",
+        Function::Mfa,
+        401,
+        Some("MISSING_TOKEN"),
+    ),
 ];
 
 fn load(file: &str) -> Request {
@@ -151,6 +169,13 @@ const AUTHORIZED_CASES: &[(&str, Function, u16, Option<&str>)] = &[
         Function::Account,
         401,
         Some("INVALID_CREDENTIALS"),
+    ),
+    ("mfa-status.json", Function::Mfa, 200, None),
+    (
+        "mfa-enroll-ended-session.json",
+        Function::Mfa,
+        401,
+        Some("SESSION_REVOKED"),
     ),
 ];
 

@@ -183,17 +183,33 @@ fn no_function_configuration_holds_a_secret_value() {
 
 #[test]
 fn every_function_gets_only_the_key_material_it_uses_and_may_read_only_those_secrets() {
-    const KEYS: [&str; 6] = [
+    const KEYS: [&str; 8] = [
         "JWT_ACCESS_SECRET_ARN",
         "JWT_ACCESS_SECRET_PREVIOUS_ARN",
         "JWT_PRIVATE_KEY_ARN",
         "JWT_REFRESH_SECRET_ARN",
         "JWT_REFRESH_SECRET_PREVIOUS_ARN",
         "JWT_PUBLIC_KEY",
+        "MFA_ENCRYPTION_KEY_ARN",
+        "MFA_ENCRYPTION_KEY_PREVIOUS_ARN",
     ];
     let signer: &[&str] = &["JWT_PRIVATE_KEY_ARN", "JWT_REFRESH_SECRET_ARN"];
     let hs256_signer: &[&str] = &["JWT_ACCESS_SECRET_ARN", "JWT_REFRESH_SECRET_ARN"];
-    let expected: [(&str, &[&str], &[&str]); 13] = [
+    let expected: [(&str, &[&str], &[&str]); 14] = [
+        // The second login step starts sessions; only it holds the MFA key.
+        (
+            "MfaFunction",
+            &[
+                "JWT_PRIVATE_KEY_ARN",
+                "JWT_REFRESH_SECRET_ARN",
+                "MFA_ENCRYPTION_KEY_ARN",
+            ],
+            &[
+                "JWT_ACCESS_SECRET_ARN",
+                "JWT_REFRESH_SECRET_ARN",
+                "MFA_ENCRYPTION_KEY_ARN",
+            ],
+        ),
         ("RegisterFunction", signer, hs256_signer),
         ("LoginFunction", signer, hs256_signer),
         ("RefreshFunction", signer, hs256_signer),
