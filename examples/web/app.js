@@ -86,14 +86,55 @@ async function loadSessions(more = false) {
   $("more-sessions").hidden = next === null;
 }
 
+// Two-factor authentication: its state, enrolment with the QR code the server drew (an SVG,
+// shown as an image: never inserted as markup), the recovery codes shown once, and removal.
+async function loadMfa() {
+  const response = await auth.mfaStatus();
+  if (!response.ok) return;
+  const { totp, recoveryCodesLeft } = await response.json();
+  $("mfa-state").textContent = totp.enabled
+    ? `On since ${when(totp.createdAt * 1000)}; ${recoveryCodesLeft} recovery codes left.`
+    : "Off.";
+  $("mfa-enroll").hidden = totp.enabled;
+  $("mfa-manage").hidden = !totp.enabled;
+}
+
+function showRecoveryCodes(codes) {
+  const list = $("recovery-code-list");
+  list.replaceChildren(...codes.map((code) => {
+    const item = document.createElement("li");
+    item.textContent = code;
+    return item;
+  }));
+  $("recovery-codes").hidden = false;
+}
+
+// Runs `action`; when it answers 403 MFA_REQUIRED, asks for the second factor again (step-up)
+// and runs it once more.
+async function withStepUp(action) {
+  const response = await action();
+  if (response.status !== 403 || (await problemCode(response)) !== "MFA_REQUIRED") return response;
+  $("step-up").hidden = false;
+  const code = await new Promise((resolve) => { stepUpWaiting = resolve; });
+  $("step-up").hidden = true;
+  const stepped = await auth.stepUp({ code });
+  if (!stepped.ok) return stepped;
+  return action();
+}
+let stepUpWaiting = null;
+
 function render() {
   const signedIn = auth.signedIn();
   $("signed-in").hidden = !signedIn;
   $("signed-out").hidden = signedIn;
-  $("status").textContent = signedIn ? "Signed in." : "Signed out.";
+  $("mfa-step").hidden = signedIn || !auth.mfaPending();
+  $("status").textContent = signedIn
+    ? "Signed in."
+    : auth.mfaPending() ? "Second step: enter your code." : "Signed out.";
   if (signedIn) {
     loadProfile();
     loadSessions();
+    loadMfa();
   } else {
     $("whoami").textContent = "";
     sessionsListing++; // a page still on its way belongs to the session that ended
@@ -122,6 +163,73 @@ onSubmit("login", async (form) => {
   render();
 });
 
+async function secondStep(label, factor, element) {
+  const { response, json } = await auth.verifySecondFactor(factor);
+  show(label, response.status, json);
+  if (response.ok) element.reset();
+  render();
+}
+onSubmit("mfa-code", (form, element) => secondStep("second step", { code: form.get("code") }, element));
+onSubmit("mfa-recovery", (form, element) =>
+  secondStep("second step", { recoveryCode: form.get("recoveryCode") }, element));
+
+$("mfa-enroll").addEventListener("click", async () => {
+  const response = await withStepUp(() => auth.enrollTotp());
+  if (!response.ok) {
+    show("enroll", response.status, await problem(response));
+    return;
+  }
+  const { secret, qrCodeSvg } = await response.json();
+  $("mfa-qr").src = `data:image/svg+xml;base64,${btoa(qrCodeSvg)}`;
+  $("mfa-secret").textContent = secret;
+  $("mfa-enrolment").hidden = false;
+  show("enroll", response.status, "Scan the code, then enter the code the app shows.");
+});
+onSubmit("mfa-confirm", async (form, element) => {
+  const response = await auth.confirmTotp(form.get("code"));
+  if (!response.ok) {
+    show("confirm", response.status, await problem(response));
+    return;
+  }
+  const { recoveryCodes } = await response.json();
+  element.reset();
+  $("mfa-enrolment").hidden = true;
+  $("mfa-qr").removeAttribute("src");
+  $("mfa-secret").textContent = "";
+  showRecoveryCodes(recoveryCodes);
+  show("confirm", response.status, "Two-factor authentication is on. Every other session is signed out.");
+  await loadMfa();
+  await loadSessions();
+});
+$("recovery-codes-saved").addEventListener("click", () => {
+  $("recovery-code-list").replaceChildren();
+  $("recovery-codes").hidden = true;
+});
+$("mfa-new-codes").addEventListener("click", async () => {
+  const response = await withStepUp(() => auth.newRecoveryCodes());
+  if (!response.ok) {
+    show("new recovery codes", response.status, await problem(response));
+    return;
+  }
+  showRecoveryCodes((await response.json()).recoveryCodes);
+  show("new recovery codes", response.status, "New recovery codes; the old ones no longer work.");
+  await loadMfa();
+});
+onSubmit("mfa-remove", async (form, element) => {
+  const typed = form.get("code").trim();
+  const factor = /^[0-9 ]+$/.test(typed) ? { code: typed } : { recoveryCode: typed };
+  const response = await withStepUp(() => auth.removeTotp(factor));
+  if (response.ok) element.reset();
+  show("turn off", response.status, response.ok ? "Two-factor authentication is off." : await problem(response));
+  await loadMfa();
+});
+onSubmit("step-up", (form, element) => {
+  const resolve = stepUpWaiting;
+  stepUpWaiting = null;
+  element.reset();
+  if (resolve) resolve(form.get("code"));
+});
+
 onSubmit("forgot", async (form, element) => {
   const response = await auth.forgotPassword(form.get("email"));
   if (response.ok) {
@@ -133,7 +241,8 @@ onSubmit("forgot", async (form, element) => {
 });
 
 onSubmit("change-password", async (form, element) => {
-  const response = await auth.changePassword(form.get("currentPassword"), form.get("newPassword"));
+  const response = await withStepUp(() =>
+    auth.changePassword(form.get("currentPassword"), form.get("newPassword")));
   if (response.ok) {
     element.reset();
     show("change password", response.status, "Password changed. Every other session is signed out.");
@@ -144,7 +253,7 @@ onSubmit("change-password", async (form, element) => {
 });
 
 onSubmit("delete-account", async (form, element) => {
-  const response = await auth.deleteAccount(form.get("password"));
+  const response = await withStepUp(() => auth.deleteAccount(form.get("password")));
   if (response.ok) {
     element.reset();
     show("delete account", response.status, "Your account is deleted.");

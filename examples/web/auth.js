@@ -6,6 +6,9 @@
 const auth = (() => {
   let accessToken = null;
   let refreshing = null; // the one refresh in flight, shared by every caller
+  // A login's second step: the challenge token of a right password for an account with MFA.
+  // In memory only, like the access token; it is single-use and lives minutes.
+  let mfaToken = null;
 
   function send(path, method, body) {
     return fetch(path, {
@@ -20,8 +23,21 @@ const auth = (() => {
   async function signIn(path, body) {
     const response = await post(path, body);
     const json = await response.json();
-    if (response.ok) accessToken = json.accessToken;
+    if (response.ok && json.mfaRequired) {
+      mfaToken = json.mfaToken;
+    } else if (response.ok) {
+      accessToken = json.accessToken;
+      mfaToken = null;
+    }
     return { response, json };
+  }
+
+  // `{code}` or `{recoveryCode}`, with a fresh access token in the answer: the second login
+  // step, or step-up in this session.
+  async function takeAccessToken(response) {
+    const json = await response.clone().json().catch(() => ({}));
+    if (response.ok && json.accessToken) accessToken = json.accessToken;
+    return response;
   }
 
   // A rotated refresh token may be presented once; two refreshes at once would present it twice.
@@ -45,11 +61,12 @@ const auth = (() => {
     return refreshing;
   }
 
-  // A 401 that is about the password typed, not the access token: refreshing would not help,
-  // and a retry would count as a second failed attempt.
+  // A 401 that is about the password or code typed, not the access token: refreshing would
+  // not help, and a retry would count as a second failed attempt.
   async function wrongPassword(response) {
     try {
-      return (await response.clone().json()).code === "INVALID_CREDENTIALS";
+      const { code } = await response.clone().json();
+      return code === "INVALID_CREDENTIALS" || code === "INVALID_MFA_CODE";
     } catch {
       return false;
     }
@@ -98,6 +115,24 @@ const auth = (() => {
       return response;
     },
     me: () => call("/me"),
+    // Two-factor authentication. `mfaPending` says a login waits for its second step.
+    mfaPending: () => mfaToken !== null,
+    async verifySecondFactor(factor) {
+      const response = await signIn("/auth/mfa/verify", { mfaToken, ...factor });
+      // A spent or expired challenge cannot be retried: the login starts over.
+      if (response.response.status === 429) mfaToken = null;
+      return response;
+    },
+    mfaStatus: () => call("/auth/mfa"),
+    enrollTotp: () => call("/auth/mfa/totp/enroll", { method: "POST", json: {} }),
+    // The answer carries the recovery codes and this session's new, aal2 access token.
+    confirmTotp: async (code) =>
+      takeAccessToken(await call("/auth/mfa/totp/confirm", { method: "POST", json: { code } })),
+    newRecoveryCodes: () => call("/auth/mfa/recovery-codes", { method: "POST", json: {} }),
+    removeTotp: (factor) => call("/auth/mfa/totp", { method: "DELETE", json: factor }),
+    // Step-up: the second factor again, in this session (no mfaToken).
+    stepUp: async (factor) =>
+      takeAccessToken(await call("/auth/mfa/verify", { method: "POST", json: factor })),
     // Links from the mail. A reset needs only its token.
     forgotPassword: (email) => post("/auth/password/forgot", { email }),
     resetPassword: (token, newPassword) => post("/auth/password/reset", { token, newPassword }),

@@ -13,6 +13,7 @@
 
 mod account_pages;
 mod browser;
+mod mfa_pages;
 mod flows;
 mod http;
 mod mail;
@@ -118,6 +119,7 @@ async fn run_all(runner: &mut Runner, stack: Arc<Stack>) {
         "browser: the verification link asks for the password when signed out",
         "browser: the sessions screen shows devices and signs one out; a password change ends the others",
         "browser: deleting the account signs out and frees the email",
+        "browser: MFA enrolment with the QR code, then a second-step login with a code and with a recovery code",
     ];
     if !browser_flows.iter().any(|name| runner.wants(name)) {
         return;
@@ -146,6 +148,7 @@ async fn run_all(runner: &mut Runner, stack: Arc<Stack>) {
         verify_signed_out,
         sessions,
         delete,
+        mfa,
     ] = browser_flows;
     runner
         .run(
@@ -215,6 +218,16 @@ async fn run_all(runner: &mut Runner, stack: Arc<Stack>) {
                 Arc::clone(&browser),
                 base.clone(),
                 api.clone(),
+            ),
+        )
+        .await;
+    runner
+        .run(
+            mfa,
+            mfa_pages::enrolment_then_a_second_step_login_with_a_code_and_with_a_recovery_code(
+                Arc::clone(&browser),
+                base.clone(),
+                stack.root.clone(),
             ),
         )
         .await;
