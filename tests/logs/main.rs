@@ -70,7 +70,39 @@ async fn every_flow_logged(level: &str, dependency_payloads: bool) -> (String, V
         .expect("read")
         .map(|credentials| credentials.password_hash)
         .unwrap_or_default();
-    let secrets = vec![
+    // The second factor: enrolment, a second-step login with a code and with a recovery code,
+    // step-up.
+    let user = app.mfa_user().await;
+    let challenge = app.mfa_challenge(&user.email).await;
+    let code = user.code(&app);
+    let signed_in_mfa = app
+        .mfa_verify(serde_json::json!({ "mfaToken": challenge, "code": code }))
+        .await;
+    assert_eq!(signed_in_mfa.status, 200, "{}", signed_in_mfa.text);
+    let second = app.mfa_challenge(&user.email).await;
+    let _ = app
+        .mfa_verify(
+            serde_json::json!({ "mfaToken": second, "recoveryCode": user.recovery_codes[0] }),
+        )
+        .await;
+    let _ = app
+        .step_up(
+            &signed_in_mfa.access_token(),
+            serde_json::json!({ "code": user.code_at(&app, 1) }),
+        )
+        .await;
+    let mut secrets = vec![
+        auth_service::mfa::base32::encode(&user.secret),
+        // Six digits also occur in timestamps; as a JSON string they would be the code.
+        format!("\"{code}\""),
+        challenge,
+        second,
+        signed_in_mfa.access_token(),
+        signed_in_mfa.refresh_token(),
+        app.settings["MFA_ENCRYPTION_KEY"].clone(),
+    ];
+    secrets.extend(user.recovery_codes.iter().cloned());
+    secrets.extend([
         PASSWORD.to_owned(),
         login.refresh_token(),
         login.access_token(),
@@ -79,7 +111,7 @@ async fn every_flow_logged(level: &str, dependency_payloads: bool) -> (String, V
         hash,
         app.settings["JWT_ACCESS_SECRET"].clone(),
         app.settings["JWT_REFRESH_SECRET"].clone(),
-    ];
+    ]);
     // The audit trail is a log too (stdout on Lambda).
     let audit = app.audit.lines().join("\n");
     assert!(audit.contains("refresh_reuse_detected"), "{audit}");

@@ -13,10 +13,10 @@
 
 mod account_pages;
 mod browser;
-mod mfa_pages;
 mod flows;
 mod http;
 mod mail;
+mod mfa_pages;
 mod stack;
 
 use std::future::Future;

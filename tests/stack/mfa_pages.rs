@@ -107,7 +107,12 @@ pub async fn enrolment_then_a_second_step_login_with_a_code_and_with_a_recovery_
     std::fs::write(&path, screenshot).expect("save the screenshot");
     println!("    screenshot of the enrolment: {}", path.display());
 
-    type_into(client, "#mfa-confirm input[name=code]", &oathtool(&secret, 0)).await;
+    type_into(
+        client,
+        "#mfa-confirm input[name=code]",
+        &oathtool(&secret, 0),
+    )
+    .await;
     click(client, "#mfa-confirm button").await;
     shown(client, "recovery-codes").await;
     let codes: Value = script(
@@ -131,7 +136,11 @@ pub async fn enrolment_then_a_second_step_login_with_a_code_and_with_a_recovery_
     // Shown once: gone from the page when put away.
     click(client, "#recovery-codes-saved").await;
     assert_eq!(
-        script(client, "return document.getElementById('recovery-code-list').children.length").await,
+        script(
+            client,
+            "return document.getElementById('recovery-code-list').children.length"
+        )
+        .await,
         json!(0)
     );
 
@@ -156,12 +165,7 @@ pub async fn enrolment_then_a_second_step_login_with_a_code_and_with_a_recovery_
     wait_for_status(client, "Signed out.").await;
     log_in(client, &email).await;
     wait_for_status(client, "Second step: enter your code.").await;
-    type_into(
-        client,
-        "#mfa-recovery input[name=recoveryCode]",
-        &codes[0],
-    )
-    .await;
+    type_into(client, "#mfa-recovery input[name=recoveryCode]", &codes[0]).await;
     click(client, "#mfa-recovery button").await;
     wait_for_status(client, "Signed in.").await;
     wait_until(

@@ -205,6 +205,18 @@ fn function_env(function: &str, c: &Config) -> Result<Vec<(&'static str, String)
         ]
         .into(),
         "logout" => [access, table[0].clone(), table[1].clone()].into(),
+        // It starts sessions (signing and refresh keys) and holds the MFA key.
+        "mfa" => [
+            access,
+            ("JWT_REFRESH_SECRET", c.refresh_secret.clone()),
+            (
+                "MFA_ENCRYPTION_KEY",
+                format!("bench-mfa-{}", c.refresh_secret),
+            ),
+            table[0].clone(),
+            table[1].clone(),
+        ]
+        .into(),
         "authorizer" => vec![
             access,
             ("ROUTE_ROLES", "GET /admin/users/{id}=admin".into()),

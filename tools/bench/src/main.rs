@@ -915,6 +915,12 @@ async fn plan(o: &Options, c: &Config) -> Result<Vec<(Spec, Workload)>> {
         let event = fixtures.load("account-delete-wrong-password.json", &user_id)?;
         jobs.push((spec, same(event, Expect::Status(401))));
     }
+    if o.wants("mfa") {
+        let spec = Spec::new(o, c, "mfa", "mfa", o.runs)?
+            .note("GET /auth/mfa (authorized) for the main user: the factor item, read once");
+        let event = fixtures.load("mfa-status.json", &user_id)?;
+        jobs.push((spec, same(event, Expect::Status(200))));
+    }
     if o.wants("mailer") {
         let spec = Spec::new(o, c, "mailer", "mailer", o.runs)?.note(
             "one outbox insert per batch for the main user: the token minted and stored, the message sent through the SES stand-in (`MAIL_MIN_INTERVAL=0s`, so every one is sent)",

@@ -300,10 +300,12 @@ Resources:
         let text = std::fs::read_to_string(path).expect("template.yaml");
         let signing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:signing";
         let refresh = "arn:aws:secretsmanager:us-east-1:123456789012:secret:refresh";
+        let mfa = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mfa";
         let locals = LocalValues {
             resources: BTreeMap::from([
                 ("AuthTable".to_owned(), "table".to_owned()),
                 ("RefreshKeySecret".to_owned(), refresh.to_owned()),
+                ("MfaKeySecret".to_owned(), mfa.to_owned()),
             ]),
             secret: None,
             overrides: BTreeMap::new(),
@@ -342,6 +344,24 @@ Resources:
                 Some(refresh)
             );
             assert!(!login.environment.contains_key("JWT_PRIVATE_KEY"));
+            let second_factor = setups
+                .iter()
+                .find(|setup| setup.binary == "mfa")
+                .expect("mfa");
+            assert_eq!(
+                second_factor
+                    .environment
+                    .get("MFA_ENCRYPTION_KEY_ARN")
+                    .map(String::as_str),
+                Some(mfa)
+            );
+            assert!(
+                !setups
+                    .iter()
+                    .filter(|setup| setup.binary != "mfa")
+                    .any(|setup| setup.environment.contains_key("MFA_ENCRYPTION_KEY_ARN")),
+                "no other function holds the MFA key"
+            );
         }
     }
 }
