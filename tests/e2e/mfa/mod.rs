@@ -7,4 +7,5 @@ mod brake;
 mod enrol;
 mod login;
 mod manage;
+mod round_trips;
 mod step_up;

@@ -112,6 +112,19 @@ impl Store {
         session: &SessionId,
         now: i64,
     ) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self
+            .live_session_and_account(user, session, now)
+            .await?
+            .map(|(session, _)| session))
+    }
+
+    /// [`Store::live_session`] with the account's profile it was checked against.
+    pub async fn live_session_and_account(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+        now: i64,
+    ) -> Result<Option<(SessionRecord, ProfileRecord)>, StoreError> {
         let key =
             |sk: String| Item::from([(PK.to_owned(), s(user_pk(user))), (SK.to_owned(), s(sk))]);
         let session_key = session_sk(session);
@@ -130,19 +143,23 @@ impl Store {
         let Some(session) = found_session.filter(|session| session.is_live(now)) else {
             return Ok(None);
         };
-        if !is_revoked(&session, found_profile.as_ref()) {
-            return Ok(Some(session));
+        let Some(account) = found_profile else {
+            return Ok(None);
+        };
+        if !is_revoked(&session, Some(&account)) {
+            return Ok(Some((session, account)));
         }
         // The batch is not one snapshot: it may have read the session just before a password
         // change re-stamped it and the profile just after. That change wrote both in one
         // transaction, so reading the session again now sees the stamp if there was one.
-        match found_profile {
-            Some(account) if session.epoch.saturating_add(1) == account.session_epoch => Ok(self
-                .session(user, &session.session_id)
-                .await?
-                .filter(|again| again.is_live(now) && !is_revoked(again, Some(&account)))),
-            _ => Ok(None),
+        if session.epoch.saturating_add(1) != account.session_epoch {
+            return Ok(None);
         }
+        Ok(self
+            .session(user, &session.session_id)
+            .await?
+            .filter(|again| again.is_live(now) && !is_revoked(again, Some(&account)))
+            .map(|again| (again, account)))
     }
 }
 

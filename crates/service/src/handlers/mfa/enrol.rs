@@ -29,14 +29,11 @@ pub(super) async fn signed_in(
     now: i64,
 ) -> Result<(SessionRecord, ProfileRecord), ApiError> {
     let caller = caller(request)?;
-    let (session, account) = tokio::join!(
-        state.store.live_session(&caller.user, &caller.session, now),
-        state.store.profile_record(&caller.user),
-    );
-    match (session?, account?) {
-        (Some(session), Some(account)) => Ok((session, account)),
-        _ => Err(ApiError::SessionRevoked),
-    }
+    state
+        .store
+        .live_session_and_account(&caller.user, &caller.session, now)
+        .await?
+        .ok_or(ApiError::SessionRevoked)
 }
 
 /// `{}` → 200 `{secret, otpauthUri, qrCodeSvg}`: a new pending secret (replacing any pending
