@@ -41,6 +41,8 @@ pub enum ApiError {
     MfaRequired,
     #[error("Verify your email address first")]
     EmailNotVerified,
+    #[error("Sign in again to turn on two-factor authentication")]
+    ReauthenticationRequired,
     #[error("This account has no second factor")]
     MfaNotEnabled,
     #[error("Cross-site request refused")]
@@ -100,9 +102,11 @@ impl ApiError {
             | Self::SessionRevoked
             | Self::OwnerProofRequired
             | Self::InvalidMfaCode { signing_in: true } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::CsrfRejected | Self::MfaRequired | Self::EmailNotVerified => {
-                StatusCode::FORBIDDEN
-            }
+            Self::Forbidden
+            | Self::CsrfRejected
+            | Self::MfaRequired
+            | Self::EmailNotVerified
+            | Self::ReauthenticationRequired => StatusCode::FORBIDDEN,
             Self::TooManyAttempts { .. } | Self::TooManyRequests { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -135,6 +139,7 @@ impl ApiError {
             Self::InvalidMfaCode { .. } => "INVALID_MFA_CODE",
             Self::MfaRequired => "MFA_REQUIRED",
             Self::EmailNotVerified => "EMAIL_NOT_VERIFIED",
+            Self::ReauthenticationRequired => "REAUTHENTICATION_REQUIRED",
             Self::MfaNotEnabled => "MFA_NOT_ENABLED",
             Self::CsrfRejected => "CSRF_REJECTED",
             Self::TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",

@@ -160,3 +160,64 @@ async fn the_table_holds_no_readable_secret_and_no_recovery_code() {
         .await
         .assert_error(401, "INVALID_MFA_CODE");
 }
+
+#[tokio::test]
+async fn a_first_factor_needs_a_recent_sign_in_and_a_pending_secret_expires() {
+    let app = TestApp::spawn().await;
+    let (email, registered) = app.verified_user().await;
+    let enrolled = app.enroll(&registered.access_token()).await;
+    assert_eq!(enrolled.status, 200, "{}", enrolled.text);
+    let secret =
+        auth_service::mfa::base32::decode(enrolled.json["secret"].as_str().expect("secret"))
+            .expect("base32");
+    // An hour and more later: the session signed in long ago cannot enrol (a stolen token of
+    // it could otherwise plant a factor), and the old pending secret is void.
+    app.clock.advance(3601);
+    let refreshed = app.refresh(&registered.refresh_token()).await;
+    app.enroll(&refreshed.access_token())
+        .await
+        .assert_error(403, "REAUTHENTICATION_REQUIRED");
+    let fresh = app.login(&email, PASSWORD).await;
+    let code =
+        auth_service::mfa::totp::code_at(&secret, auth_service::mfa::totp::step_at(app.now()));
+    app.confirm(&fresh.access_token(), &code)
+        .await
+        .assert_error(400, "INVALID_MFA_CODE");
+    assert_eq!(app.enroll(&fresh.access_token()).await.status, 200);
+}
+
+#[tokio::test]
+async fn deleting_the_account_deletes_its_factor_in_the_same_transaction() {
+    let app = TestApp::spawn().await;
+    let user = app.mfa_user().await;
+    let deleted = app
+        .authorized(
+            e2e::Function::Account,
+            "DELETE",
+            "/auth/account",
+            &user.access_token,
+            Some(json!({ "password": PASSWORD })),
+        )
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    let factor = app
+        .client
+        .get_item()
+        .table_name(&app.table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{}", user.user_id)),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("MFA".into()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("read");
+    assert!(
+        factor.item.is_none(),
+        "the sealed secret went with the account"
+    );
+}

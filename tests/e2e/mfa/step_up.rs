@@ -107,3 +107,73 @@ async fn accounts_without_mfa_change_their_password_as_before() {
         .await
         .assert_error(400, "MFA_NOT_ENABLED");
 }
+
+#[tokio::test]
+async fn a_step_up_token_carries_the_accounts_current_role_not_the_sessions_first_one() {
+    let app = TestApp::spawn().await;
+    let user = app.mfa_user().await;
+    let email = auth_core::domain::Email::parse(&user.email).expect("email");
+    let admin = auth_core::domain::Role::parse("admin").expect("role");
+    assert!(
+        app.sign_in
+            .store
+            .set_role(&email, &admin)
+            .await
+            .expect("promote")
+    );
+    let signed_in = app.mfa_login(&user).await;
+    assert_eq!(claims(&signed_in.access_token())["role"], "admin");
+    assert!(
+        app.sign_in
+            .store
+            .set_role(&email, &auth_core::domain::Role::user())
+            .await
+            .expect("demote")
+    );
+    let stepped = app
+        .step_up(
+            &signed_in.access_token(),
+            json!({ "code": user.code_at(&app, 1) }),
+        )
+        .await;
+    assert_eq!(stepped.status, 200, "{}", stepped.text);
+    assert_eq!(
+        claims(&stepped.access_token())["role"],
+        "user",
+        "the demotion holds"
+    );
+}
+
+#[tokio::test]
+async fn a_token_whose_session_ended_cannot_run_down_the_owners_brake() {
+    let app = TestApp::spawn_with(&[("MFA_MAX_FAILURES", "1")]).await;
+    let user = app.mfa_user().await;
+    let stolen = app.mfa_login(&user).await;
+    assert_eq!(app.logout(Some(&stolen.refresh_token())).await.status, 204);
+    for _ in 0..3 {
+        app.step_up(&stolen.access_token(), json!({ "code": "000000" }))
+            .await
+            .assert_error(401, "SESSION_REVOKED");
+    }
+    // The owner's next sign-in (a step later: that code was used) is not braked.
+    app.clock.advance(auth_service::mfa::totp::STEP_SECONDS);
+    let owner = app.mfa_login(&user).await;
+    assert_eq!(owner.status, 200, "{}", owner.text);
+}
+
+#[tokio::test]
+async fn removal_with_a_code_needs_no_separate_step_up() {
+    let app = TestApp::spawn().await;
+    let user = app.mfa_user().await;
+    app.clock.advance(SIXTEEN_MINUTES);
+    let refreshed = app.refresh(&user.refresh_token).await;
+    let removed = app
+        .mfa_call(
+            "DELETE",
+            "/auth/mfa/totp",
+            &refreshed.access_token(),
+            Some(json!({ "code": user.code(&app) })),
+        )
+        .await;
+    assert_eq!(removed.status, 204, "{}", removed.text);
+}

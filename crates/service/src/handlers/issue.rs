@@ -74,19 +74,20 @@ impl TokenIssuer {
     }
 
     /// A fresh access token alone, for a session whose assurance just changed (step-up, a
-    /// factor confirmed): its refresh token stays as it is.
+    /// factor confirmed): its refresh token stays as it is. Role and verification come from
+    /// the account's profile, as at refresh (the session's copy is its login's).
     pub fn access_token(
         &self,
         session: &SessionRecord,
-        email_verified: bool,
+        account: &UserProfile,
         now: i64,
     ) -> Result<IssuedAccessToken, ApiError> {
         self.access
             .issue(
                 &session.user_id,
-                &session.role,
+                &account.role,
                 &session.session_id,
-                email_verified,
+                account.email_verified,
                 &session.assurance,
                 now,
             )

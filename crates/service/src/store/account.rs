@@ -141,8 +141,8 @@ impl Store {
         Ok(self.transact(items.into()).await? == Transaction::Committed)
     }
 
-    /// Deletes an account: its credentials (only if they still hold `verified_hash`), profile
-    /// and failure streak in one transaction, so the email is free, no login can start a
+    /// Deletes an account: its credentials (only if they still hold `verified_hash`), profile,
+    /// failure streak and second factor in one transaction, so the email is free, no login can start a
     /// session, and every session is refused (no profile) from this commit on. The rest of the
     /// partition is the clean-up's ([`Store::sweep_account`]). `false` when the credentials
     /// changed meanwhile: nothing deleted.
@@ -167,6 +167,8 @@ impl Store {
             )?,
             delete(&self.table, key(user_pk(user), PROFILE_SK), None)?,
             delete(&self.table, key(email_pk(email), LOGIN_STREAK_SK), None)?,
+            // The factor item has no TTL: it goes with the account, not with the clean-up.
+            delete(&self.table, key(user_pk(user), MFA_SK), None)?,
         ];
         Ok(self.transact(items).await? == Transaction::Committed)
     }

@@ -58,12 +58,10 @@ pub(super) async fn enroll(
     if !account.profile.email_verified {
         return Err(ApiError::EmailNotVerified);
     }
-    if factors
+    let has_factor = factors
         .as_ref()
-        .is_some_and(|factors| factors.totp.is_some())
-    {
-        require_recent(&session, &state.policy, now)?;
-    }
+        .is_some_and(|factors| factors.totp.is_some());
+    require_fresh_proof(&session, has_factor, state, now)?;
     let user = &user;
     let secret = auth_core::random::bytes::<SECRET_BYTES>();
     let sealed = state.keys.seal(&secret, user).map_err(ApiError::internal)?;
@@ -112,11 +110,14 @@ pub(super) async fn confirm(
     if !account.profile.email_verified {
         return Err(ApiError::EmailNotVerified);
     }
-    if factors.totp.is_some() {
-        require_recent(&session, &state.policy, now)?;
-    }
+    require_fresh_proof(&session, factors.totp.is_some(), state, now)?;
     let wrong = ApiError::InvalidMfaCode { signing_in: false };
-    let Some((pending, _)) = factors.pending.as_ref() else {
+    // A secret shown long ago is not confirmed: enrolment starts again.
+    let Some((pending, _)) = factors
+        .pending
+        .as_ref()
+        .filter(|(_, at)| now < at.saturating_add(PENDING_ENROLMENT_SECONDS))
+    else {
         return Err(wrong);
     };
     let Some(step) = pending_step(&state.keys, pending, &user, &code, now) else {
@@ -138,11 +139,10 @@ pub(super) async fn confirm(
     {
         Ok(()) => {}
         Err(FactorRefusal::FactorSpent) => return Err(wrong),
-        Err(FactorRefusal::Gone) => return Err(ApiError::SessionRevoked),
-        Err(FactorRefusal::AccountChanged) => {
-            return Err(ApiError::Unavailable(
-                "the account changed while the factor was confirmed".into(),
-            ));
+        // A credential event (or the account's deletion) committed meanwhile: this session
+        // has ended.
+        Err(FactorRefusal::Gone | FactorRefusal::AccountChanged) => {
+            return Err(ApiError::SessionRevoked);
         }
     }
     state.audit.record(
@@ -156,9 +156,7 @@ pub(super) async fn confirm(
         epoch: session.epoch.saturating_add(1),
         ..session
     };
-    let access = state
-        .issuer
-        .access_token(&raised, account.profile.email_verified, now)?;
+    let access = state.issuer.access_token(&raised, &account.profile, now)?;
     Ok(json(
         StatusCode::OK,
         &json!({
@@ -169,6 +167,33 @@ pub(super) async fn confirm(
         }),
     ))
 }
+
+/// What enrolling needs besides the session: with a factor already, that factor verified
+/// within `MFA_RECENT` (403 `MFA_REQUIRED`); without one, a password sign-in within
+/// `MFA_RECENT` (403 `REAUTHENTICATION_REQUIRED`). A factor outlives a password reset, so an
+/// access token stolen from a session signed in long ago must not be able to plant one.
+fn require_fresh_proof(
+    session: &SessionRecord,
+    has_factor: bool,
+    state: &Mfa,
+    now: i64,
+) -> Result<(), ApiError> {
+    if has_factor {
+        return require_recent(session, &state.policy, now);
+    }
+    if now
+        < session
+            .created_at
+            .saturating_add(state.policy.recent_seconds())
+    {
+        Ok(())
+    } else {
+        Err(ApiError::ReauthenticationRequired)
+    }
+}
+
+/// How long an enrolment may wait for its confirmation.
+const PENDING_ENROLMENT_SECONDS: i64 = 3600;
 
 /// The step the code is valid for under the pending secret.
 fn pending_step(

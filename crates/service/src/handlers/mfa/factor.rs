@@ -16,8 +16,7 @@ use crate::mfa::recovery;
 use crate::mfa::totp::{TotpCode, matching_step};
 use crate::store::{FactorUse, MfaRecord, Reservation, ReservedAttempt};
 
-/// What the request offers as its second factor.
-#[derive(Debug)]
+/// What the request offers as its second factor. No `Debug`: it holds a code.
 pub(super) enum Presented {
     Totp(TotpCode),
     /// A recovery code in its normalized form.

@@ -45,9 +45,8 @@ pub(super) async fn recovery_codes(
         .replace_recovery_codes(&user, &totp.sealed, &stored)
         .await?
     {
-        return Err(ApiError::Unavailable(
-            "the factor changed while its recovery codes were replaced".into(),
-        ));
+        // The factor was removed or replaced meanwhile.
+        return Err(ApiError::MfaNotEnabled);
     }
     state.audit.record(
         AuditEvent::RecoveryCodesRegenerated,
@@ -57,9 +56,10 @@ pub(super) async fn recovery_codes(
     Ok(json(StatusCode::OK, &json!({ "recoveryCodes": codes })))
 }
 
-/// `DELETE {code}` or `{recoveryCode}` → 204, with a second factor verified recently and one
-/// of the factor's own codes (counted under the brake): the factor goes, every other session
-/// ends (the epoch), this one goes on.
+/// `DELETE {code}` or `{recoveryCode}` → 204: one of the factor's own codes, checked under the
+/// brake and spent in the removal's transaction, is the second factor verified now (a separate
+/// step-up would spend this very step first). The factor goes, every other session ends (the
+/// epoch), this one goes on.
 pub(super) async fn remove(
     state: &Mfa,
     request: Request,
@@ -77,7 +77,6 @@ pub(super) async fn remove(
     let factors = factors?
         .filter(|factors| factors.totp.is_some())
         .ok_or(ApiError::MfaNotEnabled)?;
-    require_recent(&session, &state.policy, now)?;
     let reservation = state
         .store
         .reserve_code_attempt(&user, &state.policy.backoff, now)
@@ -105,13 +104,9 @@ pub(super) async fn remove(
     {
         Ok(Ok(())) => {}
         Ok(Err(FactorRefusal::FactorSpent)) => return Err(attempt.failed(true)),
-        Ok(Err(FactorRefusal::Gone)) => {
+        // A credential event (or the account's deletion) committed meanwhile.
+        Ok(Err(FactorRefusal::Gone | FactorRefusal::AccountChanged)) => {
             return Err(attempt.release(ApiError::SessionRevoked).await);
-        }
-        Ok(Err(FactorRefusal::AccountChanged)) => {
-            let changed =
-                ApiError::Unavailable("the account changed while the factor was removed".into());
-            return Err(attempt.release(changed).await);
         }
         Err(error) => return Err(attempt.release(error.into()).await),
     }

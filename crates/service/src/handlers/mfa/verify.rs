@@ -115,7 +115,12 @@ async fn second_step(
         .await;
     match committed {
         Ok(Ok(())) => {}
-        Ok(Err(_refused)) => return Err(attempt.failed(true)),
+        // The code was right but another request took its step (or the challenge) first, or
+        // the account changed: refused, and the attempt given back (it guessed nothing).
+        Ok(Err(_refused)) => {
+            let refused = attempt.failed(true);
+            return Err(attempt.release(refused).await);
+        }
         Err(error) => return Err(attempt.release(error.into()).await),
     }
     attempt.succeeded(&used);
@@ -163,30 +168,29 @@ async fn step_up(
     let caller = bearer_caller(state, request)?;
     let user = &caller.user;
     let now = state.sessions.now();
-    let (session, factors, reservation) = tokio::join!(
-        state.store.live_session(user, &caller.session, now),
-        state.store.mfa_record(user),
+    // The session and factors first: only a live session of an account with MFA reserves an
+    // attempt, so a token whose session has ended cannot run down the owner's brake.
+    let (signed_in, factors) = tokio::join!(
         state
             .store
-            .reserve_code_attempt(user, &state.policy.backoff, now),
+            .live_session_and_account(user, &caller.session, now),
+        state.store.mfa_record(user),
     );
+    let (session, account) = signed_in?.ok_or(ApiError::SessionRevoked)?;
+    let factors = factors?
+        .filter(|factors| factors.totp.is_some())
+        .ok_or(ApiError::MfaNotEnabled)?;
+    let reservation = state
+        .store
+        .reserve_code_attempt(user, &state.policy.backoff, now)
+        .await?;
     let attempt = admitted(
         state,
         user,
         Some(caller.session.as_str()),
         client,
-        reservation?,
+        reservation,
     )?;
-    let (session, factors) = match (session, factors) {
-        (Ok(session), Ok(factors)) => (session, factors),
-        (Err(error), _) | (_, Err(error)) => return Err(attempt.release(error.into()).await),
-    };
-    let Some(session) = session else {
-        return Err(attempt.release(ApiError::SessionRevoked).await);
-    };
-    let Some(factors) = factors.filter(|factors| factors.totp.is_some()) else {
-        return Err(attempt.release(ApiError::MfaNotEnabled).await);
-    };
     let Some(used) = check(state, user, &factors, presented, now) else {
         return Err(attempt.failed(true));
     };
@@ -199,7 +203,11 @@ async fn step_up(
         .await;
     match committed {
         Ok(Ok(())) => {}
-        Ok(Err(FactorRefusal::FactorSpent)) => return Err(attempt.failed(true)),
+        // A right code another request used first: refused, the attempt given back.
+        Ok(Err(FactorRefusal::FactorSpent)) => {
+            let refused = attempt.failed(true);
+            return Err(attempt.release(refused).await);
+        }
         Ok(Err(_)) => return Err(attempt.release(ApiError::SessionRevoked).await),
         Err(error) => return Err(attempt.release(error.into()).await),
     }
@@ -208,8 +216,7 @@ async fn step_up(
         assurance,
         ..session
     };
-    let email_verified = raised.email_verified;
-    let access = state.issuer.access_token(&raised, email_verified, now)?;
+    let access = state.issuer.access_token(&raised, &account.profile, now)?;
     Ok(json(
         StatusCode::OK,
         &json!({
