@@ -119,6 +119,20 @@ fn is_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// The `;`-separated rules of a setting, each with the error that names it.
+fn rules_in(text: &str) -> impl Iterator<Item = (&str, impl Fn(&'static str) -> RuleError)> {
+    text.split(';')
+        .map(str::trim)
+        .filter(|rule| !rule.is_empty())
+        .map(|rule| {
+            let refuse = move |reason| RuleError {
+                rule: rule.to_owned(),
+                reason,
+            };
+            (rule, refuse)
+        })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteRule {
     pub route: RouteKey,
@@ -148,17 +162,9 @@ impl RouteRules {
     /// names "every route no other route matched").
     pub fn parse(text: &str, response: ResponseMode) -> Result<Self, RuleError> {
         let mut rules = Vec::new();
-        for rule in text
-            .split(';')
-            .map(str::trim)
-            .filter(|rule| !rule.is_empty())
-        {
-            let refuse = |reason| RuleError {
-                rule: rule.to_owned(),
-                reason,
-            };
+        for (rule, refuse) in rules_in(text) {
             let (route, roles) = rule.rsplit_once('=').ok_or_else(|| refuse("has no '='"))?;
-            let route = RouteKey::parse(route).map_err(refuse)?;
+            let route = RouteKey::parse(route).map_err(&refuse)?;
             if route == RouteKey::Default && response == ResponseMode::Iam {
                 return Err(refuse(
                     "names $default, which an IAM policy cannot express; use simple responses",
@@ -209,21 +215,13 @@ impl MfaRoutes {
     /// with IAM answers, as for role rules.
     pub fn parse(text: &str, response: ResponseMode) -> Result<Self, RuleError> {
         let mut routes = Vec::new();
-        for rule in text
-            .split(';')
-            .map(str::trim)
-            .filter(|rule| !rule.is_empty())
-        {
-            let refuse = |reason| RuleError {
-                rule: rule.to_owned(),
-                reason,
-            };
+        for (rule, refuse) in rules_in(text) {
             if rule.contains('=') {
                 return Err(refuse(
                     "names roles; ROUTE_MFA lists route keys only, e.g. \"GET /admin/users/{id}\"",
                 ));
             }
-            let route = RouteKey::parse(rule).map_err(refuse)?;
+            let route = RouteKey::parse(rule).map_err(&refuse)?;
             if route == RouteKey::Default && response == ResponseMode::Iam {
                 return Err(refuse(
                     "names $default, which an IAM policy cannot express; use simple responses",

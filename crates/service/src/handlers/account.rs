@@ -3,7 +3,6 @@ use http::Method;
 use lambda_http::{Body, Request, Response};
 
 use super::reauthenticate::reauthenticate;
-use super::step_up::require_recent_if_enabled;
 use super::{Account, respond};
 use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
@@ -35,17 +34,7 @@ async fn delete(
     let password = Password::parse_existing(string_field(&body, "password")?)?;
     let proven = reauthenticate(state, &caller.user, password.into_secret(), client).await?;
     let credentials = &proven.credentials;
-    let recent = require_recent_if_enabled(
-        &state.store,
-        &caller,
-        credentials.mfa_enabled,
-        &state.mfa,
-        state.clock.now(),
-    )
-    .await;
-    if let Err(error) = recent {
-        return Err(proven.failed(error).await);
-    }
+    proven.require_recent_second_factor(&caller).await?;
     let deleted = state
         .store
         .delete_account(

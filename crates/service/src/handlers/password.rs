@@ -7,7 +7,6 @@ use subtle::ConstantTimeEq;
 
 use super::reauthenticate::reauthenticate;
 use super::source_limit::admit_and_count;
-use super::step_up::require_recent_if_enabled;
 use super::sweep;
 use super::{Account, respond};
 use crate::audit::{AuditEvent, Subject};
@@ -52,17 +51,7 @@ async fn change(
     let new = Password::parse_new(string_field(&body, "newPassword")?)?;
     let proven = reauthenticate(state, &caller.user, current.into_secret(), client).await?;
     let credentials = &proven.credentials;
-    let recent = require_recent_if_enabled(
-        &state.store,
-        &caller,
-        credentials.mfa_enabled,
-        &state.mfa,
-        state.clock.now(),
-    )
-    .await;
-    if let Err(error) = recent {
-        return Err(proven.failed(error).await);
-    }
+    proven.require_recent_second_factor(&caller).await?;
     let new_hash = match state.passwords.hash(new.into_secret()).await {
         Ok(hash) => hash,
         Err(error) => return Err(proven.failed(ApiError::internal(error)).await),

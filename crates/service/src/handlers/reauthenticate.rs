@@ -9,7 +9,9 @@ use secrecy::SecretString;
 use super::Account;
 use super::attempt::{Attempt, give_back, read_and_reserve};
 use super::source_limit::limited_source;
+use super::step_up::require_recent_if_enabled;
 use crate::error::ApiError;
+use crate::http::caller::Caller;
 use crate::http::client::ClientInfo;
 use crate::password::Verification;
 use crate::store::ReservedAttempt;
@@ -64,6 +66,24 @@ pub(super) struct Reauthenticated<'a> {
 }
 
 impl Reauthenticated<'_> {
+    /// Step-up after the password: an account with MFA also needs a second factor verified
+    /// recently in `caller`'s session. A refusal gives the password's reservation back.
+    pub async fn require_recent_second_factor(&self, caller: &Caller) -> Result<(), ApiError> {
+        let state = self.state;
+        let recent = require_recent_if_enabled(
+            &state.store,
+            caller,
+            self.credentials.mfa_enabled,
+            &state.mfa,
+            state.clock.now(),
+        )
+        .await;
+        match recent {
+            Ok(()) => Ok(()),
+            Err(error) => Err(self.failed(error).await),
+        }
+    }
+
     /// The request failed after the right password (before its commit): the reservation is
     /// given back, and `error` is the answer.
     pub async fn failed(&self, error: ApiError) -> ApiError {

@@ -134,29 +134,49 @@ fn built<T, E: std::error::Error + Send + Sync + 'static>(
     result.map_err(|error| StoreError::Unexpected(Box::new(error)))
 }
 
+/// A condition expression with its placeholders' names and values.
+struct Condition {
+    expression: &'static str,
+    names: Vec<(&'static str, &'static str)>,
+    values: Vec<(&'static str, AttributeValue)>,
+}
+
+/// The condition that `used` is still unused on the factor item: a TOTP step later than the
+/// last one taken under the same secret, or a recovery code still in the set.
+fn unused(used: &FactorUse) -> Condition {
+    match used {
+        FactorUse::Totp { sealed, step } => Condition {
+            expression: "#secret = :sealed AND (attribute_not_exists(#last) OR #last < :step)",
+            names: vec![("#secret", TOTP_SECRET), ("#last", LAST_STEP)],
+            values: vec![(":sealed", s(sealed)), (":step", n(*step))],
+        },
+        FactorUse::RecoveryCode { digest } => Condition {
+            expression: "attribute_exists(#secret) AND contains(#codes, :digest)",
+            names: vec![("#secret", TOTP_SECRET), ("#codes", RECOVERY_CODES)],
+            values: vec![(":digest", s(digest))],
+        },
+    }
+}
+
 /// The update that spends `used` on `user`'s factor item.
 fn spend(table: &str, user: &UserId, used: &FactorUse) -> Result<TransactWriteItem, StoreError> {
-    let update = Update::builder()
+    let condition = unused(used);
+    let mut update = Update::builder()
         .table_name(table)
-        .set_key(Some(mfa_key(user)));
-    let update = match used {
-        FactorUse::Totp { sealed, step } => update
-            .update_expression("SET #last = :step")
-            .condition_expression(
-                "#secret = :sealed AND (attribute_not_exists(#last) OR #last < :step)",
-            )
-            .expression_attribute_names("#secret", TOTP_SECRET)
-            .expression_attribute_names("#last", LAST_STEP)
-            .expression_attribute_values(":sealed", s(sealed))
-            .expression_attribute_values(":step", n(*step)),
+        .set_key(Some(mfa_key(user)))
+        .condition_expression(condition.expression);
+    update = match used {
+        FactorUse::Totp { .. } => update.update_expression("SET #last = :step"),
         FactorUse::RecoveryCode { digest } => update
             .update_expression("DELETE #codes :spent")
-            .condition_expression("attribute_exists(#secret) AND contains(#codes, :digest)")
-            .expression_attribute_names("#secret", TOTP_SECRET)
-            .expression_attribute_names("#codes", RECOVERY_CODES)
-            .expression_attribute_values(":spent", AttributeValue::Ss(vec![digest.clone()]))
-            .expression_attribute_values(":digest", s(digest)),
+            .expression_attribute_values(":spent", AttributeValue::Ss(vec![digest.clone()])),
     };
+    for (name, attribute) in condition.names {
+        update = update.expression_attribute_names(name, attribute);
+    }
+    for (placeholder, value) in condition.values {
+        update = update.expression_attribute_values(placeholder, value);
+    }
     Ok(TransactWriteItem::builder()
         .update(built(update.build())?)
         .build())
@@ -333,24 +353,17 @@ impl Store {
         assurance: &Assurance,
         now: i64,
     ) -> Result<Result<(), FactorRefusal>, StoreError> {
-        let delete = Delete::builder()
+        let condition = unused(used);
+        let mut delete = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(mfa_key(change.user)));
-        let delete = match used {
-            FactorUse::Totp { sealed, step } => delete
-                .condition_expression(
-                    "#secret = :sealed AND (attribute_not_exists(#last) OR #last < :step)",
-                )
-                .expression_attribute_names("#secret", TOTP_SECRET)
-                .expression_attribute_names("#last", LAST_STEP)
-                .expression_attribute_values(":sealed", s(sealed))
-                .expression_attribute_values(":step", n(*step)),
-            FactorUse::RecoveryCode { digest } => delete
-                .condition_expression("attribute_exists(#secret) AND contains(#codes, :digest)")
-                .expression_attribute_names("#secret", TOTP_SECRET)
-                .expression_attribute_names("#codes", RECOVERY_CODES)
-                .expression_attribute_values(":digest", s(digest)),
-        };
+            .set_key(Some(mfa_key(change.user)))
+            .condition_expression(condition.expression);
+        for (name, attribute) in condition.names {
+            delete = delete.expression_attribute_names(name, attribute);
+        }
+        for (placeholder, value) in condition.values {
+            delete = delete.expression_attribute_values(placeholder, value);
+        }
         let mut items = vec![
             TransactWriteItem::builder()
                 .delete(built(delete.build())?)

@@ -19,21 +19,37 @@ use crate::mfa::enrolment::{otpauth_uri, qr_svg};
 use crate::mfa::recovery;
 use crate::mfa::totp::{SECRET_BYTES, TotpCode, matching_step};
 use crate::mfa::{base32, keys::MfaKeys};
-use crate::store::{FactorChange, FactorRefusal, ProfileRecord, SessionRecord};
+use crate::store::{FactorChange, FactorRefusal, MfaRecord, ProfileRecord, SessionRecord};
 use auth_core::domain::UserId;
 
-/// The caller's live session and account, or why there are none.
+/// What a factor operation starts from: the caller's live session, its account and its
+/// factors (one batch read and one read, side by side), or why there is no such caller.
+pub(super) struct SignedIn {
+    pub user: UserId,
+    pub session: SessionRecord,
+    pub account: ProfileRecord,
+    pub factors: Option<MfaRecord>,
+}
+
 pub(super) async fn signed_in(
     state: &Mfa,
     request: &Request,
     now: i64,
-) -> Result<(SessionRecord, ProfileRecord), ApiError> {
+) -> Result<SignedIn, ApiError> {
     let caller = caller(request)?;
-    state
-        .store
-        .live_session_and_account(&caller.user, &caller.session, now)
-        .await?
-        .ok_or(ApiError::SessionRevoked)
+    let (signed_in, factors) = tokio::join!(
+        state
+            .store
+            .live_session_and_account(&caller.user, &caller.session, now),
+        state.store.mfa_record(&caller.user),
+    );
+    let (session, account) = signed_in?.ok_or(ApiError::SessionRevoked)?;
+    Ok(SignedIn {
+        user: caller.user,
+        session,
+        account,
+        factors: factors?,
+    })
 }
 
 /// `{}` → 200 `{secret, otpauthUri, qrCodeSvg}`: a new pending secret (replacing any pending
@@ -49,12 +65,12 @@ pub(super) async fn enroll(
     // An empty body is allowed; anything else must be a JSON object.
     json_object(&request)?;
     let now = state.sessions.now();
-    let user = caller(&request)?.user;
-    let (signed_in, factors) = tokio::join!(
-        signed_in(state, &request, now),
-        state.store.mfa_record(&user),
-    );
-    let ((session, account), factors) = (signed_in?, factors?);
+    let SignedIn {
+        user,
+        session,
+        account,
+        factors,
+    } = signed_in(state, &request, now).await?;
     if !account.profile.email_verified {
         return Err(ApiError::EmailNotVerified);
     }
@@ -100,13 +116,13 @@ pub(super) async fn confirm(
     let code = TotpCode::parse(&string_field(&body, "code")?)
         .ok_or(ApiError::InvalidMfaCode { signing_in: false })?;
     let now = state.sessions.now();
-    let user = caller(&request)?.user;
-    let (signed_in, factors) = tokio::join!(
-        signed_in(state, &request, now),
-        state.store.mfa_record(&user),
-    );
-    let (session, account) = signed_in?;
-    let factors = factors?.unwrap_or_default();
+    let SignedIn {
+        user,
+        session,
+        account,
+        factors,
+    } = signed_in(state, &request, now).await?;
+    let factors = factors.unwrap_or_default();
     if !account.profile.email_verified {
         return Err(ApiError::EmailNotVerified);
     }

@@ -5,7 +5,7 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-use super::enrol::{digests, signed_in};
+use super::enrol::{SignedIn, digests, signed_in};
 use super::factor::{Presented, admitted, check};
 use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
@@ -28,13 +28,13 @@ pub(super) async fn recovery_codes(
     require_post(&request)?;
     json_object(&request)?;
     let now = state.sessions.now();
-    let user = caller(&request)?.user;
-    let (signed_in_now, factors) = tokio::join!(
-        signed_in(state, &request, now),
-        state.store.mfa_record(&user)
-    );
-    let (session, _) = signed_in_now?;
-    let totp = factors?
+    let SignedIn {
+        user,
+        session,
+        factors,
+        ..
+    } = signed_in(state, &request, now).await?;
+    let totp = factors
         .and_then(|factors| factors.totp)
         .ok_or(ApiError::MfaNotEnabled)?;
     require_recent(&session, &state.policy, now)?;
@@ -68,13 +68,13 @@ pub(super) async fn remove(
     let body = required_json_object(&request)?;
     let presented = Presented::from_body(&body)?;
     let now = state.sessions.now();
-    let user = caller(&request)?.user;
-    let (signed_in_now, factors) = tokio::join!(
-        signed_in(state, &request, now),
-        state.store.mfa_record(&user)
-    );
-    let (session, account) = signed_in_now?;
-    let factors = factors?
+    let SignedIn {
+        user,
+        session,
+        account,
+        factors,
+    } = signed_in(state, &request, now).await?;
+    let factors = factors
         .filter(|factors| factors.totp.is_some())
         .ok_or(ApiError::MfaNotEnabled)?;
     let reservation = state
