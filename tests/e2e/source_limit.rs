@@ -196,24 +196,37 @@ async fn a_limit_of_zero_turns_the_check_and_its_read_off() {
     );
 }
 
+/// The value our proxy adds as `X-Origin-Verify` in these tests.
+const ORIGIN_SECRET: &str = "the-proxy-origin-secret-of-these-tests-32b";
+
+/// A login through our proxy: its chain and its secret header.
 fn login_forwarded(
     source_ip: &str,
     forwarded_for: &str,
     email: &str,
     password: &str,
 ) -> lambda_http::Request {
-    let body = json!({ "email": email, "password": password }).to_string();
-    http_api_event_from(
+    login_with_headers(
         source_ip,
-        "POST",
-        "/auth/login",
         &[
-            ("content-type", "application/json"),
             ("x-forwarded-for", forwarded_for),
+            ("x-origin-verify", ORIGIN_SECRET),
         ],
-        &[],
-        Some(&body),
+        email,
+        password,
     )
+}
+
+fn login_with_headers(
+    source_ip: &str,
+    headers: &[(&str, &str)],
+    email: &str,
+    password: &str,
+) -> lambda_http::Request {
+    let body = json!({ "email": email, "password": password }).to_string();
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    http_api_event_from(source_ip, "POST", "/auth/login", &all, &[], Some(&body))
 }
 
 #[tokio::test]
@@ -241,7 +254,11 @@ async fn x_forwarded_for_is_ignored_without_trusted_proxy_hops() {
 async fn behind_a_trusted_proxy_each_viewer_it_appended_has_its_own_count() {
     // Behind one trusted proxy (CloudFront: API Gateway sees its address), each viewer it
     // appended has its own count, and what the client wrote before that is ignored.
-    let app = app_with(&[("TRUSTED_PROXY_HOPS", "1")]).await;
+    let app = app_with(&[
+        ("TRUSTED_PROXY_HOPS", "1"),
+        ("PROXY_ORIGIN_SECRET", ORIGIN_SECRET),
+    ])
+    .await;
     let (email, _) = app.registered_user().await;
     let proxy = "203.0.113.200";
     for spoof in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
@@ -275,6 +292,63 @@ async fn behind_a_trusted_proxy_each_viewer_it_appended_has_its_own_count() {
     let lines = app.audit_events_named("ip_limited");
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["sourceIp"], "198.51.100.30");
+}
+
+#[tokio::test]
+async fn a_request_that_skips_the_proxy_cannot_choose_its_address() {
+    // API Gateway's endpoint answers anyone: a client calling it directly writes whatever
+    // X-Forwarded-For it likes, but without the proxy's secret header it is the address API
+    // Gateway saw, for the brakes, the audit trail and the sessions list alike.
+    let app = app_with(&[
+        ("TRUSTED_PROXY_HOPS", "1"),
+        ("PROXY_ORIGIN_SECRET", ORIGIN_SECRET),
+    ])
+    .await;
+    let (email, _) = app.registered_user().await;
+    let direct = "198.51.100.77";
+    for (spoof, header) in [
+        ("10.0.0.1", None),
+        ("10.0.0.2", Some("a guess at the secret")),
+        ("10.0.0.3", Some("")),
+    ] {
+        let chain = format!("{spoof}, 192.0.2.1");
+        let mut headers = vec![("x-forwarded-for", chain.as_str())];
+        if let Some(header) = header {
+            headers.push(("x-origin-verify", header));
+        }
+        app.send(
+            Function::Login,
+            login_with_headers(direct, &headers, &new_email(), WRONG),
+        )
+        .await
+        .assert_error(401, "INVALID_CREDENTIALS");
+    }
+    let limited = app
+        .send(
+            Function::Login,
+            login_with_headers(
+                direct,
+                &[("x-forwarded-for", "192.0.2.9")],
+                &email,
+                PASSWORD,
+            ),
+        )
+        .await;
+    assert_source_limited(&limited, WINDOW);
+    let failures = app.audit_events_named("login_failed");
+    assert!(!failures.is_empty());
+    for line in failures.iter().chain(&app.audit_events_named("ip_limited")) {
+        assert_eq!(line["sourceIp"], direct, "{line}");
+    }
+}
+
+#[test]
+fn trusting_a_proxy_without_its_secret_header_is_refused_at_init() {
+    let env = e2e::settings("any", &[("TRUSTED_PROXY_HOPS", "1")]);
+    let error = auth_service::config::SignInSettings::from_env(&env)
+        .expect_err("refused")
+        .to_string();
+    assert!(error.contains("PROXY_ORIGIN_SECRET"), "{error}");
 }
 
 #[tokio::test]

@@ -93,7 +93,8 @@ fn every_function_lists_its_policies() {
 }
 
 /// `value` under one choice of `JwtAlgorithm` (other conditions at their defaults):
-/// `!If [IsHs256, a, b]` picked, `!Ref AWS::NoValue` gone.
+/// `!If [IsHs256, a, b]` picked, `!Ref AWS::NoValue` gone. A trusted proxy is assumed
+/// (`TrustsProxy`): the case that gives functions one more secret to read.
 fn under(value: &Value, hs256: bool) -> Option<Value> {
     match value {
         Value::Tagged(tagged) if tagged.tag == "If" => {
@@ -101,6 +102,7 @@ fn under(value: &Value, hs256: bool) -> Option<Value> {
             let holds = match branches[0].as_str() {
                 Some("IsHs256") => hs256,
                 Some("CheckRevocation") => false,
+                Some("TrustsProxy") => true,
                 other => panic!("a condition this test does not know: {other:?}"),
             };
             under(&branches[if holds { 1 } else { 2 }], hs256)
@@ -565,6 +567,8 @@ fn the_audited_functions_get_the_metrics_client_and_per_ip_settings() {
             ("METRICS_NAMESPACE", "MetricsNamespace"),
             ("SERVICE_NAME", "AWS::StackName"),
             ("TRUSTED_PROXY_HOPS", "TrustedProxyHops"),
+            // Believed only on requests that carry the proxy's secret header.
+            ("PROXY_ORIGIN_SECRET_ARN", "ProxyOriginSecretArn"),
         ] {
             assert_eq!(
                 env.get(variable).and_then(reference).as_deref(),

@@ -147,7 +147,7 @@ fn checked_secret(name: &'static str, value: String) -> Result<SecretString, Con
 /// secret holding it instead (its ARN or name; the secret string is the value). Deployed
 /// functions get only these references, so their configuration holds no secret value; the
 /// values are read once, at init (`auth_core::secrets`).
-pub const SECRET_VARIABLES: [(&str, &str); 7] = [
+pub const SECRET_VARIABLES: [(&str, &str); 8] = [
     ("JWT_ACCESS_SECRET", "JWT_ACCESS_SECRET_ARN"),
     (
         "JWT_ACCESS_SECRET_PREVIOUS",
@@ -160,6 +160,7 @@ pub const SECRET_VARIABLES: [(&str, &str); 7] = [
         "JWT_REFRESH_SECRET_PREVIOUS_ARN",
     ),
     ("MFA_ENCRYPTION_KEY", "MFA_ENCRYPTION_KEY_ARN"),
+    ("PROXY_ORIGIN_SECRET", "PROXY_ORIGIN_SECRET_ARN"),
     (
         "MFA_ENCRYPTION_KEY_PREVIOUS",
         "MFA_ENCRYPTION_KEY_PREVIOUS_ARN",

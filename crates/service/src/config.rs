@@ -461,13 +461,25 @@ pub fn ip_limit_policy(env: &dyn Env) -> Result<IpLimitPolicy, ConfigError> {
 }
 
 /// `TRUSTED_PROXY_HOPS` (0): proxies of ours in front of API Gateway whose `X-Forwarded-For`
-/// entries are believed; 0 means the client is API Gateway's `sourceIp`.
+/// entries are believed, on requests carrying `PROXY_ORIGIN_SECRET` (required with hops: the
+/// value the proxy sends as `X-Origin-Verify`); 0 means the client is API Gateway's `sourceIp`.
 pub fn source_policy(env: &dyn Env) -> Result<SourcePolicy, ConfigError> {
     let trusted_proxy_hops: usize = number_or(env, "TRUSTED_PROXY_HOPS", 0)?;
     if trusted_proxy_hops > 8 {
         return Err(invalid("TRUSTED_PROXY_HOPS", "must be at most 8"));
     }
-    Ok(SourcePolicy { trusted_proxy_hops })
+    let origin_secret = optional_secret(env, "PROXY_ORIGIN_SECRET")?;
+    if trusted_proxy_hops > 0 && origin_secret.is_none() {
+        return Err(invalid(
+            "TRUSTED_PROXY_HOPS",
+            "needs PROXY_ORIGIN_SECRET (or _ARN): the X-Origin-Verify value your proxy adds, \
+             without which anyone calling API Gateway directly would choose their own address",
+        ));
+    }
+    Ok(SourcePolicy {
+        trusted_proxy_hops,
+        origin_secret: origin_secret.map(std::sync::Arc::new),
+    })
 }
 
 /// `METRICS_NAMESPACE` (`JwtAuth`) and `SERVICE_NAME` (`jwt-auth`, the `Service` dimension) of

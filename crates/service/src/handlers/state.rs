@@ -267,7 +267,7 @@ impl Account {
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let settings = AccountSettings::from_env(&ProcessEnv)?;
+        let settings = AccountSettings::from_env(&crate::secrets::environment().await?)?;
         let store = Store::connect(&settings.store).await;
         Self::new(settings, store, Arc::new(SystemClock))
     }
@@ -284,7 +284,7 @@ impl SessionManagement {
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let settings = AccountSettings::from_env(&ProcessEnv)?;
+        let settings = AccountSettings::from_env(&crate::secrets::environment().await?)?;
         let store = Store::connect(&settings.store).await;
         Ok(Self::new(settings, store, Arc::new(SystemClock)))
     }

@@ -3,23 +3,52 @@
 //! The source IP is what API Gateway saw: `requestContext.http.sourceIp` (HTTP API) or
 //! `requestContext.identity.sourceIp` (REST). `X-Forwarded-For` is anyone's to write, so it is
 //! read only when `TRUSTED_PROXY_HOPS` says how many proxies of ours (CloudFront, a load
-//! balancer) stand in front of API Gateway; then the client is the address the outermost of them
-//! appended, `hops` entries from the right, never an entry the client could have written.
+//! balancer) stand in front of API Gateway, and only on a request that proves it came through
+//! them: our proxy adds `X-Origin-Verify` with a secret (`PROXY_ORIGIN_SECRET`, read at init),
+//! compared in constant time. API Gateway's endpoint can be called directly, skipping the
+//! proxy; such a request is the address API Gateway saw. Then the client is the address the
+//! outermost proxy appended, `hops` entries from the right, never an entry the client wrote.
 
 use std::net::{IpAddr, SocketAddr};
+
+use std::sync::Arc;
 
 use http::{HeaderMap, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
 
 /// Longest user agent kept (audit lines, session device details).
 pub const MAX_USER_AGENT_CHARS: usize = 256;
 
+/// The header our proxy adds to prove a request came through it.
+pub const ORIGIN_VERIFY_HEADER: &str = "x-origin-verify";
+
 /// Where `X-Forwarded-For` may be believed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct SourcePolicy {
     /// Proxies of ours in front of API Gateway; 0 ignores `X-Forwarded-For`.
     pub trusted_proxy_hops: usize,
+    /// The value our proxy sends in [`ORIGIN_VERIFY_HEADER`]; required with hops.
+    pub origin_secret: Option<Arc<SecretString>>,
+}
+
+impl SourcePolicy {
+    /// Whether the request carries our proxy's secret header (compared in constant time).
+    fn came_through_proxy(&self, headers: &HeaderMap) -> bool {
+        let Some(secret) = &self.origin_secret else {
+            return false;
+        };
+        let mut values = headers.get_all(ORIGIN_VERIFY_HEADER).iter();
+        match (values.next(), values.next()) {
+            (Some(value), None) => value
+                .as_bytes()
+                .ct_eq(secret.expose_secret().as_bytes())
+                .into(),
+            _ => false,
+        }
+    }
 }
 
 /// The client of one request, as far as it can be known.
@@ -65,7 +94,7 @@ impl SourcePolicy {
 
     /// The client address given API Gateway's `source_ip` and the forwarded chain.
     pub fn client_ip(&self, source_ip: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
-        if self.trusted_proxy_hops == 0 {
+        if self.trusted_proxy_hops == 0 || !self.came_through_proxy(headers) {
             return source_ip;
         }
         let mut chain: Vec<&str> = headers
@@ -116,12 +145,26 @@ mod tests {
     use http::HeaderValue;
     use proptest::prelude::*;
 
+    const ORIGIN_SECRET: &str = "the-proxy-origin-secret-of-32-bytes-or-more";
+
+    /// A chain as our proxy forwards it: with its secret header.
     fn forwarded(chain: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
         if let Ok(value) = HeaderValue::from_str(chain) {
             headers.insert("x-forwarded-for", value);
         }
+        headers.insert(
+            ORIGIN_VERIFY_HEADER,
+            HeaderValue::from_static(ORIGIN_SECRET),
+        );
         headers
+    }
+
+    fn behind(hops: usize) -> SourcePolicy {
+        SourcePolicy {
+            trusted_proxy_hops: hops,
+            origin_secret: Some(Arc::new(SecretString::from(ORIGIN_SECRET))),
+        }
     }
 
     fn ip(text: &str) -> Option<IpAddr> {
@@ -140,9 +183,7 @@ mod tests {
 
     #[test]
     fn one_trusted_hop_takes_the_address_our_proxy_appended() {
-        let policy = SourcePolicy {
-            trusted_proxy_hops: 1,
-        };
+        let policy = behind(1);
         // spoofed by the client, the viewer as CloudFront saw it, CloudFront as API Gateway saw it
         let headers = forwarded("10.0.0.1, 198.51.100.7, 203.0.113.9");
         assert_eq!(
@@ -158,10 +199,43 @@ mod tests {
     }
 
     #[test]
-    fn a_short_or_garbled_chain_falls_back_to_the_source_ip() {
-        let policy = SourcePolicy {
-            trusted_proxy_hops: 2,
+    fn a_request_that_skipped_the_proxy_is_the_address_api_gateway_saw() {
+        let policy = behind(1);
+        let source = ip("203.0.113.9");
+        let mut headers = forwarded("10.0.0.1, 198.51.100.7");
+        for wrong in [
+            None,
+            Some("the-proxy-origin-secret-of-32-bytes-or-mor"),
+            Some("the-proxy-origin-secret-of-32-bytes-or-more!"),
+            Some(""),
+        ] {
+            headers.remove(ORIGIN_VERIFY_HEADER);
+            if let Some(wrong) = wrong {
+                headers.insert(ORIGIN_VERIFY_HEADER, HeaderValue::from_static(wrong));
+            }
+            assert_eq!(policy.client_ip(source, &headers), source, "{wrong:?}");
+        }
+        // Two values (the client's and ours) prove nothing.
+        let mut twice = forwarded("198.51.100.7");
+        twice.append(
+            ORIGIN_VERIFY_HEADER,
+            HeaderValue::from_static(ORIGIN_SECRET),
+        );
+        assert_eq!(policy.client_ip(source, &twice), source);
+        // Without a configured secret nothing is believed.
+        let unconfigured = SourcePolicy {
+            trusted_proxy_hops: 1,
+            origin_secret: None,
         };
+        assert_eq!(
+            unconfigured.client_ip(source, &forwarded("198.51.100.7")),
+            source
+        );
+    }
+
+    #[test]
+    fn a_short_or_garbled_chain_falls_back_to_the_source_ip() {
+        let policy = behind(2);
         let source = ip("203.0.113.9");
         assert_eq!(policy.client_ip(source, &forwarded("198.51.100.7")), source);
         assert_eq!(
@@ -192,7 +266,7 @@ mod tests {
             chain in ".{0,200}",
             hops in 0usize..5,
         ) {
-            let policy = SourcePolicy { trusted_proxy_hops: hops };
+            let policy = behind(hops);
             let source = ip("203.0.113.9");
             let headers = forwarded(&chain);
             let found = policy.client_ip(source, &headers);
