@@ -89,9 +89,32 @@ impl DisplayName {
         Ok(Self(name.to_owned()))
     }
 
+    /// A name given at registration: [`DisplayName::parse`], and no bidirectional formatting
+    /// characters, which would let a name reorder the text around it wherever it is shown
+    /// (a sessions list, an admin screen, a mail). Names stored before this rule still read.
+    pub fn parse_new(raw: &str) -> Result<Self, InvalidField> {
+        let name = Self::parse(raw)?;
+        if name.0.chars().any(is_bidi_control) {
+            return Err(InvalidField::new(
+                "name",
+                "name must not contain bidirectional formatting characters",
+            ));
+        }
+        Ok(name)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Unicode's bidirectional formatting characters (UAX #9): embeddings, overrides, isolates and
+/// the directional marks.
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 /// A password as typed by the user; never logged, never serialized.
@@ -251,6 +274,30 @@ pub struct UserCredentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_name_refuses_bidi_controls_but_a_stored_one_still_reads() {
+        for sneaky in [
+            "Ada\u{202E}gnp.exe",
+            "\u{2066}Ada",
+            "Ada\u{200F}",
+            "A\u{061C}da",
+        ] {
+            let error = DisplayName::parse_new(sneaky)
+                .err()
+                .map(|error| error.field);
+            assert_eq!(error, Some("name"), "{sneaky:?}");
+            assert!(
+                DisplayName::parse(sneaky).is_ok(),
+                "stored names keep reading"
+            );
+        }
+        assert!(DisplayName::parse_new("Ада Лавлейс").is_ok());
+        assert!(
+            DisplayName::parse_new("עדה").is_ok(),
+            "right-to-left text itself is fine"
+        );
+    }
 
     #[test]
     fn emails_are_trimmed_and_lowercased() {

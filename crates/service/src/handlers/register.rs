@@ -27,7 +27,7 @@ async fn handle(
 ) -> Result<Response<Body>, ApiError> {
     require_post(&request)?;
     let body = required_json_object(&request)?;
-    let name = DisplayName::parse(&string_field(&body, "name")?)?;
+    let name = DisplayName::parse_new(&string_field(&body, "name")?)?;
     let email = Email::parse(&string_field(&body, "email")?)?;
     let password = Password::parse_new(string_field(&body, "password")?)?;
 
