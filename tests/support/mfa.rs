@@ -80,14 +80,7 @@ impl TestApp {
     /// so the confirming code's step is behind.
     pub async fn mfa_user(&self) -> MfaUser {
         let (email, registered) = self.verified_user().await;
-        let access = registered.access_token();
-        let enrolled = self.enroll(&access).await;
-        assert_eq!(enrolled.status, 200, "{}", enrolled.text);
-        let secret = base32::decode(enrolled.json["secret"].as_str().expect("secret"))
-            .expect("base32 secret");
-        let code = totp::code_at(&secret, totp::step_at(self.now()));
-        let confirmed = self.confirm(&access, &code).await;
-        assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+        let (secret, confirmed) = self.enrol_and_confirm(&registered.access_token()).await;
         let recovery_codes = confirmed.json["recoveryCodes"]
             .as_array()
             .expect("recovery codes")
@@ -113,15 +106,20 @@ impl TestApp {
     pub async fn mfa_user_again(&self, email: &str) -> Vec<u8> {
         let login = self.login(email, PASSWORD).await;
         assert_eq!(login.status, 200, "{}", login.text);
-        let access = login.access_token();
-        let enrolled = self.enroll(&access).await;
+        self.enrol_and_confirm(&login.access_token()).await.0
+    }
+
+    /// Enrols the session of `access` and confirms with the current code: the secret and the
+    /// confirmation's answer.
+    async fn enrol_and_confirm(&self, access: &str) -> (Vec<u8>, TestResponse) {
+        let enrolled = self.enroll(access).await;
         assert_eq!(enrolled.status, 200, "{}", enrolled.text);
         let secret = base32::decode(enrolled.json["secret"].as_str().expect("secret"))
             .expect("base32 secret");
         let code = totp::code_at(&secret, totp::step_at(self.now()));
-        let confirmed = self.confirm(&access, &code).await;
+        let confirmed = self.confirm(access, &code).await;
         assert_eq!(confirmed.status, 200, "{}", confirmed.text);
-        secret
+        (secret, confirmed)
     }
 
     /// `POST /auth/mfa/verify` with `body` (unauthenticated: the second login step).
