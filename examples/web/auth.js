@@ -182,8 +182,13 @@ async function problemCode(response) {
 }
 
 // The link's token, taken out of the address bar (and so out of history and any Referer) once read.
+// Mailed links carry the token in the fragment (#token=…), which the browser never sends to a
+// server. Links mailed before that change carried it in the query; they still work until they
+// expire. Either way the token leaves the address bar and the history entry at once.
 function takeLinkToken() {
-  const token = new URLSearchParams(location.search).get("token");
+  const token =
+    new URLSearchParams(location.hash.slice(1)).get("token") ??
+    new URLSearchParams(location.search).get("token");
   if (token !== null) history.replaceState(null, "", location.pathname);
   return token;
 }

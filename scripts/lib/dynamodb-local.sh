@@ -63,15 +63,21 @@ java_major_version() {
   return 0
 }
 
-# start_dynamodb_local PORT LOGFILE: runs it in memory, without telemetry, and waits until it
-# answers. Sets DYNAMODB_LOCAL_PID. Refuses a port that is already in use, and makes sure the
-# process answering on PORT is the one it started.
+# start_dynamodb_local PORT LOGFILE [ORIGIN]: runs it in memory, without telemetry, and waits
+# until it answers. Sets DYNAMODB_LOCAL_PID. Refuses a port that is already in use, and makes
+# sure the process answering on PORT is the one it started.
+# Browsers: DynamoDB Local allows every origin unless told `-cors`; it gets ORIGIN alone (the dev
+# page's), or without one its own address, which serves no page, so a page some other site
+# opened in the developer's browser cannot read or write the local tables. (Every request needs
+# `X-Amz-Target`, so the browser always asks first, and the preflight answer names no other
+# origin.) It has no bind-address option and listens on every interface: it holds only local
+# test data under throwaway credentials, in memory, for as long as the script runs.
 start_dynamodb_local() {
-  local port="$1" logfile="$2" dir
+  local port="$1" logfile="$2" origin="${3:-http://127.0.0.1:$1}" dir
   dir="$(dynamodb_local_dir)"
   refuse_port_in_use "$port" || return 1
   java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
-    -inMemory -port "$port" -disableTelemetry >"$logfile" 2>&1 &
+    -inMemory -port "$port" -disableTelemetry -cors "$origin" >"$logfile" 2>&1 &
   DYNAMODB_LOCAL_PID=$!
   local deadline=$((SECONDS + 60))
   until port_in_use "$port"; do

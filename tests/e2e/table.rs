@@ -78,3 +78,48 @@ fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
         .collect()
 }
+
+/// The preflight DynamoDB Local answers a page from `origin` (every DynamoDB request carries
+/// `X-Amz-Target`, so a browser always asks first), as raw HTTP so no client adds headers.
+async fn preflight(origin: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect("DYNAMODB_ENDPOINT");
+    let authority = endpoint
+        .strip_prefix("http://")
+        .expect("a plain-http local endpoint");
+    let mut stream = tokio::net::TcpStream::connect(authority)
+        .await
+        .expect("DynamoDB Local accepts connections");
+    let request = format!(
+        "OPTIONS / HTTP/1.1\r\nHost: {authority}\r\nOrigin: {origin}\r\n\
+         Access-Control-Request-Method: POST\r\n\
+         Access-Control-Request-Headers: content-type,x-amz-target\r\nConnection: close\r\n\r\n"
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("send the preflight");
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .await
+        .expect("read the answer");
+    answer.to_ascii_lowercase()
+}
+
+#[tokio::test]
+async fn dynamodb_local_refuses_pages_from_other_origins() {
+    let foreign = preflight("https://attacker.example").await;
+    assert!(foreign.starts_with("http/1.1 "), "{foreign}");
+    assert!(
+        !foreign.contains("access-control-allow-origin"),
+        "a foreign page may not call the local tables: {foreign}"
+    );
+    // The control: the allow-list is what keeps it out, not a server that never answers CORS.
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect("DYNAMODB_ENDPOINT");
+    let own = preflight(&endpoint).await;
+    assert!(
+        own.contains(&format!("access-control-allow-origin: {endpoint}")),
+        "{own}"
+    );
+}

@@ -54,7 +54,7 @@ async fn assert_sent_once(client: &Client, path: &str) {
 /// Opens a mailed `link` to `page`, waits for its `control` to show, and checks the token has
 /// left the address bar (history, Referer) once the page read it.
 async fn open_link(client: &Client, base: &str, link: &str, page: &str, control: &str) {
-    assert!(link.starts_with(&format!("{base}{page}?token=")), "{link}");
+    assert!(link.starts_with(&format!("{base}{page}#token=")), "{link}");
     client.goto(link).await.expect("open the link");
     let shown = format!("return document.getElementById('{control}').hidden");
     wait_until(client, &shown, json!(false)).await;

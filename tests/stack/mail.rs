@@ -41,7 +41,7 @@ pub async fn mailed_link(root: &Path, email: &str, page: &str) -> String {
     }
 }
 
-/// The first `http…/<page>?token=…` link in a message's plain-text part.
+/// The first `http…/<page>#token=…` link in a message's plain-text part.
 fn link_in(message: &str, page: &str) -> Option<String> {
     message
         .split(|character: char| character.is_whitespace() || matches!(character, '<' | '>' | '"'))
@@ -49,7 +49,7 @@ fn link_in(message: &str, page: &str) -> Option<String> {
             word.starts_with("http")
                 && word
                     .split_once(page)
-                    .is_some_and(|(_, rest)| rest.starts_with("?token="))
+                    .is_some_and(|(_, rest)| rest.starts_with("#token="))
         })
         .map(str::to_owned)
 }

@@ -232,7 +232,7 @@ async fn reset_through_the_mailer(api: &Api, root: &Path) {
         .await;
     assert_eq!(forgot.status, 202, "{forgot:?}");
     let link = mail::mailed_link(root, &email, "/reset-password").await;
-    let token = link.split_once("?token=").expect("token in link").1;
+    let token = link.split_once("#token=").expect("token in link").1;
     let reset = api
         .post(
             "/auth/password/reset",

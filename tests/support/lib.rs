@@ -288,7 +288,7 @@ impl TestApp {
             shared_clock.clone(),
         )
         .expect("mfa state");
-        let mailer = lifecycle::mailer(&settings, store.clone(), shared_clock);
+        let mailer = lifecycle::mailer(&settings, store.clone(), shared_clock, captured.clone());
         sign_in.audit = audit.clone();
         refresher.audit = audit.clone();
         account.audit = audit.clone();

@@ -29,7 +29,7 @@ impl SentMail {
         self.message
             .lines()
             .find_map(|line| {
-                line.split_once("?token=")
+                line.split_once("#token=")
                     .map(|(_, token)| token.to_owned())
             })
             .unwrap_or_else(|| panic!("no link in {}", self.message))
@@ -243,6 +243,7 @@ pub fn mailer(
     app_settings: &std::collections::BTreeMap<String, String>,
     store: auth_service::store::Store,
     clock: auth_core::clock::SharedClock,
+    audit: auth_service::audit::CapturedAudit,
 ) -> Mailer {
     let settings = auth_service::config::MailerSettings::from_env(app_settings)
         .expect("valid mailer settings");
@@ -250,11 +251,14 @@ pub fn mailer(
         auth_service::config::MailTransport::Directory(path) => {
             auth_mail::transport::Transport::Directory(path.clone())
         }
-        auth_service::config::MailTransport::Ses => panic!("tests write mail to a directory"),
+        auth_service::config::MailTransport::Ses { .. } => {
+            panic!("tests write mail to a directory")
+        }
     };
     Mailer {
         store,
         transport,
+        audit: auth_service::audit::Audit::new(settings.audit.clone(), std::sync::Arc::new(audit)),
         settings,
         clock,
     }

@@ -8,4 +8,4 @@ pub mod message;
 pub mod stream;
 pub mod transport;
 
-pub use mailer::{Delivery, MailError, Mailer};
+pub use mailer::{Delivery, MailError, Mailer, Processed};

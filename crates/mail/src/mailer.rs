@@ -1,27 +1,52 @@
-//! From an outbox message to a sent mail: find whom it is for, mint the one-time token and
-//! store its digest (replacing an older one, at most one per user per `MAIL_MIN_INTERVAL`),
-//! render the message with its link, send it.
+//! From an outbox message to a sent mail: find whom it is for, check the suppression list,
+//! mint the one-time token and store its digest within the mail budgets (replacing an older
+//! one, at most one per user per `MAIL_MIN_INTERVAL`), render the message with its link, send
+//! it. A message that keeps failing is parked after `MAIL_MAX_ATTEMPTS`, never dropped.
 
 use auth_core::calendar::rfc5322;
 use auth_core::clock::SharedClock;
-use auth_core::domain::UserId;
+use auth_core::domain::{Email, UserId};
 use auth_core::token::OneTimeToken;
+use auth_service::address::sendable;
+use auth_service::audit::{Audit, AuditEvent, Subject};
 use auth_service::config::MailerSettings;
+use auth_service::http::client::ClientInfo;
+use auth_service::mail_budget::MailPool;
 use auth_service::store::{
-    Issuance, MailKind, OutboxMail, PendingToken, Store, StoreError, TokenPurpose,
+    BudgetedIssuance, MailClaim, MailKind, OutboxMail, ParkedMail, PendingToken, Store,
+    StoreError, TokenPurpose,
 };
 
 use crate::message::{Letter, link, render};
 use crate::stream::{BatchResponse, ItemFailure, StreamEvent};
-use crate::transport::{Outgoing, Transport};
+use crate::transport::{Outgoing, SendFailure, Transport};
 
 /// Why a message could not be sent now; the stream delivers it again.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("the table could not be read or written")]
     Store(#[from] StoreError),
+    /// Transient or misconfigured ([`SendFailure::Rejected`] is a [`Delivery`]).
     #[error("the mail could not be sent")]
-    Transport(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Send(#[source] SendFailure),
+}
+
+impl MailError {
+    /// The audit event for a send that failed and will be retried.
+    fn event(&self) -> AuditEvent {
+        match self {
+            Self::Send(SendFailure::Misconfigured(_)) => AuditEvent::MailMisconfigured,
+            Self::Store(_) | Self::Send(_) => AuditEvent::MailDeferred,
+        }
+    }
+
+    /// A short reason for a parked message: a classification, never an address.
+    fn reason(&self) -> String {
+        match self {
+            Self::Store(_) => "store".to_owned(),
+            Self::Send(failure) => failure.to_string(),
+        }
+    }
 }
 
 /// What became of one outbox message.
@@ -31,6 +56,43 @@ pub enum Delivery {
     /// Nothing to send: no such account, already verified, or a mail of this kind went to
     /// this user less than `MAIL_MIN_INTERVAL` ago. The reason is for logs.
     Skipped(&'static str),
+    /// Not sent on purpose, and audited: the address is suppressed or a budget is spent.
+    Refused(&'static str),
+    /// SES refused it for good (or could never take the address): dropped, audited, and the
+    /// address suppressed when SES rejected the message.
+    Rejected(String),
+}
+
+/// What became of a message [`Mailer::process`] was given.
+#[derive(Debug)]
+pub enum Processed {
+    Done(Delivery),
+    /// It failed `MAIL_MAX_ATTEMPTS` times and is kept among the parked messages.
+    Parked,
+    /// It failed and may go out on a later try.
+    Retry(MailError),
+}
+
+fn log_delivery(mail: &OutboxMail, delivery: &Delivery) {
+    let kind = mail.kind.as_str();
+    match delivery {
+        Delivery::Sent => tracing::info!(outbox_id = %mail.id, kind, "mail sent"),
+        Delivery::Skipped(reason) => {
+            tracing::info!(outbox_id = %mail.id, kind, reason, "no mail sent");
+        }
+        Delivery::Refused(reason) => {
+            tracing::warn!(outbox_id = %mail.id, kind, reason, "mail refused");
+        }
+        Delivery::Rejected(code) => {
+            tracing::warn!(outbox_id = %mail.id, kind, code, "SES rejected the mail; dropped");
+        }
+    }
+}
+
+/// Whom a message goes to: the account, and the address it is stored under.
+struct Recipient {
+    user: UserId,
+    email: Email,
 }
 
 pub struct Mailer {
@@ -38,6 +100,7 @@ pub struct Mailer {
     pub transport: Transport,
     pub settings: MailerSettings,
     pub clock: SharedClock,
+    pub audit: Audit,
 }
 
 fn seconds(duration: std::time::Duration) -> i64 {
@@ -51,26 +114,39 @@ impl Mailer {
         Ok(Self {
             transport: Transport::from_settings(&settings.transport).await,
             store,
+            audit: Audit::stdout(settings.audit.clone()),
             settings,
             clock: std::sync::Arc::new(auth_core::clock::SystemClock),
         })
     }
 
-    /// The user a message is for, if it should be sent at all.
+    fn record(&self, event: AuditEvent, user: Option<&UserId>) {
+        let subject = user.map_or_else(Subject::default, |user| Subject::user(user.as_str()));
+        self.audit.record(event, subject, &ClientInfo::default());
+    }
+
+    /// The account a message is for, if it should be sent at all. Both reads are strongly
+    /// consistent: a verification mail right after sign-up must find the new profile.
     async fn recipient(
         &self,
         mail: &OutboxMail,
-    ) -> Result<Result<UserId, &'static str>, StoreError> {
+    ) -> Result<Result<Recipient, &'static str>, StoreError> {
         Ok(match mail.kind {
-            MailKind::PasswordReset => match self.store.credentials_by_email(&mail.email).await? {
-                Some(credentials) => Ok(credentials.profile.id),
-                None => Err("no account has this address"),
-            },
+            MailKind::PasswordReset => {
+                let key = self.store.account_email(&mail.email).await?;
+                match self.store.credentials_by_email(&key).await? {
+                    Some(credentials) => Ok(Recipient {
+                        user: credentials.profile.id,
+                        email: credentials.profile.email,
+                    }),
+                    None => Err("no account has this address"),
+                }
+            }
             MailKind::EmailVerification => {
                 let Some(user) = &mail.user_id else {
                     return Ok(Err("a verification message names no user"));
                 };
-                match self.store.profile(user).await? {
+                match self.store.profile_record(user).await?.map(|record| record.profile) {
                     None => Err("the account no longer exists"),
                     Some(profile) if profile.email != mail.email => {
                         Err("the account's address changed")
@@ -78,7 +154,10 @@ impl Mailer {
                     Some(profile) if profile.email_verified => {
                         Err("the address is already verified")
                     }
-                    Some(profile) => Ok(profile.id),
+                    Some(profile) => Ok(Recipient {
+                        user: profile.id,
+                        email: profile.email,
+                    }),
                 }
             }
         })
@@ -86,10 +165,24 @@ impl Mailer {
 
     /// Sends one outbox message, minting its link's token.
     pub async fn deliver(&self, mail: &OutboxMail) -> Result<Delivery, MailError> {
-        let user = match self.recipient(mail).await? {
-            Ok(user) => user,
+        let recipient = match self.recipient(mail).await? {
+            Ok(recipient) => recipient,
             Err(reason) => return Ok(Delivery::Skipped(reason)),
         };
+        let user = &recipient.user;
+        let Some(to) = sendable(&recipient.email) else {
+            self.record(AuditEvent::MailRejected, Some(user));
+            return Ok(Delivery::Rejected("UnsendableAddress".to_owned()));
+        };
+        if self
+            .transport
+            .is_suppressed(&to)
+            .await
+            .map_err(MailError::Send)?
+        {
+            self.record(AuditEvent::MailSuppressed, Some(user));
+            return Ok(Delivery::Refused("the address is on the suppression list"));
+        }
         let (purpose, ttl) = match mail.kind {
             MailKind::PasswordReset => (TokenPurpose::PasswordReset, self.settings.reset_ttl),
             MailKind::EmailVerification => {
@@ -97,31 +190,49 @@ impl Mailer {
             }
         };
         let now = self.clock.now();
-        let token = OneTimeToken::generate(&user);
+        let token = OneTimeToken::generate(user);
         let pending = PendingToken {
             digest: token.digest(),
-            email: mail.email.clone(),
+            email: recipient.email.clone(),
             issued_at: now,
             expires_at: now.saturating_add(seconds(ttl)),
             outbox_id: mail.id.clone(),
         };
-        let min_interval = seconds(self.settings.min_interval);
-        if self
+        let claim = MailClaim {
+            pool: MailPool::of(mail.kind),
+            address: &to,
+            outbox_id: &mail.id,
+            now,
+        };
+        match self
             .store
-            .save_token(purpose, &user, &pending, min_interval)
+            .save_token_within_budget(
+                purpose,
+                user,
+                &pending,
+                seconds(self.settings.min_interval),
+                &claim,
+                &self.settings.budgets,
+            )
             .await?
-            == Issuance::TooSoon
         {
-            return Ok(Delivery::Skipped(
-                "a mail of this kind went out less than the minimum interval ago",
-            ));
+            BudgetedIssuance::Issued => {}
+            BudgetedIssuance::TooSoon => {
+                return Ok(Delivery::Skipped(
+                    "a mail of this kind went out less than the minimum interval ago",
+                ));
+            }
+            BudgetedIssuance::Exhausted(budget) => {
+                self.record(AuditEvent::MailBudgetExceeded, Some(user));
+                return Ok(Delivery::Refused(budget.as_str()));
+            }
         }
         let link = link(&self.settings.app_url, mail.kind, &token.encode());
         let date = rfc5322(now);
         let letter = Letter {
             kind: mail.kind,
             from: &self.settings.from,
-            to: mail.email.as_str(),
+            to: &to,
             app_name: &self.settings.app_name,
             link: &link,
             valid_minutes: ttl.as_secs() / 60,
@@ -131,20 +242,85 @@ impl Mailer {
         let outgoing = Outgoing {
             id: mail.id.clone(),
             from: self.settings.from.clone(),
-            to: mail.email.as_str().to_owned(),
+            to: to.clone(),
             message: render(&letter),
         };
-        self.transport
-            .send(&outgoing)
-            .await
-            .map_err(MailError::Transport)?;
-        Ok(Delivery::Sent)
+        match self.transport.send(&outgoing).await {
+            Ok(()) => Ok(Delivery::Sent),
+            Err(SendFailure::Rejected { code, suppress }) => {
+                if suppress && let Err(failure) = self.transport.suppress(&to).await {
+                    tracing::warn!(outbox_id = %mail.id, cause = %failure, "could not suppress a rejected address");
+                }
+                self.record(AuditEvent::MailRejected, Some(user));
+                Ok(Delivery::Rejected(code))
+            }
+            Err(failure) => Err(MailError::Send(failure)),
+        }
+    }
+
+    /// Delivers one message; a failed send is counted, and the message parked once it has
+    /// failed `MAIL_MAX_ATTEMPTS` times, so the caller (the stream, the local relay) retries
+    /// only what may still go out and never drops one.
+    pub async fn process(&self, mail: &OutboxMail) -> Processed {
+        // Boxed: the whole delivery's future nested in the runtime's is deeper than the
+        // compiler's layout limit.
+        let error = match Box::pin(self.deliver(mail)).await {
+            Ok(delivery) => {
+                log_delivery(mail, &delivery);
+                return Processed::Done(delivery);
+            }
+            Err(error) => error,
+        };
+        let cause = auth_core::telemetry::error_chain(&error);
+        self.record(error.event(), mail.user_id.as_ref());
+        match self.park_if_spent(mail, &error).await {
+            Ok(true) => {
+                self.record(AuditEvent::MailParked, mail.user_id.as_ref());
+                tracing::error!(
+                    outbox_id = %mail.id,
+                    %cause,
+                    "mail failed too often; parked for `local-dev redrive-mail`"
+                );
+                Processed::Parked
+            }
+            Ok(false) => {
+                tracing::warn!(outbox_id = %mail.id, %cause, "mail failed; to be retried");
+                Processed::Retry(error)
+            }
+            Err(store) => {
+                tracing::warn!(
+                    outbox_id = %mail.id,
+                    %cause,
+                    count = %auth_core::telemetry::error_chain(&store),
+                    "mail failed and the failure could not be counted; to be retried"
+                );
+                Processed::Retry(error)
+            }
+        }
+    }
+
+    /// Counts a failed send; parks the message once it has failed `MAIL_MAX_ATTEMPTS` times.
+    /// `Ok(true)` when parked.
+    async fn park_if_spent(&self, mail: &OutboxMail, error: &MailError) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let attempts = self.store.count_failed_send(&mail.id, now).await?;
+        if attempts < self.settings.max_attempts {
+            return Ok(false);
+        }
+        self.store
+            .park_mail(&ParkedMail {
+                mail: mail.clone(),
+                reason: error.reason(),
+                attempts,
+                parked_at: now,
+            })
+            .await?;
+        Ok(true)
     }
 
     /// Handles one batch of stream records in order. A record that is not an outbox insert, or
     /// that can never be sent (malformed), is passed over with a log line; the first one that
-    /// fails for a reason that may pass (DynamoDB, SES) is reported, and Lambda delivers it
-    /// and everything after it again.
+    /// is to be retried is reported, and Lambda delivers it and everything after it again.
     pub async fn handle(&self, event: StreamEvent) -> BatchResponse {
         for record in event.records.iter().filter(|record| record.is_insert()) {
             let mail = match record.item().map(|item| OutboxMail::from_item(&item)) {
@@ -158,25 +334,12 @@ impl Mailer {
                     continue;
                 }
             };
-            match self.deliver(&mail).await {
-                Ok(Delivery::Sent) => {
-                    tracing::info!(outbox_id = %mail.id, kind = mail.kind.as_str(), "mail sent");
-                }
-                Ok(Delivery::Skipped(reason)) => {
-                    tracing::info!(outbox_id = %mail.id, kind = mail.kind.as_str(), reason, "no mail sent");
-                }
-                Err(error) => {
-                    tracing::warn!(
-                        outbox_id = %mail.id,
-                        cause = %auth_core::telemetry::error_chain(&error),
-                        "mail failed; the stream will deliver it again"
-                    );
-                    return BatchResponse {
-                        batch_item_failures: vec![ItemFailure {
-                            item_identifier: record.dynamodb.sequence_number.clone(),
-                        }],
-                    };
-                }
+            if let Processed::Retry(_) = self.process(&mail).await {
+                return BatchResponse {
+                    batch_item_failures: vec![ItemFailure {
+                        item_identifier: record.dynamodb.sequence_number.clone(),
+                    }],
+                };
             }
         }
         BatchResponse::default()

@@ -24,13 +24,15 @@ pub struct Letter<'a> {
     pub date: &'a str,
 }
 
-/// The link a mail carries: `{APP_URL}/reset-password?token=…` or `/verify-email?token=…`.
+/// The link a mail carries: `{APP_URL}/reset-password#token=…` or `/verify-email#token=…`. The
+/// token rides in the fragment, which a browser never sends: it reaches no server, CDN or
+/// proxy log on the way to the page.
 pub fn link(app_url: &str, kind: MailKind, token: &str) -> String {
     let page = match kind {
         MailKind::PasswordReset => "reset-password",
         MailKind::EmailVerification => "verify-email",
     };
-    format!("{app_url}/{page}?token={token}")
+    format!("{app_url}/{page}#token={token}")
 }
 
 fn subject(letter: &Letter<'_>) -> String {
@@ -218,17 +220,17 @@ mod tests {
     fn links_point_at_the_app_pages() {
         assert_eq!(
             link("https://app.example.com", MailKind::PasswordReset, "t.k"),
-            "https://app.example.com/reset-password?token=t.k"
+            "https://app.example.com/reset-password#token=t.k"
         );
         assert_eq!(
             link("http://127.0.0.1:3000", MailKind::EmailVerification, "t.k"),
-            "http://127.0.0.1:3000/verify-email?token=t.k"
+            "http://127.0.0.1:3000/verify-email#token=t.k"
         );
     }
 
     #[test]
     fn a_message_has_crlf_lines_both_parts_and_the_link_in_each() {
-        let link = "https://app.example.com/reset-password?token=abc.def";
+        let link = "https://app.example.com/reset-password#token=abc.def";
         let message = render(&letter(MailKind::PasswordReset, "Example", link));
         assert!(message.starts_with("From: Example <no-reply@example.com>\r\nTo: ada@example.com\r\nSubject: Reset your Example password\r\n"));
         assert!(message.contains(
@@ -254,7 +256,7 @@ mod tests {
         let message = render(&letter(
             MailKind::EmailVerification,
             "Zoë <Café>",
-            "https://a.example/verify-email?token=x",
+            "https://a.example/verify-email#token=x",
         ));
         assert!(message.contains("Subject: =?UTF-8?B?"));
         assert!(message.is_ascii(), "non-ASCII text travels as base64");

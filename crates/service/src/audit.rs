@@ -44,6 +44,13 @@ pub enum AuditEvent {
     RecoveryCodesRegenerated,
     MfaDisabled,
     MfaRemovedByOperator,
+    MailSuppressed,
+    MailBudgetExceeded,
+    MailRejected,
+    MailDeferred,
+    MailMisconfigured,
+    MailParked,
+    MailRedriven,
 }
 
 /// How an event ended, for filtering the audit trail.
@@ -55,7 +62,7 @@ pub enum Outcome {
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 28] = [
+    pub const ALL: [AuditEvent; 35] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -84,6 +91,13 @@ impl AuditEvent {
         Self::RecoveryCodesRegenerated,
         Self::MfaDisabled,
         Self::MfaRemovedByOperator,
+        Self::MailSuppressed,
+        Self::MailBudgetExceeded,
+        Self::MailRejected,
+        Self::MailDeferred,
+        Self::MailMisconfigured,
+        Self::MailParked,
+        Self::MailRedriven,
     ];
 
     /// The stable `event` field.
@@ -117,6 +131,13 @@ impl AuditEvent {
             Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             Self::MfaDisabled => "mfa_disabled",
             Self::MfaRemovedByOperator => "mfa_removed_by_operator",
+            Self::MailSuppressed => "mail_suppressed",
+            Self::MailBudgetExceeded => "mail_budget_exceeded",
+            Self::MailRejected => "mail_rejected",
+            Self::MailDeferred => "mail_deferred",
+            Self::MailMisconfigured => "mail_misconfigured",
+            Self::MailParked => "mail_parked",
+            Self::MailRedriven => "mail_redriven",
         }
     }
 
@@ -151,6 +172,13 @@ impl AuditEvent {
             Self::RecoveryCodesRegenerated => "RecoveryCodesRegenerated",
             Self::MfaDisabled => "MfaDisabled",
             Self::MfaRemovedByOperator => "MfaRemovedByOperator",
+            Self::MailSuppressed => "MailSuppressed",
+            Self::MailBudgetExceeded => "MailBudgetExceeded",
+            Self::MailRejected => "MailRejected",
+            Self::MailDeferred => "MailDeferred",
+            Self::MailMisconfigured => "MailMisconfigured",
+            Self::MailParked => "MailParked",
+            Self::MailRedriven => "MailRedriven",
         }
     }
 
@@ -174,15 +202,23 @@ impl AuditEvent {
             | Self::RecoveryCodeUsed
             | Self::RecoveryCodesRegenerated
             | Self::MfaDisabled
-            | Self::MfaRemovedByOperator => Outcome::Success,
+            | Self::MfaRemovedByOperator
+            | Self::MailRedriven => Outcome::Success,
             Self::LoginFailed
             | Self::RefreshReuseDetected
             | Self::PasswordResetFailed
             | Self::EmailVerificationFailed
-            | Self::MfaFailed => Outcome::Failure,
-            Self::LoginThrottled | Self::CsrfRejected | Self::IpLimited | Self::MfaThrottled => {
-                Outcome::Refused
-            }
+            | Self::MfaFailed
+            | Self::MailRejected
+            | Self::MailDeferred
+            | Self::MailMisconfigured
+            | Self::MailParked => Outcome::Failure,
+            Self::LoginThrottled
+            | Self::CsrfRejected
+            | Self::IpLimited
+            | Self::MfaThrottled
+            | Self::MailSuppressed
+            | Self::MailBudgetExceeded => Outcome::Refused,
         }
     }
 }

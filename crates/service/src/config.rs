@@ -15,6 +15,7 @@ use crate::http::client::SourcePolicy;
 use crate::http::cookie::{DEFAULT_REFRESH_COOKIE_PATH, is_valid_cookie_path};
 use crate::http::csrf::CsrfPolicy;
 use crate::ip_limit::IpLimitPolicy;
+use crate::mail_budget::{MailBudgets, PoolLimits};
 use crate::mfa::policy::MfaPolicy;
 use crate::password::PasswordPolicy;
 use crate::sessions::SessionPolicy;
@@ -214,8 +215,9 @@ pub fn mfa_policy(env: &dyn Env) -> Result<MfaPolicy, ConfigError> {
 /// Where the mailer sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailTransport {
-    /// Amazon SES v2.
-    Ses,
+    /// Amazon SES v2, sending through `MAIL_CONFIGURATION_SET` when set (the template's, which
+    /// puts bounces and complaints on the account's suppression list).
+    Ses { configuration_set: Option<String> },
     /// One RFC 5322 `.eml` file per message in this directory (local runs and tests).
     Directory(std::path::PathBuf),
 }
@@ -237,6 +239,14 @@ pub struct MailerSettings {
     pub verify_ttl: Duration,
     /// `MAIL_MIN_INTERVAL` (60s): at most one mail of a kind per user in this time.
     pub min_interval: Duration,
+    /// How much mail may go to one address and to everyone (`MAIL_RECIPIENT_*`,
+    /// `MAIL_RESET_*`, `MAIL_ACCOUNT_*`).
+    pub budgets: MailBudgets,
+    /// `MAIL_MAX_ATTEMPTS` (5): failed sends of one message before the mailer parks it for
+    /// `local-dev redrive-mail`; below the event source mapping's retry count, so the mailer
+    /// always gives up first and the stream never drops a message it could not send.
+    pub max_attempts: u32,
+    pub audit: AuditSettings,
 }
 
 impl MailerSettings {
@@ -250,7 +260,13 @@ impl MailerSettings {
             reset_ttl: duration_or(env, "RESET_TOKEN_TTL", Duration::from_secs(30 * 60))?,
             verify_ttl: duration_or(env, "VERIFY_TOKEN_TTL", Duration::from_secs(86_400))?,
             min_interval: duration_or(env, "MAIL_MIN_INTERVAL", Duration::from_secs(60))?,
+            budgets: mail_budgets(env)?,
+            max_attempts: number_or(env, "MAIL_MAX_ATTEMPTS", 5)?,
+            audit: audit_settings(env)?,
         };
+        if !(1..=20).contains(&settings.max_attempts) {
+            return Err(invalid("MAIL_MAX_ATTEMPTS", "must be between 1 and 20"));
+        }
         let minute = Duration::from_secs(60);
         if settings.reset_ttl < minute || settings.reset_ttl > Duration::from_secs(86_400) {
             return Err(invalid("RESET_TOKEN_TTL", "must be between 1m and 24h"));
@@ -334,9 +350,52 @@ fn app_name(env: &dyn Env) -> Result<String, ConfigError> {
 }
 
 /// `MAIL_TRANSPORT`: `ses` (default) or `dir:<path>`.
+/// The mail budgets; every limit at least 1 (`MAIL_MIN_INTERVAL` is the way to slow mail to
+/// one address, not a zero budget that silently stops it).
+fn mail_budgets(env: &dyn Env) -> Result<MailBudgets, ConfigError> {
+    let defaults = MailBudgets::default();
+    let limit = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+        let value = number_or(env, name, default)?;
+        if value == 0 {
+            return Err(invalid(name, "must be at least 1"));
+        }
+        Ok(value)
+    };
+    let pair = |hourly: &'static str, daily: &'static str, default: PoolLimits| {
+        Ok::<_, ConfigError>(PoolLimits {
+            hourly: limit(hourly, default.hourly)?,
+            daily: limit(daily, default.daily)?,
+        })
+    };
+    let budgets = MailBudgets {
+        recipient: pair(
+            "MAIL_RECIPIENT_HOURLY",
+            "MAIL_RECIPIENT_DAILY",
+            defaults.recipient,
+        )?,
+        reset: pair("MAIL_RESET_HOURLY", "MAIL_RESET_DAILY", defaults.reset)?,
+        account: pair("MAIL_ACCOUNT_HOURLY", "MAIL_ACCOUNT_DAILY", defaults.account)?,
+    };
+    for (name, limits) in [
+        ("MAIL_RECIPIENT_DAILY", budgets.recipient),
+        ("MAIL_RESET_DAILY", budgets.reset),
+        ("MAIL_ACCOUNT_DAILY", budgets.account),
+    ] {
+        if limits.daily < limits.hourly {
+            return Err(invalid(name, "must be at least its hourly budget"));
+        }
+    }
+    Ok(budgets)
+}
+
 fn mail_transport(env: &dyn Env) -> Result<MailTransport, ConfigError> {
     match env.get("MAIL_TRANSPORT").as_deref().map(str::trim) {
-        None | Some("ses") => Ok(MailTransport::Ses),
+        None | Some("ses") => Ok(MailTransport::Ses {
+            configuration_set: env
+                .get("MAIL_CONFIGURATION_SET")
+                .map(|name| name.trim().to_owned())
+                .filter(|name| !name.is_empty()),
+        }),
         Some(other) => match other.strip_prefix("dir:") {
             Some(path) if !path.is_empty() => Ok(MailTransport::Directory(path.into())),
             _ => Err(invalid("MAIL_TRANSPORT", "must be ses or dir:<directory>")),

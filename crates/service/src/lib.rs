@@ -6,12 +6,14 @@
 #![cfg_attr(test, allow(clippy::string_slice))]
 
 pub mod audit;
+pub mod address;
 pub mod aws;
 pub mod config;
 pub mod error;
 pub mod handlers;
 pub mod http;
 pub mod ip_limit;
+pub mod mail_budget;
 pub mod mfa;
 pub mod operator;
 pub mod password;

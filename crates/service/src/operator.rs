@@ -26,3 +26,40 @@ pub async fn remove_factors(
     }
     Ok(removed)
 }
+
+/// What a redrive did: messages put back in the outbox, and how many another redrive took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Redrive {
+    pub requeued: usize,
+    pub taken_by_another: usize,
+}
+
+/// Puts every parked message back in the outbox (as a new message the stream carries to the
+/// mailer), oldest first, pages of 100 until none is left; each audited (`mail_redriven`).
+pub async fn redrive_parked_mail(
+    store: &Store,
+    audit: &Audit,
+    now: i64,
+) -> Result<Redrive, StoreError> {
+    let mut done = Redrive::default();
+    loop {
+        let parked = store.parked_mail(100).await?;
+        if parked.is_empty() {
+            return Ok(done);
+        }
+        for message in &parked {
+            match store.redrive_parked(message, now).await? {
+                Some(_) => {
+                    done.requeued += 1;
+                    let subject = message
+                        .mail
+                        .user_id
+                        .as_ref()
+                        .map_or_else(Subject::default, |user| Subject::user(user.as_str()));
+                    audit.record(AuditEvent::MailRedriven, subject, &ClientInfo::default());
+                }
+                None => done.taken_by_another += 1,
+            }
+        }
+    }
+}

@@ -11,7 +11,7 @@ async fn registration_mails_a_link_whose_use_verifies_the_email_at_the_next_refr
     let mail = app.one_mail_to(&email).await;
     assert!(
         mail.message
-            .contains("https://app.test/verify-email?token="),
+            .contains("https://app.test/verify-email#token="),
         "{}",
         mail.message
     );

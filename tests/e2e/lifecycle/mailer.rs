@@ -25,7 +25,7 @@ async fn the_mailer_writes_the_exact_message_from_a_stream_record() {
         .expect("the .eml file");
     let token = message
         .lines()
-        .find_map(|line| line.strip_prefix("https://app.test/reset-password?token="))
+        .find_map(|line| line.strip_prefix("https://app.test/reset-password#token="))
         .expect("the link")
         .to_owned();
     let date = message

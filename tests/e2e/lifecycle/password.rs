@@ -145,7 +145,7 @@ async fn a_reset_through_the_mailed_link_sets_the_password_and_ends_every_sessio
     let mail = app.one_mail_to(&email).await;
     assert!(
         mail.message
-            .contains("https://app.test/reset-password?token="),
+            .contains("https://app.test/reset-password#token="),
         "{}",
         mail.message
     );

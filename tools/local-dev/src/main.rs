@@ -7,6 +7,8 @@
 //! - `local-dev revoke-all-sessions`: deletes every session of every user, e.g. after a leaked
 //!   `JWT_REFRESH_SECRET` (README, "Security"). Access tokens already issued stay valid until
 //!   they expire, unless the authorizer runs in strict mode.
+//! - `local-dev redrive-mail`: puts the messages the mailer parked (after `MAIL_MAX_ATTEMPTS`
+//!   failed sends) back in the outbox, once the cause is fixed; audited (`mail_redriven`).
 //! - `local-dev relay-mail`: runs the mailer on the table's stream until stopped, printing each
 //!   message's link (the mailer's settings: `APP_URL`, `MAIL_FROM`, `MAIL_TRANSPORT=dir:...`).
 //! - `local-dev relay-stream <invoke-api> <function>`: the template's event source mapping for
@@ -22,11 +24,11 @@ use std::process::ExitCode;
 use auth_core::config::{ProcessEnv, StoreSettings};
 use auth_core::domain::{Email, Role};
 use auth_core::telemetry::error_chain;
-use auth_mail::Delivery;
+use auth_mail::{Delivery, Processed};
 use auth_service::store::{Store, StoreError, schema};
 use local_dev::mail_relay::MailRelay;
 
-const USAGE: &str = "usage: local-dev create-table | set-role <email> <role> | remove-mfa <email> | revoke-all-sessions | relay-mail | relay-stream <invoke-api> <function>";
+const USAGE: &str = "usage: local-dev create-table | set-role <email> <role> | remove-mfa <email> | revoke-all-sessions | redrive-mail | relay-mail | relay-stream <invoke-api> <function>";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -49,6 +51,7 @@ async fn main() -> ExitCode {
         ["set-role", email, role] => set_role(&store, email, role).await,
         ["remove-mfa", email] => remove_mfa(&store, email).await,
         ["revoke-all-sessions"] => revoke_all_sessions(&store).await,
+        ["redrive-mail"] => redrive_mail(&store).await,
         ["relay-mail"] => relay_mail(&store).await,
         ["relay-stream", invoke_api, function] => {
             local_dev::stream_mapping::run(&store, streams_client().await, invoke_api, function)
@@ -116,6 +119,20 @@ async fn remove_mfa(store: &Store, email: &str) -> Result<String, String> {
     }
 }
 
+async fn redrive_mail(store: &Store) -> Result<String, String> {
+    let audit = auth_service::config::audit_settings(&ProcessEnv)
+        .map(auth_service::audit::Audit::stdout)
+        .map_err(|error| error.to_string())?;
+    let now = auth_core::clock::Clock::now(&auth_core::clock::SystemClock);
+    let done = auth_service::operator::redrive_parked_mail(store, &audit, now)
+        .await
+        .map_err(|error| error_chain(&error))?;
+    Ok(format!(
+        "{} parked message(s) back in the outbox; {} taken by another redrive",
+        done.requeued, done.taken_by_another
+    ))
+}
+
 async fn revoke_all_sessions(store: &Store) -> Result<String, String> {
     store
         .delete_every_session()
@@ -149,7 +166,7 @@ async fn relay_mail(store: &Store) -> Result<String, String> {
         .map_err(|error| error.to_string())?;
     let directory = match &mailer.settings.transport {
         auth_service::config::MailTransport::Directory(directory) => Some(directory.clone()),
-        auth_service::config::MailTransport::Ses => None,
+        auth_service::config::MailTransport::Ses { .. } => None,
     };
     let mut relay = MailRelay::open(store.client(), streams_client().await, store.table())
         .await
@@ -159,11 +176,11 @@ async fn relay_mail(store: &Store) -> Result<String, String> {
         store.table()
     );
     // Like Lambda's retries: a message whose send failed is tried again on the next polls.
-    let mut retries: Vec<(auth_service::store::OutboxMail, u32)> = Vec::new();
+    let mut retries: Vec<auth_service::store::OutboxMail> = Vec::new();
     loop {
         let mut mails: Vec<_> = std::mem::take(&mut retries);
         match relay.poll().await {
-            Ok(new) => mails.extend(new.into_iter().map(|mail| (mail, 0))),
+            Ok(new) => mails.extend(new),
             Err(error) => {
                 eprintln!(
                     "mail relay: stream read failed: {}",
@@ -171,9 +188,9 @@ async fn relay_mail(store: &Store) -> Result<String, String> {
                 );
             }
         }
-        for (mail, attempts) in mails {
-            match mailer.deliver(&mail).await {
-                Ok(Delivery::Sent) => {
+        for mail in mails {
+            match mailer.process(&mail).await {
+                Processed::Done(Delivery::Sent) => {
                     let link = directory
                         .as_deref()
                         .and_then(|directory| {
@@ -186,23 +203,31 @@ async fn relay_mail(store: &Store) -> Result<String, String> {
                         mail.email.as_str()
                     );
                 }
-                Ok(Delivery::Skipped(reason)) => {
+                Processed::Done(Delivery::Skipped(reason) | Delivery::Refused(reason)) => {
                     println!(
                         "mail: {} to {} not sent: {reason}",
                         mail.kind.as_str(),
                         mail.email.as_str()
                     );
                 }
-                Err(error) if attempts < RELAY_ATTEMPTS => {
-                    eprintln!("mail relay: {}; retrying", error_chain(&error));
-                    retries.push((mail, attempts + 1));
+                Processed::Done(Delivery::Rejected(code)) => {
+                    println!(
+                        "mail: {} to {} rejected ({code}); dropped",
+                        mail.kind.as_str(),
+                        mail.email.as_str()
+                    );
                 }
-                Err(error) => eprintln!("mail relay: {}; dropped", error_chain(&error)),
+                Processed::Parked => eprintln!(
+                    "mail relay: {} parked after MAIL_MAX_ATTEMPTS failures; `local-dev redrive-mail` sends it again",
+                    mail.id
+                ),
+                Processed::Retry(error) => {
+                    eprintln!("mail relay: {}; retrying", error_chain(&error));
+                    retries.push(mail);
+                }
             }
         }
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
 }
 
-/// Sends tried per message before the relay drops it (Lambda's mapping would dead-letter it).
-const RELAY_ATTEMPTS: u32 = 5;

@@ -36,7 +36,8 @@ async fn handle(
 ) -> Result<Response<Body>, ApiError> {
     require_post(&request)?;
     let body = required_json_object(&request)?;
-    let email = Email::parse(&string_field(&body, "email")?)?;
+    let typed = Email::parse(&string_field(&body, "email")?)?;
+    let email = state.store.account_email(&typed).await?;
     let password = Password::parse_existing(string_field(&body, "password")?)?.into_secret();
 
     // Credentials and the source's window in one read, the attempt reserved at the same time;

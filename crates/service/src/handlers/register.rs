@@ -1,5 +1,5 @@
 use auth_core::assurance::Assurance;
-use auth_core::domain::{DisplayName, Email, Password, Role, UserId, UserProfile};
+use auth_core::domain::{DisplayName, Password, Role, UserId, UserProfile};
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
@@ -28,7 +28,7 @@ async fn handle(
     require_post(&request)?;
     let body = required_json_object(&request)?;
     let name = DisplayName::parse_new(&string_field(&body, "name")?)?;
-    let email = Email::parse(&string_field(&body, "email")?)?;
+    let email = crate::address::registration_email(&string_field(&body, "email")?)?;
     let password = Password::parse_new(string_field(&body, "password")?)?;
 
     let source = limited_source(state, client);

@@ -10,6 +10,10 @@
 //! | reset token | `USER#<id>`     | `RESET_TOKEN` | digest of the mailed reset link's secret; TTL `expires_at` |
 //! | verify token| `USER#<id>`     | `VERIFY_TOKEN`| digest of the mailed verification link's secret; TTL `expires_at` |
 //! | outbox      | `OUTBOX#<id>`   | `MAIL`        | a mail to send; the stream carries it to the mailer; TTL `expires_at` |
+//! | mail budget | `MAIL_BUDGET#<pool>[#<address>]` | `HOUR#<n>` / `DAY#<n>` | mail counted against a budget in one window; TTL `expires_at` |
+//! | counted     | `MAIL_COUNTED#<outbox id>` | `BUDGET` | a message already counted (its retries are not); TTL `expires_at` |
+//! | attempts    | `MAIL_ATTEMPTS#<outbox id>` | `SENDS` | failed sends of one message; TTL `expires_at` |
+//! | parked mail | `PARKED_MAIL`   | `<parked at>#<outbox id>` | a message the mailer gave up on, for `local-dev redrive-mail`; TTL 14 days |
 //! | factors     | `USER#<id>`     | `MFA`         | the sealed TOTP secret (confirmed, pending), last step taken, recovery-code digests |
 //! | code streak | `USER#<id>`     | `MFA_STREAK`  | consecutive failed second-factor codes; TTL `expires_at` |
 //! | challenge   | `MFA_CHALLENGE#<digest>` | `MFA_CHALLENGE` | a login's pending second step; TTL `expires_at` |
@@ -25,9 +29,11 @@ mod batch;
 mod error;
 mod ip_limit;
 pub mod item;
+mod mail_budget;
 mod mfa;
 mod one_time;
 mod outbox;
+mod parked_mail;
 pub mod revocation;
 mod round_trips;
 pub mod schema;
@@ -51,7 +57,9 @@ pub use mfa::{
     SecondStep,
 };
 pub use one_time::{Issuance, PendingToken, TokenPurpose};
+pub use mail_budget::{BudgetedIssuance, MailClaim};
 pub use outbox::{MailKind, OutboxMail};
+pub use parked_mail::{PARKED_RETENTION_SECONDS, ParkedMail};
 pub use round_trips::RoundTripCounter;
 pub use session_list::SessionPage;
 pub use sessions::{
@@ -80,6 +88,11 @@ impl Store {
     }
 
     pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Where outbox messages are written.
+    pub fn outbox_table(&self) -> &str {
         &self.table
     }
 }

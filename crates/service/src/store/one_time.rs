@@ -3,7 +3,9 @@
 //! using it deletes the item in the same transaction as the change it authorises, on the
 //! condition that it still holds that digest and has not expired, so a token works once.
 
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
 use super::error::condition_held;
 use super::item::{self, Item, b, n, s};
@@ -54,6 +56,65 @@ pub(super) fn token_key(purpose: TokenPurpose, user: &UserId) -> Item {
         (PK.to_owned(), s(user_pk(user))),
         (SK.to_owned(), s(purpose.sort_key())),
     ])
+}
+
+/// The write that stores a minted token, on the minimum-interval condition of
+/// [`Store::save_token`]: as a request, or as part of a budgeted transaction.
+pub(super) fn token_put(
+    table: &str,
+    purpose: TokenPurpose,
+    user: &UserId,
+    token: &PendingToken,
+    min_interval: i64,
+) -> TokenWrite {
+    let mut item = token_key(purpose, user);
+    item.insert(TOKEN_DIGEST.to_owned(), s(&token.digest));
+    item.insert(EMAIL.to_owned(), s(token.email.as_str()));
+    item.insert(ISSUED_AT.to_owned(), n(token.issued_at));
+    item.insert(EXPIRES_AT.to_owned(), n(token.expires_at));
+    item.insert(OUTBOX_ID.to_owned(), s(&token.outbox_id));
+    TokenWrite {
+        table: table.to_owned(),
+        item: Some(item),
+        condition_expression: Some(
+            "attribute_not_exists(#pk) OR #issued_at <= :cutoff OR #outbox_id = :outbox_id".into(),
+        ),
+        expression_attribute_names: Some(HashMap::from([
+            ("#pk".to_owned(), PK.to_owned()),
+            ("#issued_at".to_owned(), ISSUED_AT.to_owned()),
+            ("#outbox_id".to_owned(), OUTBOX_ID.to_owned()),
+        ])),
+        expression_attribute_values: Some(HashMap::from([
+            (
+                ":cutoff".to_owned(),
+                n(token.issued_at.saturating_sub(min_interval)),
+            ),
+            (":outbox_id".to_owned(), s(&token.outbox_id)),
+        ])),
+    }
+}
+
+/// The parts of a conditional put, shared by `PutItem` and a transaction's `Put`.
+pub(super) struct TokenWrite {
+    table: String,
+    item: Option<Item>,
+    condition_expression: Option<String>,
+    expression_attribute_names: Option<HashMap<String, String>>,
+    expression_attribute_values: Option<Item>,
+}
+
+impl TokenWrite {
+    pub(super) fn into_transaction_item(self) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(self.table)
+            .set_item(self.item)
+            .set_condition_expression(self.condition_expression)
+            .set_expression_attribute_names(self.expression_attribute_names)
+            .set_expression_attribute_values(self.expression_attribute_values)
+            .build()
+            .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
 }
 
 /// The delete that uses a token: it must still hold `digest` and be unexpired at `now`.
@@ -134,24 +195,15 @@ impl Store {
         token: &PendingToken,
         min_interval: i64,
     ) -> Result<Issuance, StoreError> {
+        let put = token_put(&self.table, purpose, user, token, min_interval);
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(token_key(purpose, user)))
-            .item(TOKEN_DIGEST, s(&token.digest))
-            .item(EMAIL, s(token.email.as_str()))
-            .item(ISSUED_AT, n(token.issued_at))
-            .item(EXPIRES_AT, n(token.expires_at))
-            .item(OUTBOX_ID, s(&token.outbox_id))
-            .condition_expression(
-                "attribute_not_exists(#pk) OR #issued_at <= :cutoff OR #outbox_id = :outbox_id",
-            )
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#issued_at", ISSUED_AT)
-            .expression_attribute_names("#outbox_id", OUTBOX_ID)
-            .expression_attribute_values(":cutoff", n(token.issued_at.saturating_sub(min_interval)))
-            .expression_attribute_values(":outbox_id", s(&token.outbox_id))
+            .set_item(put.item)
+            .set_condition_expression(put.condition_expression)
+            .set_expression_attribute_names(put.expression_attribute_names)
+            .set_expression_attribute_values(put.expression_attribute_values)
             .send()
             .await;
         Ok(if condition_held(result)? {

@@ -91,6 +91,19 @@ pub const MFA_CHALLENGE_PK_PREFIX: &str = "MFA_CHALLENGE#";
 pub const MFA_CHALLENGE_SK: &str = "MFA_CHALLENGE";
 pub const OUTBOX_PK_PREFIX: &str = "OUTBOX#";
 pub const OUTBOX_SK: &str = "MAIL";
+/// A mail budget's counter for one window (`store::mail_budget`), and the marker that a
+/// message has been counted.
+pub const MAIL_BUDGET_PK_PREFIX: &str = "MAIL_BUDGET#";
+pub const MAIL_COUNT: &str = "count";
+pub const MAIL_COUNTED_PK_PREFIX: &str = "MAIL_COUNTED#";
+pub const MAIL_COUNTED_SK: &str = "BUDGET";
+/// Failed sends of one message (`store::parked_mail`), and the partition of the messages the
+/// mailer gave up on, oldest first.
+pub const MAIL_ATTEMPTS_PK_PREFIX: &str = "MAIL_ATTEMPTS#";
+pub const MAIL_ATTEMPTS_SK: &str = "SENDS";
+pub const PARKED_MAIL_PK: &str = "PARKED_MAIL";
+pub const PARK_REASON: &str = "reason";
+pub const PARKED_AT: &str = "parked_at";
 
 pub fn email_pk(email: &Email) -> String {
     format!("EMAIL#{}", email.as_str())

@@ -98,7 +98,7 @@ impl Store {
             put_new(&self.table, credentials)?,
             put_new(&self.table, profile)?,
             put_new(&self.table, session.item())?,
-            put_new(&self.table, verification.item())?,
+            put_new(self.outbox_table(), verification.item())?,
         ];
         match self.transact(items).await? {
             Transaction::Committed => Ok(Registration::Created),
@@ -109,6 +109,22 @@ impl Store {
                 "registration write {index} found its item already present"
             ))),
         }
+    }
+
+    /// The key the account for an address typed at sign-in or reset is stored under: its
+    /// canonical form unless only an account registered before IDN canonicalisation has the
+    /// typed one (`address::lookup_keys`). One extra read, and only for a domain typed in
+    /// Unicode, whatever the answer; otherwise no read at all.
+    pub async fn account_email(&self, typed: &Email) -> Result<Email, StoreError> {
+        let keys = crate::address::lookup_keys(typed);
+        let [canonical, legacy] = keys.as_slice() else {
+            return Ok(typed.clone());
+        };
+        Ok(if self.credentials_by_email(canonical).await?.is_some() {
+            canonical.clone()
+        } else {
+            legacy.clone()
+        })
     }
 
     /// The credentials for `email`, read strongly consistently (a login right after
