@@ -87,6 +87,7 @@ async fn issuing_functions_read_their_keys_from_secrets_manager_and_hold_none_in
     let table = format!("auth-{}", auth_core::random::hex_id());
     let configuration = env(&[
         ("TABLE_NAME", &table),
+        ("OUTBOX_TABLE_NAME", &schema::local_outbox_table(&table)),
         ("JWT_ALGORITHM", "EdDSA"),
         ("JWT_PRIVATE_KEY_ARN", PRIVATE_KEY_ARN),
         ("JWT_REFRESH_SECRET_ARN", REFRESH_ARN),
@@ -110,7 +111,7 @@ async fn issuing_functions_read_their_keys_from_secrets_manager_and_hold_none_in
         .expect("table");
     let sign_in = SignIn::new(
         settings,
-        Store::new(dynamodb, &table),
+        Store::new(dynamodb, &table).with_outbox(schema::local_outbox_table(&table)),
         Arc::new(SystemClock),
     )
     .expect("sign-in");

@@ -21,43 +21,72 @@ async fn the_table_has_ttl_enabled_on_the_expiry_attribute() {
 }
 
 #[test]
-fn the_sam_template_declares_the_same_table_as_the_local_bootstrap() {
+fn the_sam_template_declares_the_same_tables_as_the_local_bootstrap() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
     let text = std::fs::read_to_string(path).expect("template.yaml at the workspace root");
     let template: serde_yaml::Value = serde_yaml::from_str(&text).expect("valid YAML");
     let resources = template["Resources"].as_mapping().expect("Resources");
-    let tables: Vec<&serde_yaml::Value> = resources
-        .values()
-        .filter(|resource| resource["Type"] == "AWS::DynamoDB::Table")
+    let tables: Vec<&str> = resources
+        .iter()
+        .filter(|(_, resource)| resource["Type"] == "AWS::DynamoDB::Table")
+        .filter_map(|(name, _)| name.as_str())
         .collect();
-    assert_eq!(tables.len(), 1, "exactly one table");
-    let properties = &tables[0]["Properties"];
-    let definition = table_definition();
+    assert_eq!(tables, ["AuthTable", "OutboxTable"], "the main table and the outbox");
+    for (name, definition) in [
+        ("AuthTable", table_definition()),
+        ("OutboxTable", schema::outbox_table_definition()),
+    ] {
+        let properties = &template["Resources"][name]["Properties"];
+        assert_eq!(
+            pairs(
+                &properties["AttributeDefinitions"],
+                "AttributeName",
+                "AttributeType"
+            ),
+            owned(&definition.attributes),
+            "{name}"
+        );
+        assert_eq!(
+            pairs(&properties["KeySchema"], "AttributeName", "KeyType"),
+            owned(&definition.key_schema),
+            "{name}"
+        );
+        let ttl = &properties["TimeToLiveSpecification"];
+        assert_eq!(
+            ttl["AttributeName"].as_str(),
+            Some(definition.ttl_attribute),
+            "{name}"
+        );
+        assert_eq!(ttl["Enabled"].as_bool(), Some(true), "{name}");
+        assert_eq!(
+            properties["StreamSpecification"]["StreamViewType"].as_str(),
+            definition.stream_view,
+            "{name}: only the outbox has a stream"
+        );
+        assert_eq!(properties["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+    }
+}
 
-    assert_eq!(
-        pairs(
-            &properties["AttributeDefinitions"],
-            "AttributeName",
-            "AttributeType"
-        ),
-        owned(&definition.attributes)
-    );
-    assert_eq!(
-        pairs(&properties["KeySchema"], "AttributeName", "KeyType"),
-        owned(&definition.key_schema)
-    );
-
-    let ttl = &properties["TimeToLiveSpecification"];
-    assert_eq!(
-        ttl["AttributeName"].as_str(),
-        Some(definition.ttl_attribute)
-    );
-    assert_eq!(ttl["Enabled"].as_bool(), Some(true));
-    assert_eq!(
-        properties["StreamSpecification"]["StreamViewType"].as_str(),
-        Some(definition.stream_view)
-    );
-    assert_eq!(properties["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+#[tokio::test]
+async fn only_the_outbox_table_has_a_stream_locally_too() {
+    let app = TestApp::spawn().await;
+    let described = |table: String| {
+        let client = app.client.clone();
+        async move {
+            client
+                .describe_table()
+                .table_name(table)
+                .send()
+                .await
+                .expect("describe the table")
+                .table
+                .expect("a table")
+        }
+    };
+    let main = described(app.table.clone()).await;
+    assert!(main.latest_stream_arn().is_none(), "the main table has no stream");
+    let outbox = described(schema::local_outbox_table(&app.table)).await;
+    assert!(outbox.latest_stream_arn().is_some(), "the outbox has one");
 }
 
 /// `[{name_key: a, value_key: b}, ...]` as `[(a, b), ...]`.

@@ -680,30 +680,98 @@ fn the_optional_alarms_watch_metrics_the_audit_events_publish() {
     );
 }
 
+/// Every (action, resource) a function's policies grant for one service prefix, resources as
+/// their `!GetAtt`/`!Ref`/`!Sub` text.
+fn grants(function: &Value, prefix: &str) -> BTreeSet<(String, String)> {
+    let Some(Value::Sequence(policies)) = under(&function["Properties"]["Policies"], false) else {
+        return BTreeSet::new();
+    };
+    let text = |value: &Value| match value {
+        Value::Tagged(tagged) => format!("{}", tagged.value.as_str().unwrap_or_default()),
+        other => other.as_str().unwrap_or_default().to_owned(),
+    };
+    let mut granted = BTreeSet::new();
+    for statement in policies
+        .iter()
+        .filter_map(|policy| policy["Statement"].as_sequence())
+        .flatten()
+    {
+        let actions: Vec<Value> = match &statement["Action"] {
+            Value::Sequence(actions) => actions.clone(),
+            single => vec![single.clone()],
+        };
+        let resources: Vec<String> = match &statement["Resource"] {
+            Value::Sequence(resources) => resources.iter().map(text).collect(),
+            single => vec![text(single)],
+        };
+        for action in actions.iter().filter_map(Value::as_str) {
+            if action.starts_with(prefix) {
+                for resource in &resources {
+                    granted.insert((action.to_owned(), resource.clone()));
+                }
+            }
+        }
+    }
+    granted
+}
+
+fn pairs(entries: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    entries
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
+}
+
 #[test]
-fn the_mailer_reads_outbox_inserts_from_the_stream_retries_dead_letters_and_sends_as_one_identity()
+fn the_mailer_reads_its_own_stream_parks_before_the_mapping_gives_up_and_sends_as_one_identity()
 {
     let template = template();
     let resources = &template["Resources"];
-    let table = &resources["AuthTable"]["Properties"];
-    assert_eq!(
-        table["StreamSpecification"]["StreamViewType"],
-        auth_service::store::schema::table_definition().stream_view
+    assert!(
+        resources["AuthTable"]["Properties"]["StreamSpecification"].is_null(),
+        "the main table has no stream"
     );
-    let mailer = &resources["MailerFunction"]["Properties"];
-    let outbox = &mailer["Events"]["Outbox"];
-    assert_eq!(outbox["Type"], "DynamoDB");
-    let properties = &outbox["Properties"];
+    assert_eq!(
+        resources["OutboxTable"]["Properties"]["StreamSpecification"]["StreamViewType"]
+            .as_str(),
+        auth_service::store::schema::outbox_table_definition().stream_view
+    );
+    let mailer = &resources["MailerFunction"];
+    assert!(
+        mailer["Properties"]["Events"].is_null(),
+        "no SAM DynamoDB event: it would attach a policy reading every stream"
+    );
+    let mapping = &resources["MailerOutboxMapping"];
+    assert_eq!(mapping["Type"], "AWS::Lambda::EventSourceMapping");
+    let properties = &mapping["Properties"];
+    assert_eq!(
+        reference(&properties["FunctionName"]).as_deref(),
+        Some("MailerFunction")
+    );
+    let Value::Tagged(source) = &properties["EventSourceArn"] else {
+        panic!("the stream is a !GetAtt");
+    };
+    assert_eq!(source.value, "OutboxTable.StreamArn");
     assert_eq!(
         properties["FunctionResponseTypes"][0],
         "ReportBatchItemFailures"
     );
+    let env = environment(&template, mailer, false);
+    let parks_after: u64 = env["MAIL_MAX_ATTEMPTS"]
+        .as_str()
+        .and_then(|n| n.parse().ok())
+        .expect("MAIL_MAX_ATTEMPTS is a number");
+    let retries = properties["MaximumRetryAttempts"]
+        .as_u64()
+        .expect("MaximumRetryAttempts");
     assert!(
-        properties["MaximumRetryAttempts"]
-            .as_u64()
-            .is_some_and(|n| n > 0)
+        retries > parks_after,
+        "the mailer parks a message ({parks_after} failures) before the mapping gives it up ({retries} retries)"
     );
-    assert_eq!(properties["DestinationConfig"]["OnFailure"]["Type"], "SQS");
+    assert!(matches!(
+        properties["DestinationConfig"]["OnFailure"]["Destination"],
+        Value::Tagged(_)
+    ));
     let pattern: serde_json::Value = serde_json::from_str(
         properties["FilterCriteria"]["Filters"][0]["Pattern"]
             .as_str()
@@ -715,34 +783,140 @@ fn the_mailer_reads_outbox_inserts_from_the_stream_retries_dead_letters_and_send
         pattern["dynamodb"]["Keys"]["pk"]["S"][0]["prefix"],
         auth_service::store::schema::OUTBOX_PK_PREFIX
     );
-    // DynamoDB: reads and the token's put only; SES: send, as one identity.
+    // Its own stream, the main table's items it needs, nothing of the outbox table's items.
     assert_eq!(
-        dynamodb_actions(&resources["MailerFunction"]),
-        ["dynamodb:GetItem", "dynamodb:PutItem"]
-            .into_iter()
-            .map(str::to_owned)
-            .collect()
+        grants(mailer, "dynamodb:"),
+        pairs(&[
+            ("dynamodb:GetItem", "AuthTable.Arn"),
+            ("dynamodb:PutItem", "AuthTable.Arn"),
+            ("dynamodb:UpdateItem", "AuthTable.Arn"),
+            ("dynamodb:DescribeStream", "OutboxTable.StreamArn"),
+            ("dynamodb:GetRecords", "OutboxTable.StreamArn"),
+            ("dynamodb:GetShardIterator", "OutboxTable.StreamArn"),
+            ("dynamodb:ListStreams", "${OutboxTable.Arn}/stream/*"),
+        ])
     );
-    let statements: Vec<&Value> = mailer["Policies"]
-        .as_sequence()
-        .expect("policies")
-        .iter()
-        .filter_map(|policy| policy["Statement"].as_sequence())
-        .flatten()
-        .collect();
-    let ses = statements
-        .iter()
-        .find(|statement| statement["Action"][0] == "ses:SendEmail")
-        .expect("an SES statement");
-    assert!(format!("{:?}", ses["Resource"]).contains("identity/${SesIdentity}"));
-    let env = environment(&template, &resources["MailerFunction"], false);
+    let ses = grants(mailer, "ses:");
+    assert!(ses.iter().any(|(action, resource)| action == "ses:SendEmail"
+        && resource.ends_with("identity/${SesIdentity}")));
+    assert!(ses.iter().any(|(action, resource)| action == "ses:SendEmail"
+        && resource.ends_with("configuration-set/${MailConfigurationSet}")));
+    assert!(ses.contains(&("ses:GetSuppressedDestination".to_owned(), "*".to_owned())));
+    assert_eq!(
+        reference(&env["MAIL_CONFIGURATION_SET"]).as_deref(),
+        Some("MailConfigurationSet")
+    );
+    let suppression =
+        &resources["MailConfigurationSet"]["Properties"]["SuppressionOptions"]["SuppressedReasons"];
+    assert_eq!(suppression, &serde_yaml::from_str::<Value>("[BOUNCE, COMPLAINT]").expect("yaml"));
     for variable in [
         "APP_URL",
         "MAIL_FROM",
         "RESET_TOKEN_TTL",
         "VERIFY_TOKEN_TTL",
+        "MAIL_RECIPIENT_HOURLY",
+        "MAIL_RECIPIENT_DAILY",
+        "MAIL_RESET_HOURLY",
+        "MAIL_RESET_DAILY",
+        "MAIL_ACCOUNT_HOURLY",
+        "MAIL_ACCOUNT_DAILY",
     ] {
         assert!(env.contains_key(variable), "mailer {variable}");
     }
     assert!(!env.contains_key("MAIL_TRANSPORT"), "SES by default in AWS");
+    assert!(!env.contains_key("OUTBOX_TABLE_NAME"), "the mailer writes no mail requests");
+}
+
+#[test]
+fn only_the_functions_that_ask_for_mail_may_write_the_outbox_and_none_reads_it() {
+    let template = template();
+    let mut writers = BTreeSet::new();
+    for (name, function) in functions(&template) {
+        for (action, resource) in grants(function, "dynamodb:") {
+            if resource == "OutboxTable.Arn" {
+                assert_eq!(action, "dynamodb:PutItem", "{name} may only add mail requests");
+                writers.insert(name.to_owned());
+            }
+        }
+    }
+    assert_eq!(
+        writers,
+        ["EmailFunction", "PasswordRecoveryFunction", "RegisterFunction"]
+            .map(str::to_owned)
+            .into()
+    );
+}
+
+#[test]
+fn the_unauthenticated_recovery_routes_run_under_a_role_of_their_own() {
+    let template = template();
+    let resources = &template["Resources"];
+    let recovery = &resources["PasswordRecoveryFunction"];
+    let change = &resources["PasswordFunction"];
+    assert_eq!(
+        recovery["Metadata"]["BuildProperties"]["Binary"],
+        change["Metadata"]["BuildProperties"]["Binary"],
+        "one binary, two roles"
+    );
+    let routes = |function: &Value| -> BTreeSet<(String, bool)> {
+        function["Properties"]["Events"]
+            .as_mapping()
+            .expect("events")
+            .values()
+            .map(|event| {
+                let properties = &event["Properties"];
+                (
+                    properties["Path"].as_str().unwrap_or_default().to_owned(),
+                    !properties["Auth"]["Authorizer"].is_null(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        routes(recovery),
+        [
+            ("/auth/password/forgot".to_owned(), false),
+            ("/auth/password/reset".to_owned(), false)
+        ]
+        .into()
+    );
+    assert_eq!(
+        routes(change),
+        [("/auth/password/change".to_owned(), true)].into()
+    );
+    let granted = grants(recovery, "dynamodb:");
+    assert!(
+        !granted.contains(&("dynamodb:PutItem".to_owned(), "AuthTable.Arn".to_owned()))
+            && !granted
+                .iter()
+                .any(|(action, _)| action == "dynamodb:BatchGetItem"),
+        "the recovery role creates nothing in the main table and reads no batches: {granted:?}"
+    );
+    assert!(granted.contains(&("dynamodb:PutItem".to_owned(), "OutboxTable.Arn".to_owned())));
+    let env = environment(&template, recovery, false);
+    assert!(
+        !env.contains_key("MFA_RECENT") && !env.contains_key("LOGIN_MAX_FAILURES"),
+        "{env:?}"
+    );
+}
+
+#[test]
+fn mailed_links_point_at_an_https_app_only() {
+    let template = template();
+    let app_url = &template["Parameters"]["AppUrl"];
+    assert!(app_url["Default"].is_null(), "no default: every deployment names its app");
+    let pattern = regex_lite::Regex::new(app_url["AllowedPattern"].as_str().expect("a pattern"))
+        .expect("CloudFormation's pattern is a valid regex");
+    for accepted in ["https://app.example.com", "https://app.example.com/base"] {
+        assert!(pattern.is_match(accepted), "{accepted}");
+    }
+    for refused in [
+        "http://app.example.com",
+        "http://127.0.0.1:3000",
+        "https://app.example.com/x?token=1",
+        "https://app.example.com/#x",
+        "https://",
+    ] {
+        assert!(!pattern.is_match(refused), "{refused}");
+    }
 }

@@ -108,6 +108,10 @@ pub fn settings(table: &str, overrides: &[(&str, &str)]) -> BTreeMap<String, Str
     let mut env = BTreeMap::from([
         ("TABLE_NAME".to_owned(), table.to_owned()),
         (
+            "OUTBOX_TABLE_NAME".to_owned(),
+            schema::local_outbox_table(table),
+        ),
+        (
             "JWT_ACCESS_SECRET".to_owned(),
             format!("access-{}", auth_core::random::hex_id()),
         ),
@@ -256,7 +260,7 @@ impl TestApp {
         let shared_clock: auth_core::clock::SharedClock = Arc::new(clock.clone());
         let sign_in = SignInSettings::from_env(&settings).expect("valid sign-in settings");
         let table = sign_in.store.table.clone();
-        let store = Store::new(client.clone(), &table);
+        let store = Store::new(client.clone(), &table).with_outbox(schema::local_outbox_table(&table));
         let mut sign_in =
             SignIn::new(sign_in, store.clone(), shared_clock.clone()).expect("sign-in");
         let mut refresher = Refresh::new(

@@ -251,12 +251,16 @@ impl SecretsExtensionSettings {
     }
 }
 
-/// The DynamoDB table and the bound on one call (`TABLE_NAME`, `DYNAMODB_TIMEOUT`, default 3s).
+/// The DynamoDB table and the bound on one call (`TABLE_NAME`, `DYNAMODB_TIMEOUT`, default 3s),
+/// and for functions that ask for mail, the outbox table (`OUTBOX_TABLE_NAME`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreSettings {
     pub table: String,
     /// Upper bound on one DynamoDB call including retries.
     pub timeout: Duration,
+    /// Where mail requests are written: a table of its own, whose stream carries them to the
+    /// mailer (so that stream never carries a password hash or a token digest).
+    pub outbox_table: Option<String>,
 }
 
 impl StoreSettings {
@@ -268,7 +272,25 @@ impl StoreSettings {
         Ok(Self {
             table: required(env, "TABLE_NAME", "set it to the DynamoDB table's name")?,
             timeout,
+            outbox_table: env
+                .get("OUTBOX_TABLE_NAME")
+                .map(|name| name.trim().to_owned())
+                .filter(|name| !name.is_empty()),
         })
+    }
+
+    /// [`StoreSettings::from_env`] for a function that asks for mail: `OUTBOX_TABLE_NAME` is
+    /// required, so a missing one stops the function at init, not at its first sign-up.
+    pub fn with_outbox_from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let settings = Self::from_env(env)?;
+        if settings.outbox_table.is_none() {
+            required(
+                env,
+                "OUTBOX_TABLE_NAME",
+                "set it to the outbox table's name (mail requests go there)",
+            )?;
+        }
+        Ok(settings)
     }
 }
 

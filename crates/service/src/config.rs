@@ -71,7 +71,7 @@ pub struct AccountSettings {
 impl AccountSettings {
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
         Ok(Self {
-            store: StoreSettings::from_env(env)?,
+            store: StoreSettings::with_outbox_from_env(env)?,
             passwords: password_policy(env)?,
             cookie_path: cookie_path(env)?,
             backoff: backoff_policy(env)?,
@@ -431,7 +431,7 @@ impl SignInSettings {
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
         let access = access_tokens(env, KeyUse::Sign)?;
         Ok(Self {
-            store: StoreSettings::from_env(env)?,
+            store: StoreSettings::with_outbox_from_env(env)?,
             refresh_keys: refresh_keys(env, &access)?,
             access,
             sessions: session_policy(env)?,
@@ -683,6 +683,7 @@ mod tests {
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         let mut env = BTreeMap::from([
             ("TABLE_NAME".to_owned(), "auth".to_owned()),
+            ("OUTBOX_TABLE_NAME".to_owned(), "auth-outbox".to_owned()),
             ("JWT_ACCESS_SECRET".to_owned(), ACCESS.to_owned()),
             ("JWT_REFRESH_SECRET".to_owned(), REFRESH.to_owned()),
         ]);
@@ -709,6 +710,57 @@ mod tests {
         .next()
     }
 
+    fn mailer(pairs: &[(&str, &str)]) -> Result<MailerSettings, ConfigError> {
+        let mut all = vec![
+            ("APP_URL", "https://app.example.com"),
+            ("MAIL_FROM", "no-reply@example.com"),
+        ];
+        all.extend_from_slice(pairs);
+        MailerSettings::from_env(&env(&all))
+    }
+
+    #[test]
+    fn the_mailer_budgets_default_to_the_documented_values_and_refuse_nonsense() {
+        let settings = mailer(&[]).expect("valid");
+        assert_eq!(settings.budgets, MailBudgets::default());
+        assert_eq!(settings.max_attempts, 5);
+        assert_eq!(
+            settings.transport,
+            MailTransport::Ses {
+                configuration_set: None
+            }
+        );
+        let custom = mailer(&[
+            ("MAIL_RECIPIENT_HOURLY", "2"),
+            ("MAIL_RESET_DAILY", "30000"),
+            ("MAIL_CONFIGURATION_SET", "auth-mail"),
+        ])
+        .expect("valid");
+        assert_eq!(custom.budgets.recipient.hourly, 2);
+        assert_eq!(custom.budgets.reset.daily, 30_000);
+        assert_eq!(custom.budgets.account, MailBudgets::default().account);
+        assert_eq!(
+            custom.transport,
+            MailTransport::Ses {
+                configuration_set: Some("auth-mail".into())
+            }
+        );
+        for (pairs, variable) in [
+            (&[("MAIL_RECIPIENT_HOURLY", "0")][..], "MAIL_RECIPIENT_HOURLY"),
+            (&[("MAIL_ACCOUNT_DAILY", "many")], "MAIL_ACCOUNT_DAILY"),
+            (
+                &[("MAIL_RECIPIENT_HOURLY", "20"), ("MAIL_RECIPIENT_DAILY", "10")],
+                "MAIL_RECIPIENT_DAILY",
+            ),
+            (&[("MAIL_RESET_DAILY", "100")], "MAIL_RESET_DAILY"),
+            (&[("MAIL_MAX_ATTEMPTS", "0")], "MAIL_MAX_ATTEMPTS"),
+            (&[("MAIL_MAX_ATTEMPTS", "21")], "MAIL_MAX_ATTEMPTS"),
+        ] {
+            let error = mailer(pairs).expect_err("refused");
+            assert!(error.to_string().contains(variable), "{pairs:?}: {error}");
+        }
+    }
+
     #[test]
     fn defaults_follow_the_documented_values() {
         let settings = SignInSettings::from_env(&env(&[])).expect("valid");
@@ -724,6 +776,7 @@ mod tests {
     fn each_bad_value_is_refused_naming_its_variable_and_never_echoing_a_secret() {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[("TABLE_NAME", "")], "TABLE_NAME"),
+            (&[("OUTBOX_TABLE_NAME", "")], "OUTBOX_TABLE_NAME"),
             (&[("DYNAMODB_TIMEOUT", "soon")], "DYNAMODB_TIMEOUT"),
             (&[("DYNAMODB_TIMEOUT", "0")], "DYNAMODB_TIMEOUT"),
             (&[("JWT_ACCESS_SECRET", "short")], "JWT_ACCESS_SECRET"),

@@ -189,6 +189,8 @@ fn function_env(function: &str, c: &Config) -> Result<Vec<(&'static str, String)
         ("TABLE_NAME", c.table.clone()),
         ("AWS_ENDPOINT_URL_DYNAMODB", c.endpoint.clone()),
     ];
+    // Where register writes its verification mail (`local-dev create-table` makes it).
+    let outbox = ("OUTBOX_TABLE_NAME", format!("{}-outbox", c.table));
     let access = ("JWT_ACCESS_SECRET", c.access_secret.clone());
     let node_path = || {
         c.node_modules
@@ -202,6 +204,7 @@ fn function_env(function: &str, c: &Config) -> Result<Vec<(&'static str, String)
             ("JWT_REFRESH_SECRET", c.refresh_secret.clone()),
             table[0].clone(),
             table[1].clone(),
+            outbox.clone(),
         ]
         .into(),
         "logout" => [access, table[0].clone(), table[1].clone()].into(),
@@ -242,6 +245,7 @@ fn function_env(function: &str, c: &Config) -> Result<Vec<(&'static str, String)
             ),
             table[0].clone(),
             table[1].clone(),
+            outbox.clone(),
         ],
         "authorizer-secrets-extension" => vec![
             ("JWT_ACCESS_SECRET_ARN", ACCESS_SECRET_ID.into()),
@@ -263,6 +267,7 @@ fn function_env(function: &str, c: &Config) -> Result<Vec<(&'static str, String)
                 ("JWT_REFRESH_SECRET", c.refresh_secret.clone()),
                 table[0].clone(),
                 table[1].clone(),
+                outbox.clone(),
             ]
         }
         authorizer if authorizer.starts_with("authorizer-") => {
@@ -275,25 +280,33 @@ fn function_env(function: &str, c: &Config) -> Result<Vec<(&'static str, String)
                 ("AUTHORIZER_TOKEN_SOURCE", "header".into()),
             ]
         }
-        "me" | "sessions" => table.into(),
+        "me" => table.into(),
+        "sessions" => vec![table[0].clone(), table[1].clone(), outbox.clone()],
         // Brakes off: every measured call takes the same path (the per-IP window would refuse
         // a thousand forgot or failed-delete requests from one address, the backoff the deletes).
         "password" | "email" => vec![
             ("IP_MAX_FAILURES", "0".into()),
             table[0].clone(),
             table[1].clone(),
+            outbox.clone(),
         ],
         "account" => vec![
             ("IP_MAX_FAILURES", "0".into()),
             ("LOGIN_MAX_FAILURES", "1000000000".into()),
             table[0].clone(),
             table[1].clone(),
+            outbox,
         ],
         "mailer" => vec![
             ("APP_URL", "https://app.bench.example".into()),
             ("MAIL_FROM", "no-reply@bench.example".into()),
             // Every invocation sends: the path to measure, not the skip of a repeat.
             ("MAIL_MIN_INTERVAL", "0s".into()),
+            // Every invocation mails one address: budgets out of the way of the measurement.
+            ("MAIL_RECIPIENT_HOURLY", "1000000000".into()),
+            ("MAIL_RECIPIENT_DAILY", "1000000000".into()),
+            ("MAIL_RESET_HOURLY", "1000000000".into()),
+            ("MAIL_RESET_DAILY", "1000000000".into()),
             (
                 "AWS_ENDPOINT_URL_SESV2",
                 format!("http://{}", c.secrets_endpoint()?),

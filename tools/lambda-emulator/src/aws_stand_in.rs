@@ -3,7 +3,11 @@
 //!   and Secrets extension's `GET /secretsmanager/get?secretId=` (for the authorizer), from a
 //!   map of secret id (or ARN) to value;
 //! - SES v2's `SendEmail` (`POST /v2/email/outbound-emails`, raw content), each message written
-//!   to a directory as `<n>.eml` (aside first, then renamed: a reader never sees half of one).
+//!   to a directory as `<n>.eml` (aside first, then renamed: a reader never sees half of one);
+//! - SES v2's account suppression list: `GetSuppressedDestination` (`GET
+//!   /v2/email/suppression/addresses/<address>`, 404 `NotFoundException` when absent) and
+//!   `PutSuppressedDestination` (`PUT /v2/email/suppression/addresses`), kept in memory; a send
+//!   to a suppressed address is accepted and dropped, as SES drops it.
 //!
 //! Point a process at it with `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL_SESV2`.
 //! A real in-region call adds its network round trip (and the SDK's TLS handshake) on top.
@@ -26,6 +30,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 const SEND_EMAIL: &str = "/v2/email/outbound-emails";
+const SUPPRESSION: &str = "/v2/email/suppression/addresses";
 
 /// What the stand-in serves.
 #[derive(Default)]
@@ -39,6 +44,7 @@ pub struct StandIn {
 struct Shared {
     stand_in: StandIn,
     sent: AtomicU64,
+    suppressed: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Serves until the process ends; returns the address.
@@ -50,6 +56,7 @@ pub async fn start(stand_in: StandIn) -> Result<SocketAddr, String> {
     let shared = Arc::new(Shared {
         stand_in,
         sent: AtomicU64::new(0),
+        suppressed: std::sync::Mutex::default(),
     });
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
@@ -81,6 +88,44 @@ async fn answer(
         let body = body_of(request).await;
         return Ok(send_email(&shared, &body).await);
     }
+    if let Some(address) = request
+        .uri()
+        .path()
+        .strip_prefix(SUPPRESSION)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|_| request.method() == Method::GET)
+    {
+        let address = percent_decode(address).to_ascii_lowercase();
+        let known = suppressed(&shared).contains(&address);
+        return Ok(if known {
+            respond(
+                200,
+                "application/json",
+                json!({"SuppressedDestination": {"EmailAddress": address, "Reason": "BOUNCE", "LastUpdateTime": 0}}),
+            )
+        } else {
+            respond(
+                404,
+                "application/json",
+                json!({"__type": "NotFoundException", "message": "not on the suppression list"}),
+            )
+        });
+    }
+    if request.method() == Method::PUT && request.uri().path() == SUPPRESSION {
+        let body = body_of(request).await;
+        let request: Value = serde_json::from_slice(&body).unwrap_or_default();
+        return Ok(match request["EmailAddress"].as_str() {
+            Some(address) => {
+                suppressed(&shared).insert(address.to_ascii_lowercase());
+                respond(200, "application/json", json!({}))
+            }
+            None => respond(
+                400,
+                "application/json",
+                json!({"__type": "BadRequestException", "message": "EmailAddress is required"}),
+            ),
+        });
+    }
     let query_id = request
         .uri()
         .query()
@@ -109,6 +154,13 @@ async fn answer(
             ),
         },
     )
+}
+
+fn suppressed(shared: &Shared) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+    shared
+        .suppressed
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 async fn body_of(request: Request<Incoming>) -> Bytes {
@@ -140,6 +192,23 @@ async fn send_email(shared: &Shared, body: &[u8]) -> Response<Full<Bytes>> {
         return refuse("Content.Raw.Data is not base64");
     };
     let n = shared.sent.fetch_add(1, Ordering::Relaxed) + 1;
+    let recipients: Vec<String> = request["Destination"]["ToAddresses"]
+        .as_array()
+        .map(|addresses| {
+            addresses
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_ascii_lowercase)
+                .collect()
+        })
+        .unwrap_or_default();
+    if recipients
+        .iter()
+        .any(|address| suppressed(shared).contains(address))
+    {
+        // SES accepts the call and drops the message.
+        return respond(200, "application/json", json!({"MessageId": format!("suppressed-{n}")}));
+    }
     let name = format!("ses-{}-{n}", std::process::id());
     let written = async {
         tokio::fs::create_dir_all(directory).await?;

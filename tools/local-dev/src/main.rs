@@ -1,5 +1,6 @@
 //! Operations on the table:
-//! - `local-dev create-table`: creates TABLE_NAME (with TTL) from the definition the code uses;
+//! - `local-dev create-table`: creates TABLE_NAME and its outbox table (with TTL, the outbox
+//!   with its stream) from the definitions the code uses;
 //! - `local-dev set-role <email> <role>`: promotes or demotes a user (every session follows);
 //! - `local-dev remove-mfa <email>`: removes a user's second factor (a lost device and no
 //!   recovery code left), ending every session signed in with it; audited
@@ -9,14 +10,15 @@
 //!   they expire, unless the authorizer runs in strict mode.
 //! - `local-dev redrive-mail`: puts the messages the mailer parked (after `MAIL_MAX_ATTEMPTS`
 //!   failed sends) back in the outbox, once the cause is fixed; audited (`mail_redriven`).
-//! - `local-dev relay-mail`: runs the mailer on the table's stream until stopped, printing each
+//! - `local-dev relay-mail`: runs the mailer on the outbox table's stream until stopped, printing each
 //!   message's link (the mailer's settings: `APP_URL`, `MAIL_FROM`, `MAIL_TRANSPORT=dir:...`).
 //! - `local-dev relay-stream <invoke-api> <function>`: the template's event source mapping for
 //!   a packaged mailer: outbox inserts on the stream, in batches of 10, invoked through an
 //!   Invoke API (`dev-gateway --packaged`), partial failures retried from the first failed
-//!   record up to 5 times, as `MailerFunction`'s mapping does.
+//!   record up to 8 times, as `MailerOutboxMapping` does.
 //!
-//! Settings come from `auth_core::config` (`TABLE_NAME`, `DYNAMODB_TIMEOUT`); the endpoint from
+//! Settings come from `auth_core::config` (`TABLE_NAME`, `OUTBOX_TABLE_NAME` (by default
+//! `<TABLE_NAME>-outbox`), `DYNAMODB_TIMEOUT`); the endpoint from
 //! the SDK's standard `AWS_ENDPOINT_URL_DYNAMODB`, credentials from the usual AWS chain.
 
 use std::process::ExitCode;
@@ -40,7 +42,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let store = Store::connect(&settings).await;
+    // The outbox table: OUTBOX_TABLE_NAME (a deployed stack's output), else the local one
+    // that goes with TABLE_NAME.
+    let outbox = settings
+        .outbox_table
+        .clone()
+        .unwrap_or_else(|| schema::local_outbox_table(&settings.table));
+    let store = Store::connect(&settings).await.with_outbox(outbox);
     let outcome = match args
         .iter()
         .map(String::as_str)
@@ -73,9 +81,10 @@ async fn main() -> ExitCode {
 
 async fn create_table(store: &Store) -> Result<String, String> {
     let table = store.table();
-    match schema::create_table(store.client(), table).await {
+    let outbox = store.outbox_table().map_err(|error| error_chain(&error))?;
+    match schema::create_tables(store.client(), table, outbox).await {
         Ok(()) => Ok(format!(
-            "created table {table} with TTL on {}",
+            "created tables {table} and {outbox} (its stream feeds the mailer) with TTL on {}",
             schema::EXPIRES_AT
         )),
         Err(StoreError::Unexpected(error))
@@ -168,13 +177,11 @@ async fn relay_mail(store: &Store) -> Result<String, String> {
         auth_service::config::MailTransport::Directory(directory) => Some(directory.clone()),
         auth_service::config::MailTransport::Ses { .. } => None,
     };
-    let mut relay = MailRelay::open(store.client(), streams_client().await, store.table())
+    let outbox = store.outbox_table().map_err(|error| error_chain(&error))?;
+    let mut relay = MailRelay::open(store.client(), streams_client().await, outbox)
         .await
         .map_err(|error| error_chain(error.as_ref()))?;
-    eprintln!(
-        "mail relay: delivering outbox messages of {}",
-        store.table()
-    );
+    eprintln!("mail relay: delivering outbox messages of {outbox}");
     // Like Lambda's retries: a message whose send failed is tried again on the next polls.
     let mut retries: Vec<auth_service::store::OutboxMail> = Vec::new();
     loop {

@@ -1,5 +1,5 @@
-//! The template's event source mapping for a packaged mailer (`MailerFunction`'s `Outbox`
-//! event): outbox inserts read from DynamoDB Local's stream, in batches of `BATCH_SIZE` that
+//! The template's event source mapping for a packaged mailer (`MailerOutboxMapping`, on the
+//! outbox table's stream): outbox inserts read from DynamoDB Local's stream, in batches of `BATCH_SIZE` that
 //! never span shards, invoked through an Invoke API. As the template configures the mapping:
 //! a partial failure (`ReportBatchItemFailures`) retries from the first failed record,
 //! everything before it being done, and a failure entry without a usable identifier fails the
@@ -28,7 +28,7 @@ use crate::mail_relay::MailRelay;
 
 /// The template's `BatchSize` and `MaximumRetryAttempts`.
 const BATCH_SIZE: usize = 10;
-const MAXIMUM_RETRY_ATTEMPTS: u32 = 5;
+const MAXIMUM_RETRY_ATTEMPTS: u32 = 8;
 const POLL_EVERY: Duration = Duration::from_millis(300);
 
 /// What one invocation of a batch came to.
@@ -75,7 +75,8 @@ pub async fn run(
     function: &str,
 ) -> Result<String, String> {
     let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
-    let mut relay = MailRelay::open(store.client(), streams, store.table())
+    let outbox = store.outbox_table().map_err(|error| error_chain(&error))?;
+    let mut relay = MailRelay::open(store.client(), streams, outbox)
         .await
         .map_err(|error| error_chain(error.as_ref()))?;
     let url = format!(
@@ -84,10 +85,7 @@ pub async fn run(
     );
     let client: Client<HttpConnector, Full<Bytes>> =
         Client::builder(TokioExecutor::new()).build_http();
-    eprintln!(
-        "stream mapping: outbox inserts of {} -> {url}",
-        store.table()
-    );
+    eprintln!("stream mapping: outbox inserts of {outbox} -> {url}");
     loop {
         match relay.poll_events(&region).await {
             Ok(shards) => {

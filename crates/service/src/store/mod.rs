@@ -1,4 +1,5 @@
-//! DynamoDB persistence, in domain terms. One table holds users and sessions:
+//! DynamoDB persistence, in domain terms. One table holds users and sessions; mail requests
+//! (`OUTBOX#<id>`/`MAIL`) go to an outbox table of their own, whose stream feeds the mailer:
 //!
 //! | item        | pk              | sk            | what it is for                            |
 //! |-------------|-----------------|---------------|-------------------------------------------|
@@ -73,6 +74,7 @@ pub use users::{NewUser, ProfileRecord, Registration};
 pub struct Store {
     client: Client,
     table: String,
+    outbox: Option<String>,
 }
 
 impl Store {
@@ -80,6 +82,15 @@ impl Store {
         Self {
             client,
             table: table.into(),
+            outbox: None,
+        }
+    }
+
+    /// The store, writing mail requests to the `outbox` table.
+    pub fn with_outbox(self, outbox: impl Into<String>) -> Self {
+        Self {
+            outbox: Some(outbox.into()),
+            ..self
         }
     }
 
@@ -91,9 +102,12 @@ impl Store {
         &self.table
     }
 
-    /// Where outbox messages are written.
-    pub fn outbox_table(&self) -> &str {
-        &self.table
+    /// Where outbox messages are written; an error for a store built without one (the
+    /// settings of every function that asks for mail require `OUTBOX_TABLE_NAME`).
+    pub fn outbox_table(&self) -> Result<&str, StoreError> {
+        self.outbox
+            .as_deref()
+            .ok_or_else(|| StoreError::Unexpected("this store has no outbox table".into()))
     }
 }
 
@@ -120,6 +134,10 @@ impl Store {
     pub async fn connect(settings: &StoreSettings) -> Self {
         let shared = crate::aws::shared_config().await;
         let client = Client::from_conf(client_config(shared, settings.timeout).build());
-        Self::new(client, &settings.table)
+        let store = Self::new(client, &settings.table);
+        match &settings.outbox_table {
+            Some(outbox) => store.with_outbox(outbox),
+            None => store,
+        }
     }
 }

@@ -102,7 +102,7 @@ impl Store {
     pub async fn enqueue_mail(&self, mail: &OutboxMail) -> Result<(), StoreError> {
         self.client
             .put_item()
-            .table_name(self.outbox_table())
+            .table_name(self.outbox_table()?)
             .set_item(Some(mail.item()))
             .send()
             .await?;

@@ -159,7 +159,7 @@ impl Store {
             .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
         let items = vec![
             TransactWriteItem::builder().delete(remove).build(),
-            put_new(self.outbox_table(), again.item())?,
+            put_new(self.outbox_table()?, again.item())?,
         ];
         Ok(match self.transact(items).await? {
             Transaction::Committed => Some(again),

@@ -135,7 +135,7 @@ pub fn outbox_pk(id: &str) -> String {
     format!("{OUTBOX_PK_PREFIX}{id}")
 }
 
-/// The table's keys, as both the bootstrap and the SAM template declare them.
+/// A table's keys, as both the bootstrap and the SAM template declare them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableDefinition {
     /// (attribute name, DynamoDB scalar type: "S", "N" or "B")
@@ -143,41 +143,77 @@ pub struct TableDefinition {
     /// (attribute name, "HASH" or "RANGE")
     pub key_schema: Vec<(&'static str, &'static str)>,
     pub ttl_attribute: &'static str,
-    /// What the table's stream carries to the mailer ("NEW_IMAGE": outbox messages as written).
-    pub stream_view: &'static str,
+    /// What the table's stream carries, if it has one.
+    pub stream_view: Option<&'static str>,
 }
 
+/// The main table: users, sessions, tokens, counters. No stream: nothing reads its changes.
 pub fn table_definition() -> TableDefinition {
     TableDefinition {
         attributes: vec![(PK, "S"), (SK, "S")],
         key_schema: vec![(PK, "HASH"), (SK, "RANGE")],
         ttl_attribute: EXPIRES_AT,
-        stream_view: "NEW_IMAGE",
+        stream_view: None,
     }
 }
 
-/// Creates the table (on-demand, with its stream) and enables TTL on [`EXPIRES_AT`]. Used by the local bootstrap
-/// and the tests; production tables come from `template.yaml`.
+/// The outbox table: mail requests only, and a stream carrying them ("NEW_IMAGE": as written)
+/// to the mailer.
+pub fn outbox_table_definition() -> TableDefinition {
+    TableDefinition {
+        stream_view: Some("NEW_IMAGE"),
+        ..table_definition()
+    }
+}
+
+/// The outbox table that goes with `table` in local runs and tests (the template names its
+/// own and passes `OUTBOX_TABLE_NAME`).
+pub fn local_outbox_table(table: &str) -> String {
+    format!("{table}-outbox")
+}
+
+fn build_error(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Unexpected(Box::new(error))
+}
+
+/// Creates `table` and its outbox table ([`local_outbox_table`]), on demand, with TTL on
+/// [`EXPIRES_AT`]. Used by the local bootstrap and the tests; production tables come from
+/// `template.yaml`.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
-    let definition = table_definition();
+    create_tables(client, table, &local_outbox_table(table)).await
+}
+
+/// Creates `table` and the outbox table `outbox`.
+pub async fn create_tables(client: &Client, table: &str, outbox: &str) -> Result<(), StoreError> {
+    create_one(client, table, &table_definition()).await?;
+    create_one(client, outbox, &outbox_table_definition()).await
+}
+
+async fn create_one(
+    client: &Client,
+    table: &str,
+    definition: &TableDefinition,
+) -> Result<(), StoreError> {
     let mut request = client
         .create_table()
         .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .stream_specification(
+        .billing_mode(BillingMode::PayPerRequest);
+    if let Some(view) = definition.stream_view {
+        request = request.stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)
-                .stream_view_type(StreamViewType::from(definition.stream_view))
+                .stream_view_type(StreamViewType::from(view))
                 .build()
-                .map_err(|error| StoreError::Unexpected(Box::new(error)))?,
+                .map_err(build_error)?,
         );
+    }
     for (name, kind) in &definition.attributes {
         request = request.attribute_definitions(
             AttributeDefinition::builder()
                 .attribute_name(*name)
                 .attribute_type(ScalarAttributeType::from(*kind))
                 .build()
-                .map_err(|error| StoreError::Unexpected(Box::new(error)))?,
+                .map_err(build_error)?,
         );
     }
     for (name, kind) in &definition.key_schema {
@@ -186,7 +222,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
                 .attribute_name(*name)
                 .key_type(KeyType::from(*kind))
                 .build()
-                .map_err(|error| StoreError::Unexpected(Box::new(error)))?,
+                .map_err(build_error)?,
         );
     }
     request.send().await?;
@@ -198,7 +234,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
                 .enabled(true)
                 .attribute_name(definition.ttl_attribute)
                 .build()
-                .map_err(|error| StoreError::Unexpected(Box::new(error)))?,
+                .map_err(build_error)?,
         )
         .send()
         .await?;

@@ -98,7 +98,7 @@ impl Store {
             put_new(&self.table, credentials)?,
             put_new(&self.table, profile)?,
             put_new(&self.table, session.item())?,
-            put_new(self.outbox_table(), verification.item())?,
+            put_new(self.outbox_table()?, verification.item())?,
         ];
         match self.transact(items).await? {
             Transaction::Committed => Ok(Registration::Created),
