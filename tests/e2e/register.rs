@@ -1,3 +1,4 @@
+use aws_sdk_dynamodb::types::AttributeValue;
 use e2e::Function;
 use e2e::conflicts::ConflictInjector;
 use e2e::{PASSWORD, TestApp, claims, http_api_event, json_post, rest_api_event};
@@ -70,13 +71,20 @@ async fn registration_is_one_transaction_after_the_source_check() {
                 .to_owned()
         })
         .collect();
-    assert_eq!(kinds.len(), 4, "{kinds:?}");
-    for kind in ["CREDENTIALS", "PROFILE", "SESSION", "MAIL"] {
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    for kind in ["CREDENTIALS", "PROFILE", "SESSION"] {
         assert!(
             kinds.iter().any(|k| k == kind),
             "{kind} missing from {kinds:?}"
         );
     }
+    // The verification mail's request went to the outbox table, in the same transaction.
+    let outbox = app.outbox_items().await;
+    assert_eq!(outbox.len(), 1, "{outbox:?}");
+    assert_eq!(
+        outbox[0]["kind"].as_s().ok().map(String::as_str),
+        Some("email_verification")
+    );
 }
 
 #[tokio::test]
@@ -149,9 +157,10 @@ async fn concurrent_registrations_of_one_email_give_exactly_one_201() {
     );
     assert_eq!(
         app.account_items().await.len(),
-        4,
-        "one user, one profile, one session, one verification mail"
+        3,
+        "one user, one profile, one session"
     );
+    assert_eq!(app.outbox_items().await.len(), 1, "one verification mail");
 }
 
 #[tokio::test]
@@ -355,5 +364,94 @@ async fn a_transaction_conflict_is_retried_and_never_surfaces_as_an_error() {
             .status,
         201,
         "the busy registration wrote nothing half-way"
+    );
+}
+
+#[tokio::test]
+async fn new_addresses_are_stored_in_their_ascii_form_one_account_per_mailbox() {
+    let app = TestApp::spawn().await;
+    let created = app.register("Ada", "Ada@Bücher.de", PASSWORD).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.json["user"]["email"], "ada@xn--bcher-kva.de");
+    app.register("Ada", "ada@xn--bcher-kva.de", PASSWORD)
+        .await
+        .assert_error(409, "EMAIL_TAKEN");
+    for typed in ["ada@BÜCHER.de", "ada@xn--bcher-kva.de"] {
+        assert_eq!(app.login(typed, PASSWORD).await.status, 200, "{typed}");
+    }
+    let refused = app.register("Zoë", "zoë@example.com", PASSWORD).await;
+    refused.assert_error(400, "VALIDATION_ERROR");
+    assert_eq!(refused.json["field"], "email");
+    assert!(
+        refused.json["error"]
+            .as_str()
+            .is_some_and(|message| message.contains("before the @")),
+        "{}",
+        refused.text
+    );
+    // The verification mail goes to the stored, ASCII form.
+    let mail = app.one_mail_to("ada@xn--bcher-kva.de").await;
+    assert!(mail.message.contains("\r\nTo: ada@xn--bcher-kva.de\r\n"));
+}
+
+/// An account written before registration canonicalised IDN domains: its keys and address in
+/// Unicode, as `Email::parse` alone kept them.
+async fn legacy_account(app: &TestApp, unicode: &str) {
+    let ascii = auth_service::address::registration_email(unicode).expect("a valid address");
+    assert_eq!(
+        app.register("Old", ascii.as_str(), PASSWORD).await.status,
+        201
+    );
+    let legacy = auth_core::domain::Email::parse(unicode).expect("valid");
+    for mut item in app.account_items().await {
+        let pk = item["pk"].as_s().expect("pk").clone();
+        if item.get("email").and_then(|e| e.as_s().ok()) != Some(&ascii.as_str().to_owned()) {
+            continue;
+        }
+        item.insert(
+            "email".into(),
+            AttributeValue::S(legacy.as_str().to_owned()),
+        );
+        if pk.starts_with("EMAIL#") {
+            app.client
+                .delete_item()
+                .table_name(&app.table)
+                .key("pk", AttributeValue::S(pk))
+                .key("sk", item["sk"].clone())
+                .send()
+                .await
+                .expect("remove the ASCII key");
+            item.insert(
+                "pk".into(),
+                AttributeValue::S(format!("EMAIL#{}", legacy.as_str())),
+            );
+        }
+        app.client
+            .put_item()
+            .table_name(&app.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .expect("write the legacy form");
+    }
+    app.deliver_mail().await;
+}
+
+#[tokio::test]
+async fn an_account_stored_with_a_unicode_domain_still_signs_in_and_gets_its_reset_mail() {
+    let app = TestApp::spawn().await;
+    legacy_account(&app, "ada@bücher.de").await;
+    assert_eq!(app.login("ada@bücher.de", PASSWORD).await.status, 200);
+    assert_eq!(app.forgot("ada@Bücher.de").await.status, 202);
+    let mails = app.deliver_mail().await;
+    assert!(
+        matches!(mails.as_slice(), [(_, auth_mail::Delivery::Sent)]),
+        "{mails:?}"
+    );
+    let message = std::fs::read_to_string(app.mail_dir().join(format!("{}.eml", mails[0].0.id)))
+        .expect("the mail");
+    assert!(
+        message.contains("\r\nTo: ada@xn--bcher-kva.de\r\n"),
+        "SES takes the ASCII form: {message}"
     );
 }

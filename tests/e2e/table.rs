@@ -31,7 +31,11 @@ fn the_sam_template_declares_the_same_tables_as_the_local_bootstrap() {
         .filter(|(_, resource)| resource["Type"] == "AWS::DynamoDB::Table")
         .filter_map(|(name, _)| name.as_str())
         .collect();
-    assert_eq!(tables, ["AuthTable", "OutboxTable"], "the main table and the outbox");
+    assert_eq!(
+        tables,
+        ["AuthTable", "OutboxTable"],
+        "the main table and the outbox"
+    );
     for (name, definition) in [
         ("AuthTable", table_definition()),
         ("OutboxTable", schema::outbox_table_definition()),
@@ -84,7 +88,10 @@ async fn only_the_outbox_table_has_a_stream_locally_too() {
         }
     };
     let main = described(app.table.clone()).await;
-    assert!(main.latest_stream_arn().is_none(), "the main table has no stream");
+    assert!(
+        main.latest_stream_arn().is_none(),
+        "the main table has no stream"
+    );
     let outbox = described(schema::local_outbox_table(&app.table)).await;
     assert!(outbox.latest_stream_arn().is_some(), "the outbox has one");
 }

@@ -197,7 +197,7 @@ fn every_function_gets_only_the_key_material_it_uses_and_may_read_only_those_sec
     ];
     let signer: &[&str] = &["JWT_PRIVATE_KEY_ARN", "JWT_REFRESH_SECRET_ARN"];
     let hs256_signer: &[&str] = &["JWT_ACCESS_SECRET_ARN", "JWT_REFRESH_SECRET_ARN"];
-    let expected: [(&str, &[&str], &[&str]); 14] = [
+    let expected: [(&str, &[&str], &[&str]); 15] = [
         // The second login step starts sessions; only it holds the MFA key.
         (
             "MfaFunction",
@@ -234,6 +234,7 @@ fn every_function_gets_only_the_key_material_it_uses_and_may_read_only_those_sec
         ("JwksFunction", &["JWT_PUBLIC_KEY"], &[]),
         // The account lifecycle holds no key: the caller comes from the authorizer's context.
         ("PasswordFunction", &[], &[]),
+        ("PasswordRecoveryFunction", &[], &[]),
         ("EmailFunction", &[], &[]),
         ("SessionsFunction", &[], &[]),
         ("AccountFunction", &[], &[]),
@@ -558,6 +559,7 @@ fn the_audited_functions_get_the_metrics_client_and_per_ip_settings() {
         "RefreshFunction",
         "LogoutFunction",
         "PasswordFunction",
+        "PasswordRecoveryFunction",
         "EmailFunction",
         "SessionsFunction",
         "AccountFunction",
@@ -581,6 +583,7 @@ fn the_audited_functions_get_the_metrics_client_and_per_ip_settings() {
         ("RegisterFunction", "dynamodb:Query"),
         ("LoginFunction", "dynamodb:BatchGetItem"),
         ("PasswordFunction", "dynamodb:BatchGetItem"),
+        ("PasswordRecoveryFunction", "dynamodb:Query"),
         ("EmailFunction", "dynamodb:Query"),
         ("AccountFunction", "dynamodb:BatchGetItem"),
     ] {
@@ -604,7 +607,6 @@ fn the_audited_functions_get_the_metrics_client_and_per_ip_settings() {
         "StrictAuthorizerFunction",
         "MeFunction",
         "JwksFunction",
-        "MailerFunction",
     ] {
         let env = environment(&template, &resources[name], false);
         assert!(
@@ -612,6 +614,16 @@ fn the_audited_functions_get_the_metrics_client_and_per_ip_settings() {
             "{name}: {env:?}"
         );
     }
+    // The mailer audits (suppressed, refused, parked mail) but serves no client.
+    let mailer = environment(&template, &resources["MailerFunction"], false);
+    assert_eq!(
+        mailer
+            .get("METRICS_NAMESPACE")
+            .and_then(reference)
+            .as_deref(),
+        Some("MetricsNamespace")
+    );
+    assert!(!mailer.contains_key("IP_MAX_FAILURES") && !mailer.contains_key("TRUSTED_PROXY_HOPS"));
 }
 
 #[test]
@@ -723,8 +735,7 @@ fn pairs(entries: &[(&str, &str)]) -> BTreeSet<(String, String)> {
 }
 
 #[test]
-fn the_mailer_reads_its_own_stream_parks_before_the_mapping_gives_up_and_sends_as_one_identity()
-{
+fn the_mailer_reads_its_own_stream_parks_before_the_mapping_gives_up_and_sends_as_one_identity() {
     let template = template();
     let resources = &template["Resources"];
     assert!(
@@ -732,8 +743,7 @@ fn the_mailer_reads_its_own_stream_parks_before_the_mapping_gives_up_and_sends_a
         "the main table has no stream"
     );
     assert_eq!(
-        resources["OutboxTable"]["Properties"]["StreamSpecification"]["StreamViewType"]
-            .as_str(),
+        resources["OutboxTable"]["Properties"]["StreamSpecification"]["StreamViewType"].as_str(),
         auth_service::store::schema::outbox_table_definition().stream_view
     );
     let mailer = &resources["MailerFunction"];
@@ -797,10 +807,16 @@ fn the_mailer_reads_its_own_stream_parks_before_the_mapping_gives_up_and_sends_a
         ])
     );
     let ses = grants(mailer, "ses:");
-    assert!(ses.iter().any(|(action, resource)| action == "ses:SendEmail"
-        && resource.ends_with("identity/${SesIdentity}")));
-    assert!(ses.iter().any(|(action, resource)| action == "ses:SendEmail"
-        && resource.ends_with("configuration-set/${MailConfigurationSet}")));
+    assert!(
+        ses.iter()
+            .any(|(action, resource)| action == "ses:SendEmail"
+                && resource.ends_with("identity/${SesIdentity}"))
+    );
+    assert!(
+        ses.iter()
+            .any(|(action, resource)| action == "ses:SendEmail"
+                && resource.ends_with("configuration-set/${MailConfigurationSet}"))
+    );
     assert!(ses.contains(&("ses:GetSuppressedDestination".to_owned(), "*".to_owned())));
     assert_eq!(
         reference(&env["MAIL_CONFIGURATION_SET"]).as_deref(),
@@ -808,7 +824,10 @@ fn the_mailer_reads_its_own_stream_parks_before_the_mapping_gives_up_and_sends_a
     );
     let suppression =
         &resources["MailConfigurationSet"]["Properties"]["SuppressionOptions"]["SuppressedReasons"];
-    assert_eq!(suppression, &serde_yaml::from_str::<Value>("[BOUNCE, COMPLAINT]").expect("yaml"));
+    assert_eq!(
+        suppression,
+        &serde_yaml::from_str::<Value>("[BOUNCE, COMPLAINT]").expect("yaml")
+    );
     for variable in [
         "APP_URL",
         "MAIL_FROM",
@@ -824,7 +843,10 @@ fn the_mailer_reads_its_own_stream_parks_before_the_mapping_gives_up_and_sends_a
         assert!(env.contains_key(variable), "mailer {variable}");
     }
     assert!(!env.contains_key("MAIL_TRANSPORT"), "SES by default in AWS");
-    assert!(!env.contains_key("OUTBOX_TABLE_NAME"), "the mailer writes no mail requests");
+    assert!(
+        !env.contains_key("OUTBOX_TABLE_NAME"),
+        "the mailer writes no mail requests"
+    );
 }
 
 #[test]
@@ -834,16 +856,23 @@ fn only_the_functions_that_ask_for_mail_may_write_the_outbox_and_none_reads_it()
     for (name, function) in functions(&template) {
         for (action, resource) in grants(function, "dynamodb:") {
             if resource == "OutboxTable.Arn" {
-                assert_eq!(action, "dynamodb:PutItem", "{name} may only add mail requests");
+                assert_eq!(
+                    action, "dynamodb:PutItem",
+                    "{name} may only add mail requests"
+                );
                 writers.insert(name.to_owned());
             }
         }
     }
     assert_eq!(
         writers,
-        ["EmailFunction", "PasswordRecoveryFunction", "RegisterFunction"]
-            .map(str::to_owned)
-            .into()
+        [
+            "EmailFunction",
+            "PasswordRecoveryFunction",
+            "RegisterFunction"
+        ]
+        .map(str::to_owned)
+        .into()
     );
 }
 
@@ -904,7 +933,10 @@ fn the_unauthenticated_recovery_routes_run_under_a_role_of_their_own() {
 fn mailed_links_point_at_an_https_app_only() {
     let template = template();
     let app_url = &template["Parameters"]["AppUrl"];
-    assert!(app_url["Default"].is_null(), "no default: every deployment names its app");
+    assert!(
+        app_url["Default"].is_null(),
+        "no default: every deployment names its app"
+    );
     let pattern = regex_lite::Regex::new(app_url["AllowedPattern"].as_str().expect("a pattern"))
         .expect("CloudFormation's pattern is a valid regex");
     for accepted in ["https://app.example.com", "https://app.example.com/base"] {

@@ -8,6 +8,8 @@ pub mod faults;
 pub mod lifecycle;
 pub mod mfa;
 pub mod proxy;
+pub mod requests;
+pub mod ses;
 pub mod stand_in;
 
 use std::collections::BTreeMap;
@@ -260,7 +262,8 @@ impl TestApp {
         let shared_clock: auth_core::clock::SharedClock = Arc::new(clock.clone());
         let sign_in = SignInSettings::from_env(&settings).expect("valid sign-in settings");
         let table = sign_in.store.table.clone();
-        let store = Store::new(client.clone(), &table).with_outbox(schema::local_outbox_table(&table));
+        let store =
+            Store::new(client.clone(), &table).with_outbox(schema::local_outbox_table(&table));
         let mut sign_in =
             SignIn::new(sign_in, store.clone(), shared_clock.clone()).expect("sign-in");
         let mut refresher = Refresh::new(
@@ -482,6 +485,19 @@ impl TestApp {
             .send()
             .await
             .expect("scan the table")
+            .items
+            .unwrap_or_default()
+    }
+
+    /// Every item in the outbox table: the mail requests.
+    pub async fn outbox_items(&self) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+        self.client
+            .scan()
+            .table_name(schema::local_outbox_table(&self.table))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("scan the outbox table")
             .items
             .unwrap_or_default()
     }

@@ -1,5 +1,5 @@
 //! The account lifecycle in tests: requests behind the real authorizer, and mail through the
-//! table's stream, the mailer and `.eml` files.
+//! outbox table's stream, the mailer and `.eml` files.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -179,22 +179,31 @@ impl TestApp {
         std::env::temp_dir().join(format!("{}-mail", self.table))
     }
 
-    /// Reads the table's stream as the deployed event source mapping would, and hands every
-    /// new outbox message to the mailer: each message and what became of it.
-    pub async fn deliver_mail(&self) -> Vec<(OutboxMail, Delivery)> {
+    /// The outbox messages written since the last call, read from the outbox table's stream
+    /// as the deployed event source mapping reads it.
+    pub async fn outbox_messages(&self) -> Vec<OutboxMail> {
         let mut relay = self.relay.lock().await;
         if relay.is_none() {
             *relay = Some(
-                MailRelay::open(&self.client, streams_client().await, &self.table)
-                    .await
-                    .expect("open the table's stream"),
+                MailRelay::open(
+                    &self.client,
+                    streams_client().await,
+                    &auth_service::store::schema::local_outbox_table(&self.table),
+                )
+                .await
+                .expect("open the outbox table's stream"),
             );
         }
         let Some(relay) = relay.as_mut() else {
             unreachable!("opened above")
         };
+        relay.poll().await.expect("read the stream")
+    }
+
+    /// Hands every new outbox message to the mailer: each message and what became of it.
+    pub async fn deliver_mail(&self) -> Vec<(OutboxMail, Delivery)> {
         let mut delivered = Vec::new();
-        for mail in relay.poll().await.expect("read the stream") {
+        for mail in self.outbox_messages().await {
             let outcome = self.mailer.deliver(&mail).await.expect("deliver");
             delivered.push((mail, outcome));
         }

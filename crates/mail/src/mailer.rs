@@ -13,8 +13,8 @@ use auth_service::config::MailerSettings;
 use auth_service::http::client::ClientInfo;
 use auth_service::mail_budget::MailPool;
 use auth_service::store::{
-    BudgetedIssuance, MailClaim, MailKind, OutboxMail, ParkedMail, PendingToken, Store,
-    StoreError, TokenPurpose,
+    BudgetedIssuance, MailClaim, MailKind, OutboxMail, ParkedMail, PendingToken, Store, StoreError,
+    TokenPurpose,
 };
 
 use crate::message::{Letter, link, render};
@@ -146,7 +146,12 @@ impl Mailer {
                 let Some(user) = &mail.user_id else {
                     return Ok(Err("a verification message names no user"));
                 };
-                match self.store.profile_record(user).await?.map(|record| record.profile) {
+                match self
+                    .store
+                    .profile_record(user)
+                    .await?
+                    .map(|record| record.profile)
+                {
                     None => Err("the account no longer exists"),
                     Some(profile) if profile.email != mail.email => {
                         Err("the account's address changed")
@@ -196,12 +201,13 @@ impl Mailer {
             email: recipient.email.clone(),
             issued_at: now,
             expires_at: now.saturating_add(seconds(ttl)),
-            outbox_id: mail.id.clone(),
+            // A redriven message retries its original: same token slot, same budget.
+            outbox_id: mail.origin().to_owned(),
         };
         let claim = MailClaim {
             pool: MailPool::of(mail.kind),
             address: &to,
-            outbox_id: &mail.id,
+            outbox_id: mail.origin(),
             now,
         };
         match self
@@ -301,7 +307,11 @@ impl Mailer {
 
     /// Counts a failed send; parks the message once it has failed `MAIL_MAX_ATTEMPTS` times.
     /// `Ok(true)` when parked.
-    async fn park_if_spent(&self, mail: &OutboxMail, error: &MailError) -> Result<bool, StoreError> {
+    async fn park_if_spent(
+        &self,
+        mail: &OutboxMail,
+        error: &MailError,
+    ) -> Result<bool, StoreError> {
         let now = self.clock.now();
         let attempts = self.store.count_failed_send(&mail.id, now).await?;
         if attempts < self.settings.max_attempts {

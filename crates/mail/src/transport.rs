@@ -93,10 +93,9 @@ fn classify_code(code: Option<&str>, status: Option<u16>) -> SendFailure {
 
 fn classify<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> SendFailure {
     match error {
-        SdkError::ServiceError(context) => classify_code(
-            context.err().code(),
-            Some(context.raw().status().as_u16()),
-        ),
+        SdkError::ServiceError(context) => {
+            classify_code(context.err().code(), Some(context.raw().status().as_u16()))
+        }
         SdkError::TimeoutError(_) => SendFailure::Transient("Timeout".into()),
         SdkError::DispatchFailure(_) => SendFailure::Transient("DispatchFailure".into()),
         SdkError::ResponseError(_) => SendFailure::Transient("ResponseError".into()),
@@ -172,7 +171,9 @@ impl Transport {
         {
             Ok(_) => Ok(true),
             Err(error)
-                if error.as_service_error().and_then(ProvideErrorMetadata::code)
+                if error
+                    .as_service_error()
+                    .and_then(ProvideErrorMetadata::code)
                     == Some("NotFoundException") =>
             {
                 Ok(false)
@@ -233,7 +234,10 @@ mod tests {
             "LimitExceededException",
         ] {
             assert!(
-                matches!(classify_code(Some(transient), Some(400)), SendFailure::Transient(_)),
+                matches!(
+                    classify_code(Some(transient), Some(400)),
+                    SendFailure::Transient(_)
+                ),
                 "{transient}"
             );
         }
@@ -243,12 +247,21 @@ mod tests {
             "AccessDeniedException",
         ] {
             assert!(
-                matches!(classify_code(Some(ours), Some(400)), SendFailure::Misconfigured(_)),
+                matches!(
+                    classify_code(Some(ours), Some(400)),
+                    SendFailure::Misconfigured(_)
+                ),
                 "{ours}"
             );
         }
-        assert!(matches!(classify_code(None, Some(503)), SendFailure::Transient(_)));
-        assert!(matches!(classify_code(Some("Odd"), Some(418)), SendFailure::Misconfigured(_)));
+        assert!(matches!(
+            classify_code(None, Some(503)),
+            SendFailure::Transient(_)
+        ));
+        assert!(matches!(
+            classify_code(Some("Odd"), Some(418)),
+            SendFailure::Misconfigured(_)
+        ));
         assert_eq!(classify_code(None, Some(500)).code(), "Unknown");
     }
 }

@@ -24,8 +24,9 @@ pub fn registration_email(raw: &str) -> Result<Email, InvalidField> {
             "the part of the address before the @ must use ASCII letters, digits and symbols only: mail cannot be delivered to it",
         ));
     }
-    let ascii_domain = ascii_domain(domain)
-        .ok_or_else(|| InvalidField::new("email", "the address's domain is not a valid domain name"))?;
+    let ascii_domain = ascii_domain(domain).ok_or_else(|| {
+        InvalidField::new("email", "the address's domain is not a valid domain name")
+    })?;
     Email::parse(&format!("{local}@{ascii_domain}"))
 }
 
@@ -96,8 +97,17 @@ mod tests {
         );
         let refused = registration_email("zoë@example.com").expect_err("non-ASCII local part");
         assert_eq!(refused.field, "email");
-        assert!(refused.message.contains("before the @"), "{}", refused.message);
-        for bad in ["ada@exa_mple.com", "ada@-bad.com", "ada@a..b", "ada@\u{200b}.com"] {
+        assert!(
+            refused.message.contains("before the @"),
+            "{}",
+            refused.message
+        );
+        for bad in [
+            "ada@exa_mple.com",
+            "ada@-bad.com",
+            "ada@a..b",
+            "ada@\u{200b}.com",
+        ] {
             assert!(registration_email(bad).is_err(), "{bad}");
         }
     }
@@ -108,7 +118,10 @@ mod tests {
             lookup_keys(&email("ada@bücher.de")),
             vec![email("ada@xn--bcher-kva.de"), email("ada@bücher.de")]
         );
-        assert_eq!(lookup_keys(&email("ada@example.com")), vec![email("ada@example.com")]);
+        assert_eq!(
+            lookup_keys(&email("ada@example.com")),
+            vec![email("ada@example.com")]
+        );
         assert_eq!(
             lookup_keys(&email("ada@xn--bcher-kva.de")),
             vec![email("ada@xn--bcher-kva.de")]
@@ -117,8 +130,14 @@ mod tests {
 
     #[test]
     fn mail_goes_to_the_ascii_form_or_nowhere() {
-        assert_eq!(sendable(&email("ada@bücher.de")).as_deref(), Some("ada@xn--bcher-kva.de"));
-        assert_eq!(sendable(&email("ada@example.com")).as_deref(), Some("ada@example.com"));
+        assert_eq!(
+            sendable(&email("ada@bücher.de")).as_deref(),
+            Some("ada@xn--bcher-kva.de")
+        );
+        assert_eq!(
+            sendable(&email("ada@example.com")).as_deref(),
+            Some("ada@example.com")
+        );
         assert_eq!(sendable(&email("zoë@example.com")), None);
     }
 

@@ -374,7 +374,11 @@ fn mail_budgets(env: &dyn Env) -> Result<MailBudgets, ConfigError> {
             defaults.recipient,
         )?,
         reset: pair("MAIL_RESET_HOURLY", "MAIL_RESET_DAILY", defaults.reset)?,
-        account: pair("MAIL_ACCOUNT_HOURLY", "MAIL_ACCOUNT_DAILY", defaults.account)?,
+        account: pair(
+            "MAIL_ACCOUNT_HOURLY",
+            "MAIL_ACCOUNT_DAILY",
+            defaults.account,
+        )?,
     };
     for (name, limits) in [
         ("MAIL_RECIPIENT_DAILY", budgets.recipient),
@@ -746,10 +750,16 @@ mod tests {
             }
         );
         for (pairs, variable) in [
-            (&[("MAIL_RECIPIENT_HOURLY", "0")][..], "MAIL_RECIPIENT_HOURLY"),
+            (
+                &[("MAIL_RECIPIENT_HOURLY", "0")][..],
+                "MAIL_RECIPIENT_HOURLY",
+            ),
             (&[("MAIL_ACCOUNT_DAILY", "many")], "MAIL_ACCOUNT_DAILY"),
             (
-                &[("MAIL_RECIPIENT_HOURLY", "20"), ("MAIL_RECIPIENT_DAILY", "10")],
+                &[
+                    ("MAIL_RECIPIENT_HOURLY", "20"),
+                    ("MAIL_RECIPIENT_DAILY", "10"),
+                ],
                 "MAIL_RECIPIENT_DAILY",
             ),
             (&[("MAIL_RESET_DAILY", "100")], "MAIL_RESET_DAILY"),

@@ -5,8 +5,8 @@
 // Tests slice strings they built themselves; product code may not (Cargo.toml lints).
 #![cfg_attr(test, allow(clippy::string_slice))]
 
-pub mod audit;
 pub mod address;
+pub mod audit;
 pub mod aws;
 pub mod config;
 pub mod error;

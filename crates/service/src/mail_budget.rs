@@ -139,7 +139,10 @@ mod tests {
         assert_ne!(Window::Hour.bucket(noon), Window::Hour.bucket(noon + 3_600));
         assert_eq!(Window::Hour.end(noon + 10), noon + 3_600);
         assert_eq!(Window::Day.end(noon), noon + 12 * 3_600);
-        assert_eq!(Window::Day.bucket(noon - 12 * 3_600), Window::Day.bucket(noon));
+        assert_eq!(
+            Window::Day.bucket(noon - 12 * 3_600),
+            Window::Day.bucket(noon)
+        );
     }
 
     #[test]

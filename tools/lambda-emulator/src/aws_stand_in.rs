@@ -207,7 +207,11 @@ async fn send_email(shared: &Shared, body: &[u8]) -> Response<Full<Bytes>> {
         .any(|address| suppressed(shared).contains(address))
     {
         // SES accepts the call and drops the message.
-        return respond(200, "application/json", json!({"MessageId": format!("suppressed-{n}")}));
+        return respond(
+            200,
+            "application/json",
+            json!({"MessageId": format!("suppressed-{n}")}),
+        );
     }
     let name = format!("ses-{}-{n}", std::process::id());
     let written = async {

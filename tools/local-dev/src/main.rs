@@ -237,4 +237,3 @@ async fn relay_mail(store: &Store) -> Result<String, String> {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
 }
-

@@ -4,14 +4,16 @@
 //!
 //! | item     | pk                               | sk            |
 //! |----------|----------------------------------|---------------|
-//! | counter  | `MAIL_BUDGET#<pool>#<address>`   | `HOUR#<n>` / `DAY#<n>` |
+//! | counter  | `MAIL_BUDGET#<pool>#<digest>`    | `HOUR#<n>` / `DAY#<n>` |
 //! | counter  | `MAIL_BUDGET#<pool>`             | `HOUR#<n>` / `DAY#<n>` |
 //! | counted  | `MAIL_COUNTED#<outbox id>`       | `BUDGET`      |
 //!
-//! The "counted" marker makes a retried send of one message count once. Every item expires
-//! (TTL) after its window; the table's TTL removes them.
+//! A recipient's counters are keyed by the SHA-256 of the address (base64url), never the
+//! address: they outlive a deleted account by at most a day. The "counted" marker makes a
+//! retried send of one message count once. Every item expires (TTL) after its window.
 
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use base64::Engine as _;
 
 use super::item::{Item, n, s};
 use super::one_time::{PendingToken, TokenPurpose, token_put};
@@ -45,7 +47,14 @@ pub struct MailClaim<'a> {
 
 fn counter_pk(pool: MailPool, address: Option<&str>) -> String {
     match address {
-        Some(address) => format!("{MAIL_BUDGET_PK_PREFIX}{}#{address}", pool.as_str()),
+        Some(address) => {
+            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, address.as_bytes());
+            format!(
+                "{MAIL_BUDGET_PK_PREFIX}{}#{}",
+                pool.as_str(),
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
+            )
+        }
         None => format!("{MAIL_BUDGET_PK_PREFIX}{}", pool.as_str()),
     }
 }

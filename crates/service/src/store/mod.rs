@@ -53,12 +53,12 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 
 pub use account::{ChangeTarget, PasswordChange};
 pub use error::StoreError;
+pub use mail_budget::{BudgetedIssuance, MailClaim};
 pub use mfa::{
     Challenge, ConfirmedTotp, FactorChange, FactorRefusal, FactorUse, MfaRecord, NewChallenge,
     SecondStep,
 };
 pub use one_time::{Issuance, PendingToken, TokenPurpose};
-pub use mail_budget::{BudgetedIssuance, MailClaim};
 pub use outbox::{MailKind, OutboxMail};
 pub use parked_mail::{PARKED_RETENTION_SECONDS, ParkedMail};
 pub use round_trips::RoundTripCounter;

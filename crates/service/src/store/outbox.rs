@@ -45,6 +45,9 @@ pub struct OutboxMail {
     /// Known for verification mail; a reset request names only an address.
     pub user_id: Option<UserId>,
     pub created_at: i64,
+    /// The message this one sends again (`local-dev redrive-mail`): its link's token and its
+    /// budget belong to that one, so a redrive is a retry, not a second mail.
+    pub redrive_of: Option<String>,
 }
 
 impl OutboxMail {
@@ -55,7 +58,13 @@ impl OutboxMail {
             email,
             user_id,
             created_at: now,
+            redrive_of: None,
         }
+    }
+
+    /// The message this is, for its token and budget: the original of a redriven one.
+    pub fn origin(&self) -> &str {
+        self.redrive_of.as_deref().unwrap_or(&self.id)
     }
 
     pub(super) fn item(&self) -> Item {
@@ -72,6 +81,9 @@ impl OutboxMail {
         ]);
         if let Some(user) = &self.user_id {
             item.insert(USER_ID.to_owned(), s(user.as_str()));
+        }
+        if let Some(origin) = &self.redrive_of {
+            item.insert(REDRIVE_OF.to_owned(), s(origin));
         }
         item
     }
@@ -93,6 +105,7 @@ impl OutboxMail {
                 })
                 .transpose()?,
             created_at: item::number(item, CREATED_AT)?,
+            redrive_of: item::optional_string(item, REDRIVE_OF)?.map(str::to_owned),
         }))
     }
 }

@@ -58,6 +58,9 @@ impl ParkedMail {
         if let Some(user) = &self.mail.user_id {
             item.insert(USER_ID.to_owned(), s(user.as_str()));
         }
+        if let Some(origin) = &self.mail.redrive_of {
+            item.insert(REDRIVE_OF.to_owned(), s(origin));
+        }
         item
     }
 
@@ -75,6 +78,7 @@ impl ParkedMail {
                     })
                     .transpose()?,
                 created_at: item::number(item, CREATED_AT)?,
+                redrive_of: item::optional_string(item, REDRIVE_OF)?.map(str::to_owned),
             },
             reason: item::string(item, PARK_REASON)?.to_owned(),
             attempts: item::number(item, ATTEMPTS)?,
@@ -135,7 +139,8 @@ impl Store {
     }
 
     /// Puts a parked message back in the outbox as a new message (a new id, so the stream
-    /// carries it as an insert and its sends are counted afresh) and removes it from the
+    /// carries it as an insert and its failed sends are counted afresh; `redrive_of` names the
+    /// original, whose token and budget it keeps) and removes it from the
     /// parked ones, in one transaction: a redrive run twice sends it once. `Ok(None)` when
     /// another redrive took it first.
     pub async fn redrive_parked(
@@ -143,12 +148,15 @@ impl Store {
         parked: &ParkedMail,
         now: i64,
     ) -> Result<Option<OutboxMail>, StoreError> {
-        let again = OutboxMail::new(
-            parked.mail.kind,
-            parked.mail.email.clone(),
-            parked.mail.user_id.clone(),
-            now,
-        );
+        let again = OutboxMail {
+            redrive_of: Some(parked.mail.origin().to_owned()),
+            ..OutboxMail::new(
+                parked.mail.kind,
+                parked.mail.email.clone(),
+                parked.mail.user_id.clone(),
+                now,
+            )
+        };
         let remove = Delete::builder()
             .table_name(&self.table)
             .key(PK, s(PARKED_MAIL_PK))

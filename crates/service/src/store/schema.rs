@@ -103,6 +103,8 @@ pub const MAIL_ATTEMPTS_PK_PREFIX: &str = "MAIL_ATTEMPTS#";
 pub const MAIL_ATTEMPTS_SK: &str = "SENDS";
 pub const PARKED_MAIL_PK: &str = "PARKED_MAIL";
 pub const PARK_REASON: &str = "reason";
+/// On a redriven outbox message: the id of the message it sends again.
+pub const REDRIVE_OF: &str = "redrive_of";
 pub const PARKED_AT: &str = "parked_at";
 
 pub fn email_pk(email: &Email) -> String {
