@@ -87,6 +87,12 @@ const CASES: &[(&str, Function, u16, Option<&str>)] = &[
         400,
         Some("INVALID_VERIFICATION_TOKEN"),
     ),
+    (
+        "register-confirm-invalid-token.json",
+        Function::Register,
+        400,
+        Some("INVALID_VERIFICATION_TOKEN"),
+    ),
     ("logout-no-cookie.json", Function::Logout, 204, None),
     (
         "logout-all-no-token.json",

@@ -16,6 +16,7 @@ mod register;
 mod revocation;
 mod secrets;
 mod security;
+mod signup;
 mod source_limit;
 mod table;
 mod template;

@@ -17,7 +17,7 @@ use auth_service::store::{
     TokenPurpose,
 };
 
-use crate::message::{Letter, link, render};
+use crate::message::{Letter, LetterKind, link, render};
 use crate::stream::{BatchResponse, ItemFailure, StreamEvent};
 use crate::transport::{Outgoing, SendFailure, Transport};
 
@@ -93,6 +93,7 @@ fn log_delivery(mail: &OutboxMail, delivery: &Delivery) {
 struct Recipient {
     user: UserId,
     email: Email,
+    letter: LetterKind,
 }
 
 pub struct Mailer {
@@ -138,8 +139,31 @@ impl Mailer {
                     Some(credentials) => Ok(Recipient {
                         user: credentials.profile.id,
                         email: credentials.profile.email,
+                        letter: LetterKind::PasswordReset,
                     }),
                     None => Err("no account has this address"),
+                }
+            }
+            // Decided here, not on the request path, which does the same for any address.
+            MailKind::SignupConfirmation => {
+                let Some(user) = &mail.user_id else {
+                    return Ok(Err("a sign-up message names no sign-up"));
+                };
+                let Some(pending) = self.store.pending_signup(user, self.clock.now()).await? else {
+                    return Ok(Err("the sign-up is confirmed or expired"));
+                };
+                let key = self.store.account_email(&pending.email).await?;
+                match self.store.credentials_by_email(&key).await? {
+                    Some(credentials) => Ok(Recipient {
+                        user: credentials.profile.id,
+                        email: credentials.profile.email,
+                        letter: LetterKind::SignupAttempt,
+                    }),
+                    None => Ok(Recipient {
+                        user: pending.user,
+                        email: pending.email,
+                        letter: LetterKind::SignupConfirmation,
+                    }),
                 }
             }
             MailKind::EmailVerification => {
@@ -162,6 +186,7 @@ impl Mailer {
                     Some(profile) => Ok(Recipient {
                         user: profile.id,
                         email: profile.email,
+                        letter: LetterKind::EmailVerification,
                     }),
                 }
             }
@@ -188,27 +213,43 @@ impl Mailer {
             self.record(AuditEvent::MailSuppressed, Some(user));
             return Ok(Delivery::Refused("the address is on the suppression list"));
         }
-        let (purpose, ttl) = match mail.kind {
-            MailKind::PasswordReset => (TokenPurpose::PasswordReset, self.settings.reset_ttl),
-            MailKind::EmailVerification => {
+        let now = self.clock.now();
+        let claim = MailClaim {
+            pool: MailPool::of(mail.kind),
+            address: &to,
+            // A redriven message retries its original: same token slot, same budget.
+            outbox_id: mail.origin(),
+            now,
+        };
+        let (purpose, ttl) = match recipient.letter {
+            LetterKind::PasswordReset => (TokenPurpose::PasswordReset, self.settings.reset_ttl),
+            LetterKind::EmailVerification => {
                 (TokenPurpose::EmailVerification, self.settings.verify_ttl)
             }
+            LetterKind::SignupConfirmation => (TokenPurpose::Signup, self.settings.verify_ttl),
+            LetterKind::SignupAttempt => {
+                // No link, so no token: the budgets alone.
+                let counted = self
+                    .store
+                    .count_within_budget(&claim, &self.settings.budgets)
+                    .await?;
+                if let BudgetedIssuance::Exhausted(budget) = counted {
+                    self.record(AuditEvent::MailBudgetExceeded, Some(user));
+                    return Ok(Delivery::Refused(budget.as_str()));
+                }
+                let link = link(&self.settings.app_url, recipient.letter, "");
+                return self
+                    .send(mail, recipient.letter, user, &to, &link, 0, now)
+                    .await;
+            }
         };
-        let now = self.clock.now();
         let token = OneTimeToken::generate(user);
         let pending = PendingToken {
             digest: token.digest(),
             email: recipient.email.clone(),
             issued_at: now,
             expires_at: now.saturating_add(seconds(ttl)),
-            // A redriven message retries its original: same token slot, same budget.
             outbox_id: mail.origin().to_owned(),
-        };
-        let claim = MailClaim {
-            pool: MailPool::of(mail.kind),
-            address: &to,
-            outbox_id: mail.origin(),
-            now,
         };
         match self
             .store
@@ -233,28 +274,53 @@ impl Mailer {
                 return Ok(Delivery::Refused(budget.as_str()));
             }
         }
-        let link = link(&self.settings.app_url, mail.kind, &token.encode());
+        let link = link(&self.settings.app_url, recipient.letter, &token.encode());
+        self.send(
+            mail,
+            recipient.letter,
+            user,
+            &to,
+            &link,
+            ttl.as_secs() / 60,
+            now,
+        )
+        .await
+    }
+
+    /// Renders the letter and sends it; a rejection is dropped, audited and (when SES
+    /// rejected the message) the address suppressed.
+    #[allow(clippy::too_many_arguments)] // one message's parts, each from a different source
+    async fn send(
+        &self,
+        mail: &OutboxMail,
+        kind: LetterKind,
+        user: &UserId,
+        to: &str,
+        link: &str,
+        valid_minutes: u64,
+        now: i64,
+    ) -> Result<Delivery, MailError> {
         let date = rfc5322(now);
         let letter = Letter {
-            kind: mail.kind,
+            kind,
             from: &self.settings.from,
-            to: &to,
+            to,
             app_name: &self.settings.app_name,
-            link: &link,
-            valid_minutes: ttl.as_secs() / 60,
+            link,
+            valid_minutes,
             message_id: &mail.id,
             date: &date,
         };
         let outgoing = Outgoing {
             id: mail.id.clone(),
             from: self.settings.from.clone(),
-            to: to.clone(),
+            to: to.to_owned(),
             message: render(&letter),
         };
         match self.transport.send(&outgoing).await {
             Ok(()) => Ok(Delivery::Sent),
             Err(SendFailure::Rejected { code, suppress }) => {
-                if suppress && let Err(failure) = self.transport.suppress(&to).await {
+                if suppress && let Err(failure) = self.transport.suppress(to).await {
                     tracing::warn!(outbox_id = %mail.id, cause = %failure, "could not suppress a rejected address");
                 }
                 self.record(AuditEvent::MailRejected, Some(user));

@@ -2,14 +2,35 @@
 //! HTML part. Everything is rendered from values the mailer controls or has validated; the only
 //! secret in a message is its one-time link.
 
-use auth_service::store::MailKind;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+
+/// Which message it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LetterKind {
+    PasswordReset,
+    EmailVerification,
+    /// A confirm-first sign-up's link.
+    SignupConfirmation,
+    /// To an address that has an account: someone tried to sign up with it. No token.
+    SignupAttempt,
+}
+
+impl LetterKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PasswordReset => "password_reset",
+            Self::EmailVerification => "email_verification",
+            Self::SignupConfirmation => "signup_confirmation",
+            Self::SignupAttempt => "signup_attempt",
+        }
+    }
+}
 
 /// What one message says, and to whom.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Letter<'a> {
-    pub kind: MailKind,
+    pub kind: LetterKind,
     pub from: &'a str,
     pub to: &'a str,
     pub app_name: &'a str,
@@ -24,21 +45,28 @@ pub struct Letter<'a> {
     pub date: &'a str,
 }
 
-/// The link a mail carries: `{APP_URL}/reset-password#token=…` or `/verify-email#token=…`. The
+/// The link a mail carries: `{APP_URL}/reset-password#token=…`, `/verify-email#token=…` or
+/// `/confirm-signup#token=…`; the sign-in page (`{APP_URL}/`) for a sign-up attempt notice. The
 /// token rides in the fragment, which a browser never sends: it reaches no server, CDN or
 /// proxy log on the way to the page.
-pub fn link(app_url: &str, kind: MailKind, token: &str) -> String {
+pub fn link(app_url: &str, kind: LetterKind, token: &str) -> String {
     let page = match kind {
-        MailKind::PasswordReset => "reset-password",
-        MailKind::EmailVerification => "verify-email",
+        LetterKind::PasswordReset => "reset-password",
+        LetterKind::EmailVerification => "verify-email",
+        LetterKind::SignupConfirmation => "confirm-signup",
+        LetterKind::SignupAttempt => return format!("{app_url}/"),
     };
     format!("{app_url}/{page}#token={token}")
 }
 
 fn subject(letter: &Letter<'_>) -> String {
     match letter.kind {
-        MailKind::PasswordReset => format!("Reset your {} password", letter.app_name),
-        MailKind::EmailVerification => format!("Verify your email address for {}", letter.app_name),
+        LetterKind::PasswordReset => format!("Reset your {} password", letter.app_name),
+        LetterKind::EmailVerification => {
+            format!("Verify your email address for {}", letter.app_name)
+        }
+        LetterKind::SignupConfirmation => format!("Confirm your {} sign-up", letter.app_name),
+        LetterKind::SignupAttempt => format!("Someone tried to sign up for {}", letter.app_name),
     }
 }
 
@@ -71,7 +99,7 @@ fn wording(letter: &Letter<'_>) -> Wording {
         duration_text(letter.valid_minutes)
     );
     match letter.kind {
-        MailKind::PasswordReset => Wording {
+        LetterKind::PasswordReset => Wording {
             intro: format!(
                 "Someone asked to reset the password of your {} account.",
                 letter.app_name
@@ -80,7 +108,7 @@ fn wording(letter: &Letter<'_>) -> Wording {
             expiry: format!("{expiry} Resetting ends every session of the account."),
             ignore: "If it was not you, ignore this mail: your password stays as it is.",
         },
-        MailKind::EmailVerification => Wording {
+        LetterKind::EmailVerification => Wording {
             intro: format!(
                 "Please confirm that this is your email address for {}.",
                 letter.app_name
@@ -88,6 +116,24 @@ fn wording(letter: &Letter<'_>) -> Wording {
             action: "Verify my email address",
             expiry,
             ignore: "If you did not create an account, ignore this mail.",
+        },
+        LetterKind::SignupConfirmation => Wording {
+            intro: format!(
+                "Someone signed up for {} with this address. To create the account, open the link and enter the password chosen at sign-up.",
+                letter.app_name
+            ),
+            action: "Confirm my sign-up",
+            expiry,
+            ignore: "If you did not sign up, ignore this mail: no account is created.",
+        },
+        LetterKind::SignupAttempt => Wording {
+            intro: format!(
+                "Someone tried to sign up for {} with this address, which already has an account.",
+                letter.app_name
+            ),
+            action: "If it was you, sign in (or reset your password from the sign-in page)",
+            expiry: "Nothing about your account changed.".to_owned(),
+            ignore: "If it was not you, you need not do anything.",
         },
     }
 }
@@ -203,7 +249,7 @@ mod tests {
 
     use super::*;
 
-    fn letter<'a>(kind: MailKind, app_name: &'a str, link: &'a str) -> Letter<'a> {
+    fn letter<'a>(kind: LetterKind, app_name: &'a str, link: &'a str) -> Letter<'a> {
         Letter {
             kind,
             from: "Example <no-reply@example.com>",
@@ -219,11 +265,15 @@ mod tests {
     #[test]
     fn links_point_at_the_app_pages() {
         assert_eq!(
-            link("https://app.example.com", MailKind::PasswordReset, "t.k"),
+            link("https://app.example.com", LetterKind::PasswordReset, "t.k"),
             "https://app.example.com/reset-password#token=t.k"
         );
         assert_eq!(
-            link("http://127.0.0.1:3000", MailKind::EmailVerification, "t.k"),
+            link(
+                "http://127.0.0.1:3000",
+                LetterKind::EmailVerification,
+                "t.k"
+            ),
             "http://127.0.0.1:3000/verify-email#token=t.k"
         );
     }
@@ -231,7 +281,7 @@ mod tests {
     #[test]
     fn a_message_has_crlf_lines_both_parts_and_the_link_in_each() {
         let link = "https://app.example.com/reset-password#token=abc.def";
-        let message = render(&letter(MailKind::PasswordReset, "Example", link));
+        let message = render(&letter(LetterKind::PasswordReset, "Example", link));
         assert!(message.starts_with("From: Example <no-reply@example.com>\r\nTo: ada@example.com\r\nSubject: Reset your Example password\r\n"));
         assert!(message.contains(
             "Message-ID: <0123456789abcdef0123456789abcdef.password_reset@example.com>\r\n"
@@ -254,7 +304,7 @@ mod tests {
     #[test]
     fn non_ascii_names_are_encoded_words_and_html_is_escaped() {
         let message = render(&letter(
-            MailKind::EmailVerification,
+            LetterKind::EmailVerification,
             "Zoë <Café>",
             "https://a.example/verify-email#token=x",
         ));
@@ -271,6 +321,34 @@ mod tests {
     }
 
     #[test]
+    fn sign_up_letters_say_what_happened_and_only_the_confirmation_carries_a_token() {
+        assert_eq!(
+            link("https://a.example", LetterKind::SignupConfirmation, "t.k"),
+            "https://a.example/confirm-signup#token=t.k"
+        );
+        assert_eq!(
+            link("https://a.example", LetterKind::SignupAttempt, "ignored"),
+            "https://a.example/"
+        );
+        let confirmation = render(&letter(
+            LetterKind::SignupConfirmation,
+            "Example",
+            "https://a.example/confirm-signup#token=t.k",
+        ));
+        assert!(confirmation.contains("Subject: Confirm your Example sign-up\r\n"));
+        assert!(confirmation.contains("password chosen at sign-up"));
+        let attempt = render(&letter(
+            LetterKind::SignupAttempt,
+            "Example",
+            "https://a.example/",
+        ));
+        assert!(attempt.contains("Subject: Someone tried to sign up for Example\r\n"));
+        assert!(attempt.contains("already has an account"));
+        assert!(!attempt.contains("token"));
+        assert!(attempt.contains(".signup_attempt@example.com>"));
+    }
+
+    #[test]
     fn durations_read_naturally() {
         assert_eq!(duration_text(1), "1 minute");
         assert_eq!(duration_text(30), "30 minutes");
@@ -283,7 +361,7 @@ mod tests {
     proptest! {
         #[test]
         fn any_app_name_renders_an_ascii_message_with_one_subject(name in "\\PC{1,64}") {
-            let message = render(&letter(MailKind::PasswordReset, &name, "https://a.example/x"));
+            let message = render(&letter(LetterKind::PasswordReset, &name, "https://a.example/x"));
             prop_assert!(message.is_ascii());
             let headers = message.split("\r\n\r\n").next().unwrap_or_default();
             prop_assert_eq!(headers.matches("\r\nSubject: ").count(), 1);

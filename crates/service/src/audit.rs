@@ -51,6 +51,8 @@ pub enum AuditEvent {
     MailMisconfigured,
     MailParked,
     MailRedriven,
+    SignupRequested,
+    SignupConfirmationFailed,
 }
 
 /// How an event ended, for filtering the audit trail.
@@ -62,7 +64,7 @@ pub enum Outcome {
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 35] = [
+    pub const ALL: [AuditEvent; 37] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -98,6 +100,8 @@ impl AuditEvent {
         Self::MailMisconfigured,
         Self::MailParked,
         Self::MailRedriven,
+        Self::SignupRequested,
+        Self::SignupConfirmationFailed,
     ];
 
     /// The stable `event` field.
@@ -138,6 +142,8 @@ impl AuditEvent {
             Self::MailMisconfigured => "mail_misconfigured",
             Self::MailParked => "mail_parked",
             Self::MailRedriven => "mail_redriven",
+            Self::SignupRequested => "signup_requested",
+            Self::SignupConfirmationFailed => "signup_confirmation_failed",
         }
     }
 
@@ -179,6 +185,8 @@ impl AuditEvent {
             Self::MailMisconfigured => "MailMisconfigured",
             Self::MailParked => "MailParked",
             Self::MailRedriven => "MailRedriven",
+            Self::SignupRequested => "SignupRequested",
+            Self::SignupConfirmationFailed => "SignupConfirmationFailed",
         }
     }
 
@@ -203,7 +211,8 @@ impl AuditEvent {
             | Self::RecoveryCodesRegenerated
             | Self::MfaDisabled
             | Self::MfaRemovedByOperator
-            | Self::MailRedriven => Outcome::Success,
+            | Self::MailRedriven
+            | Self::SignupRequested => Outcome::Success,
             Self::LoginFailed
             | Self::RefreshReuseDetected
             | Self::PasswordResetFailed
@@ -212,7 +221,8 @@ impl AuditEvent {
             | Self::MailRejected
             | Self::MailDeferred
             | Self::MailMisconfigured
-            | Self::MailParked => Outcome::Failure,
+            | Self::MailParked
+            | Self::SignupConfirmationFailed => Outcome::Failure,
             Self::LoginThrottled
             | Self::CsrfRejected
             | Self::IpLimited

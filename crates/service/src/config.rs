@@ -49,6 +49,31 @@ pub struct SignInSettings {
     pub audit: AuditSettings,
     /// A login of an account with MFA answers with a challenge of this policy's lifetime.
     pub mfa: MfaPolicy,
+    /// `REGISTRATION_MODE` (`open`): how sign-up works.
+    pub registration: RegistrationMode,
+    /// `VERIFY_TOKEN_TTL` (24h): how long a confirm-first sign-up waits for its link.
+    pub signup_ttl: Duration,
+}
+
+/// How sign-up works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationMode {
+    /// `open`: register answers 201 with a session, or 409 `EMAIL_TAKEN` (the seed's flow).
+    Open,
+    /// `confirm-first`: register answers 202 alike for new and taken addresses and mails the
+    /// address; the account exists once its link comes back with the sign-up's password.
+    ConfirmFirst,
+}
+
+fn registration_mode(env: &dyn Env) -> Result<RegistrationMode, ConfigError> {
+    match env.get("REGISTRATION_MODE").as_deref().map(str::trim) {
+        None | Some("open") => Ok(RegistrationMode::Open),
+        Some("confirm-first") => Ok(RegistrationMode::ConfirmFirst),
+        Some(_) => Err(invalid(
+            "REGISTRATION_MODE",
+            "must be open or confirm-first",
+        )),
+    }
 }
 
 /// The account lifecycle routes (password change/forgot/reset, email verification, account
@@ -258,7 +283,7 @@ impl MailerSettings {
             app_name: app_name(env)?,
             transport: mail_transport(env)?,
             reset_ttl: duration_or(env, "RESET_TOKEN_TTL", Duration::from_secs(30 * 60))?,
-            verify_ttl: duration_or(env, "VERIFY_TOKEN_TTL", Duration::from_secs(86_400))?,
+            verify_ttl: verify_ttl(env)?,
             min_interval: duration_or(env, "MAIL_MIN_INTERVAL", Duration::from_secs(60))?,
             budgets: mail_budgets(env)?,
             max_attempts: number_or(env, "MAIL_MAX_ATTEMPTS", 5)?,
@@ -270,9 +295,6 @@ impl MailerSettings {
         let minute = Duration::from_secs(60);
         if settings.reset_ttl < minute || settings.reset_ttl > Duration::from_secs(86_400) {
             return Err(invalid("RESET_TOKEN_TTL", "must be between 1m and 24h"));
-        }
-        if settings.verify_ttl < minute || settings.verify_ttl > Duration::from_secs(7 * 86_400) {
-            return Err(invalid("VERIFY_TOKEN_TTL", "must be between 1m and 7d"));
         }
         if settings.min_interval > Duration::from_secs(3600) {
             return Err(invalid("MAIL_MIN_INTERVAL", "must be at most 1h"));
@@ -446,8 +468,19 @@ impl SignInSettings {
             sources: source_policy(env)?,
             audit: audit_settings(env)?,
             mfa: mfa_policy(env)?,
+            registration: registration_mode(env)?,
+            signup_ttl: verify_ttl(env)?,
         })
     }
+}
+
+/// `VERIFY_TOKEN_TTL` (24h, 1m to 7d): how long a verification or sign-up link works.
+fn verify_ttl(env: &dyn Env) -> Result<Duration, ConfigError> {
+    let ttl = duration_or(env, "VERIFY_TOKEN_TTL", Duration::from_secs(86_400))?;
+    if ttl < Duration::from_secs(60) || ttl > Duration::from_secs(7 * 86_400) {
+        return Err(invalid("VERIFY_TOKEN_TTL", "must be between 1m and 7d"));
+    }
+    Ok(ttl)
 }
 
 /// `LOGIN_MAX_FAILURES` (5), `LOGIN_BACKOFF` (1s), `LOGIN_BACKOFF_MAX` (15m).

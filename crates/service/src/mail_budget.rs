@@ -14,7 +14,7 @@ use crate::store::MailKind;
 pub enum MailPool {
     /// Password-reset links.
     Reset,
-    /// Everything else an account is sent: verification links.
+    /// Everything else: verification and sign-up links, sign-up notices.
     Account,
 }
 
@@ -22,7 +22,7 @@ impl MailPool {
     pub fn of(kind: MailKind) -> Self {
         match kind {
             MailKind::PasswordReset => Self::Reset,
-            MailKind::EmailVerification => Self::Account,
+            MailKind::EmailVerification | MailKind::SignupConfirmation => Self::Account,
         }
     }
 

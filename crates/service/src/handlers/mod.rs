@@ -15,6 +15,7 @@ mod password;
 mod reauthenticate;
 mod refresh;
 mod register;
+mod signup;
 mod source_limit;
 mod state;
 mod step_up;

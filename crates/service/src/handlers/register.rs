@@ -3,9 +3,11 @@ use auth_core::domain::{DisplayName, Password, Role, UserId, UserProfile};
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
+use super::signup;
 use super::source_limit::{count_source_attempt, limited_source, refuse_if_over, source_attempts};
 use super::{IssuedSession, SignIn, respond};
 use crate::audit::{AuditEvent, Subject};
+use crate::config::RegistrationMode;
 use crate::error::ApiError;
 use crate::http::client::ClientInfo;
 use crate::http::request::{require_post, required_json_object, string_field};
@@ -13,10 +15,23 @@ use crate::sessions::SessionOwner;
 use crate::store::{MailKind, NewUser, OutboxMail, Registration};
 
 /// `POST /auth/register {name, email, password}` → 201 with an access token and a refresh cookie;
-/// the verification mail leaves through the outbox written in the same transaction.
-/// Every valid registration counts against its source address's limit.
+/// the verification mail leaves through the outbox written in the same transaction. In
+/// confirm-first mode, 202 alike for any address instead (`signup`). Every valid registration
+/// counts against its source address's limit. `POST /auth/register/confirm` finishes a
+/// confirm-first sign-up.
 pub async fn register(state: &SignIn, request: Request) -> Response<Body> {
     let client = state.sources.client(&request);
+    if request
+        .uri()
+        .path()
+        .trim_end_matches('/')
+        .ends_with("/register/confirm")
+    {
+        return respond(
+            "register-confirm",
+            signup::confirm(state, request, &client).await,
+        );
+    }
     respond("register", handle(state, request, &client).await)
 }
 
@@ -43,6 +58,9 @@ async fn handle(
     counted?;
     let password_hash = password_hash.map_err(ApiError::internal)?;
     let now = state.sessions.now();
+    if state.registration == RegistrationMode::ConfirmFirst {
+        return signup::request(state, name, email, password_hash, now, client).await;
+    }
     let profile = UserProfile {
         id: UserId::generate(),
         name,

@@ -11,7 +11,8 @@ use jsonwebtoken::jwk::JwkSet;
 use super::issue::TokenIssuer;
 use crate::audit::Audit;
 use crate::config::{
-    AccountSettings, LogoutSettings, MfaSettings, RefreshSettings, SignInSettings, password_problem,
+    AccountSettings, LogoutSettings, MfaSettings, RefreshSettings, RegistrationMode,
+    SignInSettings, password_problem,
 };
 use crate::http::client::SourcePolicy;
 use crate::http::csrf::CsrfPolicy;
@@ -34,6 +35,8 @@ pub struct SignIn {
     pub sources: SourcePolicy,
     pub audit: Audit,
     pub mfa: MfaPolicy,
+    pub registration: RegistrationMode,
+    pub signup_ttl: std::time::Duration,
 }
 
 /// Refresh: session rotation and token issuance; no passwords.
@@ -173,6 +176,8 @@ impl SignIn {
             sources: settings.sources,
             audit: Audit::stdout(settings.audit),
             mfa: settings.mfa,
+            registration: settings.registration,
+            signup_ttl: settings.signup_ttl,
             store,
         })
     }

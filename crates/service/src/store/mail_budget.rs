@@ -101,7 +101,7 @@ fn counted_marker(claim: &MailClaim<'_>) -> Item {
     ])
 }
 
-/// The budgets in the order the transaction writes them, after the token and the marker.
+/// The budgets in the order the transaction writes them, after the marker.
 const BUDGET_ORDER: [Exhausted; 4] = [
     Exhausted::Recipient(Window::Hour),
     Exhausted::Recipient(Window::Day),
@@ -110,24 +110,16 @@ const BUDGET_ORDER: [Exhausted; 4] = [
 ];
 
 impl Store {
-    /// [`Store::save_token`] within the mail budgets: one transaction stores the token (on its
-    /// minimum-interval condition), marks the message counted and counts it against the
-    /// recipient's and the pool's hourly and daily budgets. A retry of a message already
-    /// counted only stores its token again.
-    pub async fn save_token_within_budget(
+    /// The marker and the four counters of `claim`, in [`BUDGET_ORDER`] after the marker.
+    fn budget_writes(
         &self,
-        purpose: TokenPurpose,
-        user: &UserId,
-        token: &PendingToken,
-        min_interval: i64,
         claim: &MailClaim<'_>,
         budgets: &MailBudgets,
-    ) -> Result<BudgetedIssuance, StoreError> {
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let pool = budgets.pool(claim.pool);
         let recipient = counter_pk(claim.pool, Some(claim.address));
         let everyone = counter_pk(claim.pool, None);
-        let items = vec![
-            token_put(&self.table, purpose, user, token, min_interval).into_transaction_item()?,
+        Ok(vec![
             put_new(&self.table, counted_marker(claim))?,
             count_up(
                 &self.table,
@@ -151,7 +143,26 @@ impl Store {
                 pool.hourly,
             )?,
             count_up(&self.table, everyone, Window::Day, claim.now, pool.daily)?,
+        ])
+    }
+
+    /// [`Store::save_token`] within the mail budgets: one transaction stores the token (on its
+    /// minimum-interval condition), marks the message counted and counts it against the
+    /// recipient's and the pool's hourly and daily budgets. A retry of a message already
+    /// counted only stores its token again.
+    pub async fn save_token_within_budget(
+        &self,
+        purpose: TokenPurpose,
+        user: &UserId,
+        token: &PendingToken,
+        min_interval: i64,
+        claim: &MailClaim<'_>,
+        budgets: &MailBudgets,
+    ) -> Result<BudgetedIssuance, StoreError> {
+        let mut items = vec![
+            token_put(&self.table, purpose, user, token, min_interval).into_transaction_item()?,
         ];
+        items.extend(self.budget_writes(claim, budgets)?);
         Ok(match self.transact(items).await? {
             Transaction::Committed => BudgetedIssuance::Issued,
             Transaction::ConditionFailed { index: 0 } => BudgetedIssuance::TooSoon,
@@ -162,13 +173,34 @@ impl Store {
                     Issuance::TooSoon => BudgetedIssuance::TooSoon,
                 }
             }
-            Transaction::ConditionFailed { index } => index
-                .checked_sub(2)
-                .and_then(|budget| BUDGET_ORDER.get(budget))
-                .map(|exhausted| BudgetedIssuance::Exhausted(*exhausted))
-                .ok_or_else(|| {
-                    StoreError::Corrupt(format!("budget transaction write {index} failed"))
-                })?,
+            Transaction::ConditionFailed { index } => exhausted(index, 2)?,
         })
     }
+
+    /// A mail without a link (a sign-up attempt notice) counted against the budgets: one
+    /// transaction, the marker and the counters; a retry of a counted message passes.
+    pub async fn count_within_budget(
+        &self,
+        claim: &MailClaim<'_>,
+        budgets: &MailBudgets,
+    ) -> Result<BudgetedIssuance, StoreError> {
+        Ok(
+            match self.transact(self.budget_writes(claim, budgets)?).await? {
+                Transaction::Committed | Transaction::ConditionFailed { index: 0 } => {
+                    BudgetedIssuance::Issued
+                }
+                Transaction::ConditionFailed { index } => exhausted(index, 1)?,
+            },
+        )
+    }
+}
+
+/// The budget whose counter, at transaction write `index` (the counters starting at `first`),
+/// refused the mail.
+fn exhausted(index: usize, first: usize) -> Result<BudgetedIssuance, StoreError> {
+    index
+        .checked_sub(first)
+        .and_then(|budget| BUDGET_ORDER.get(budget))
+        .map(|budget| BudgetedIssuance::Exhausted(*budget))
+        .ok_or_else(|| StoreError::Corrupt(format!("budget transaction write {index} failed")))
 }

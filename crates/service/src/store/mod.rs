@@ -10,6 +10,8 @@
 //! | ip window   | `IP#<address>`  | `WINDOW#<n>`  | failed logins + registrations of one source in one window bucket; TTL `expires_at` |
 //! | reset token | `USER#<id>`     | `RESET_TOKEN` | digest of the mailed reset link's secret; TTL `expires_at` |
 //! | verify token| `USER#<id>`     | `VERIFY_TOKEN`| digest of the mailed verification link's secret; TTL `expires_at` |
+//! | sign-up     | `USER#<id>`     | `SIGNUP`      | a confirm-first sign-up waiting for its link (name, address, hash); TTL `expires_at` |
+//! | sign-up link| `USER#<id>`     | `SIGNUP_TOKEN`| digest of the mailed sign-up link's secret; TTL `expires_at` |
 //! | outbox      | `OUTBOX#<id>`   | `MAIL`        | a mail to send; the stream carries it to the mailer; TTL `expires_at` |
 //! | mail budget | `MAIL_BUDGET#<pool>[#<address>]` | `HOUR#<n>` / `DAY#<n>` | mail counted against a budget in one window; TTL `expires_at` |
 //! | counted     | `MAIL_COUNTED#<outbox id>` | `BUDGET` | a message already counted (its retries are not); TTL `expires_at` |
@@ -40,6 +42,7 @@ mod round_trips;
 pub mod schema;
 mod session_list;
 mod sessions;
+mod signup;
 mod throttle;
 mod transaction;
 mod users;
@@ -66,6 +69,7 @@ pub use session_list::SessionPage;
 pub use sessions::{
     Device, NewSession, Rotation, SessionAge, SessionRecord, SessionStart, sessions_to_retire,
 };
+pub use signup::{PendingSignup, SignupConfirmation};
 pub use throttle::{LoginRecord, Reservation, ReservedAttempt, SourceWindow};
 pub use users::{NewUser, ProfileRecord, Registration};
 

@@ -20,6 +20,8 @@ use auth_core::domain::{Email, UserId};
 pub enum TokenPurpose {
     PasswordReset,
     EmailVerification,
+    /// A confirm-first sign-up's link, in the partition of the account it would create.
+    Signup,
 }
 
 impl TokenPurpose {
@@ -27,6 +29,7 @@ impl TokenPurpose {
         match self {
             Self::PasswordReset => RESET_TOKEN_SK,
             Self::EmailVerification => VERIFY_TOKEN_SK,
+            Self::Signup => SIGNUP_TOKEN_SK,
         }
     }
 }
@@ -118,7 +121,7 @@ impl TokenWrite {
 }
 
 /// The delete that uses a token: it must still hold `digest` and be unexpired at `now`.
-fn consume(
+pub(super) fn consume(
     table: &str,
     purpose: TokenPurpose,
     user: &UserId,

@@ -17,6 +17,9 @@ pub enum MailKind {
     PasswordReset,
     /// An email verification link for a user who has not verified yet.
     EmailVerification,
+    /// A confirm-first sign-up: its link when the address has no account, else a notice to
+    /// the owner that someone tried to sign up with it.
+    SignupConfirmation,
 }
 
 impl MailKind {
@@ -24,6 +27,7 @@ impl MailKind {
         match self {
             Self::PasswordReset => "password_reset",
             Self::EmailVerification => "email_verification",
+            Self::SignupConfirmation => "signup_confirmation",
         }
     }
 
@@ -31,6 +35,7 @@ impl MailKind {
         match raw {
             "password_reset" => Some(Self::PasswordReset),
             "email_verification" => Some(Self::EmailVerification),
+            "signup_confirmation" => Some(Self::SignupConfirmation),
             _ => None,
         }
     }

@@ -73,6 +73,10 @@ pub const SESSION_SK_PREFIX: &str = "SESSION#";
 pub const RESET_TOKEN_SK: &str = "RESET_TOKEN";
 /// A user's pending email verification token (one at a time).
 pub const VERIFY_TOKEN_SK: &str = "VERIFY_TOKEN";
+/// A confirm-first sign-up waiting for its link (`store::signup`), in the partition of the
+/// account it would create, and that link's token.
+pub const SIGNUP_SK: &str = "SIGNUP";
+pub const SIGNUP_TOKEN_SK: &str = "SIGNUP_TOKEN";
 /// A user's second factor: the sealed TOTP secret (confirmed and pending), the last accepted
 /// time step, the recovery codes' digests.
 pub const MFA_SK: &str = "MFA";

@@ -77,6 +77,27 @@ fn profile_attributes(profile: &UserProfile, created_at: i64) -> Item {
 }
 
 impl Store {
+    /// The writes that create an account: its credentials (the first write: its condition
+    /// fails when the email is taken), its profile and its first session.
+    pub(super) fn new_account(
+        &self,
+        user: &NewUser,
+        session: &NewSession,
+    ) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, StoreError> {
+        let mut credentials = profile_attributes(&user.profile, user.created_at);
+        credentials.insert(PK.to_owned(), s(email_pk(&user.profile.email)));
+        credentials.insert(SK.to_owned(), s(CREDENTIALS_SK));
+        credentials.insert(PASSWORD_HASH.to_owned(), s(&user.password_hash));
+        let mut profile = profile_attributes(&user.profile, user.created_at);
+        profile.insert(PK.to_owned(), s(user_pk(&user.profile.id)));
+        profile.insert(SK.to_owned(), s(PROFILE_SK));
+        Ok(vec![
+            put_new(&self.table, credentials)?,
+            put_new(&self.table, profile)?,
+            put_new(&self.table, session.item())?,
+        ])
+    }
+
     /// Writes the credentials, the profile, the first session and the verification mail's
     /// outbox message in one transaction, so a registration is all or nothing, and a second
     /// registration of the email fails its condition.
@@ -86,20 +107,8 @@ impl Store {
         session: &NewSession,
         verification: &OutboxMail,
     ) -> Result<Registration, StoreError> {
-        let mut credentials = profile_attributes(&user.profile, user.created_at);
-        credentials.insert(PK.to_owned(), s(email_pk(&user.profile.email)));
-        credentials.insert(SK.to_owned(), s(CREDENTIALS_SK));
-        credentials.insert(PASSWORD_HASH.to_owned(), s(&user.password_hash));
-        let mut profile = profile_attributes(&user.profile, user.created_at);
-        profile.insert(PK.to_owned(), s(user_pk(&user.profile.id)));
-        profile.insert(SK.to_owned(), s(PROFILE_SK));
-
-        let items = vec![
-            put_new(&self.table, credentials)?,
-            put_new(&self.table, profile)?,
-            put_new(&self.table, session.item())?,
-            put_new(self.outbox_table()?, verification.item())?,
-        ];
+        let mut items = self.new_account(user, session)?;
+        items.push(put_new(self.outbox_table()?, verification.item())?);
         match self.transact(items).await? {
             Transaction::Committed => Ok(Registration::Created),
             // The credentials item is the first write: its condition failing means the email
