@@ -699,7 +699,7 @@ fn grants(function: &Value, prefix: &str) -> BTreeSet<(String, String)> {
         return BTreeSet::new();
     };
     let text = |value: &Value| match value {
-        Value::Tagged(tagged) => format!("{}", tagged.value.as_str().unwrap_or_default()),
+        Value::Tagged(tagged) => tagged.value.as_str().unwrap_or_default().to_owned(),
         other => other.as_str().unwrap_or_default().to_owned(),
     };
     let mut granted = BTreeSet::new();
