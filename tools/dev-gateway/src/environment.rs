@@ -129,6 +129,18 @@ pub fn function_setups(
             .and_then(|value| resolver.text(value))
             .map_or(Ok(128), |text| text.parse::<u32>())
             .map_err(|_| failed("MemorySize is not a number of MB".into()))?;
+        // Two functions of one binary (one binary under two roles, as the password routes
+        // are) run locally as one process, with the first one's environment and whatever
+        // the later ones add: the roles differ only in AWS.
+        if let Some(first) = setups
+            .iter_mut()
+            .find(|setup: &&mut FunctionSetup| setup.binary == binary && setup.deployed == deployed)
+        {
+            for (name, value) in environment {
+                first.environment.entry(name).or_insert(value);
+            }
+            continue;
+        }
         setups.push(FunctionSetup {
             logical_id,
             binary,
@@ -244,10 +256,17 @@ Resources:
     fn the_projects_template_gives_signers_the_private_key_and_verifiers_only_the_public_one() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml");
         let text = std::fs::read_to_string(path).expect("template.yaml");
-        let parameters = BTreeMap::from([("JwtPublicKey".to_owned(), "public".to_owned())]);
+        let parameters = BTreeMap::from([
+            ("JwtPublicKey".to_owned(), "public".to_owned()),
+            ("AppUrl".to_owned(), "https://app.example.com".to_owned()),
+        ]);
         let secret = |name: &str| Some(format!("local {name}"));
         let locals = LocalValues {
-            resources: BTreeMap::from([("AuthTable".to_owned(), "table".to_owned())]),
+            resources: BTreeMap::from([
+                ("AuthTable".to_owned(), "table".to_owned()),
+                ("OutboxTable".to_owned(), "outbox".to_owned()),
+                ("MailConfigurationSet".to_owned(), "mail".to_owned()),
+            ]),
             secret: Some(&secret),
             overrides: BTreeMap::new(),
         };
@@ -304,6 +323,8 @@ Resources:
         let locals = LocalValues {
             resources: BTreeMap::from([
                 ("AuthTable".to_owned(), "table".to_owned()),
+                ("OutboxTable".to_owned(), "outbox".to_owned()),
+                ("MailConfigurationSet".to_owned(), "mail".to_owned()),
                 ("RefreshKeySecret".to_owned(), refresh.to_owned()),
                 ("MfaKeySecret".to_owned(), mfa.to_owned()),
             ]),
@@ -315,6 +336,7 @@ Resources:
         {
             let parameters = BTreeMap::from([
                 ("JwtPublicKey".to_owned(), "public".to_owned()),
+                ("AppUrl".to_owned(), "https://app.example.com".to_owned()),
                 ("SigningKeySecretArn".to_owned(), signing.to_owned()),
                 ("AuthorizerCheckRevocation".to_owned(), strict.to_owned()),
             ]);
