@@ -442,6 +442,14 @@ async fn an_account_stored_with_a_unicode_domain_still_signs_in_and_gets_its_res
     let app = TestApp::spawn().await;
     legacy_account(&app, "ada@bücher.de").await;
     assert_eq!(app.login("ada@bücher.de", PASSWORD).await.status, 200);
+    assert_eq!(
+        app.login("ada@xn--bcher-kva.de", PASSWORD).await.status,
+        200
+    );
+    // Nobody registers the mailbox again under its ASCII form.
+    app.register("Mallory", "ada@xn--bcher-kva.de", "mallory's own password")
+        .await
+        .assert_error(409, "EMAIL_TAKEN");
     assert_eq!(app.forgot("ada@Bücher.de").await.status, 202);
     let mails = app.deliver_mail().await;
     assert!(

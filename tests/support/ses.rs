@@ -16,8 +16,8 @@ use crate::stand_in::{self, Seen};
 pub struct SesState {
     /// Addresses on the suppression list.
     pub suppressed: BTreeSet<String>,
-    /// The next `SendEmail` calls fail with these (status, error code), in order.
-    pub failures: VecDeque<(u16, &'static str)>,
+    /// The next `SendEmail` calls fail with these (status, error code, message), in order.
+    pub failures: VecDeque<(u16, &'static str, &'static str)>,
     /// Every accepted send: (recipient, configuration set, raw message).
     pub sent: Vec<(String, Option<String>, String)>,
     /// Every suppression added through the API: (address, reason).
@@ -35,11 +35,15 @@ pub struct SesStandIn {
 const SUPPRESSION: &str = "/v2/email/suppression/addresses";
 
 fn error(status: u16, code: &str) -> stand_in::Answer {
+    error_saying(status, code, &format!("stand-in {code}"))
+}
+
+fn error_saying(status: u16, code: &str, message: &str) -> stand_in::Answer {
     // The smithy REST-JSON protocol reads the code from the body's `__type` too.
     (
         status,
         "application/json",
-        json!({"__type": code, "message": format!("stand-in {code}")}).to_string(),
+        json!({"__type": code, "message": message}).to_string(),
     )
 }
 
@@ -55,8 +59,8 @@ fn answer(state: &Mutex<SesState>, seen: &Seen) -> stand_in::Answer {
     let body: Value = serde_json::from_slice(&seen.body).unwrap_or_default();
     match (seen.method.as_str(), path.as_str()) {
         ("POST", "/v2/email/outbound-emails") => {
-            if let Some((status, code)) = state.failures.pop_front() {
-                return error(status, code);
+            if let Some((status, code, message)) = state.failures.pop_front() {
+                return error_saying(status, code, message);
             }
             let to = body["Destination"]["ToAddresses"][0]
                 .as_str()

@@ -36,8 +36,8 @@ pub enum SendFailure {
     #[error("misconfigured: {0}")]
     Misconfigured(String),
     /// SES refused this message or address for good: dropped and audited; `suppress` says
-    /// whether the address goes on the suppression list (a rejected message does; a request
-    /// SES found malformed says nothing about the address).
+    /// whether the address goes on the suppression list (only when SES refused the address
+    /// itself; a rejected message's content says nothing about it).
     #[error("rejected: {code}")]
     Rejected { code: String, suppress: bool },
 }
@@ -51,11 +51,23 @@ impl SendFailure {
     }
 }
 
-/// What an SES error code means for the message.
-fn classify_code(code: Option<&str>, status: Option<u16>) -> SendFailure {
+/// What an SES error code (and, where SES reuses one code for several causes, its message)
+/// means for the message.
+fn classify_code(code: Option<&str>, message: Option<&str>, status: Option<u16>) -> SendFailure {
     let text = code.unwrap_or("Unknown").to_owned();
+    let says =
+        |words: &str| message.is_some_and(|message| message.to_ascii_lowercase().contains(words));
     match code {
+        // SES answers this for our own unverified identity too (sandbox, wrong region): that
+        // is setup, retried until fixed, and no recipient's fault.
+        Some("MessageRejected") if says("not verified") => SendFailure::Misconfigured(text),
+        // This message (its content): dropped; nothing says the address is bad.
         Some("MessageRejected") => SendFailure::Rejected {
+            code: text,
+            suppress: false,
+        },
+        // An address SES will never deliver to.
+        Some("BadRequestException") if says("address") => SendFailure::Rejected {
             code: text,
             suppress: true,
         },
@@ -93,9 +105,11 @@ fn classify_code(code: Option<&str>, status: Option<u16>) -> SendFailure {
 
 fn classify<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> SendFailure {
     match error {
-        SdkError::ServiceError(context) => {
-            classify_code(context.err().code(), Some(context.raw().status().as_u16()))
-        }
+        SdkError::ServiceError(context) => classify_code(
+            context.err().code(),
+            context.err().message(),
+            Some(context.raw().status().as_u16()),
+        ),
         SdkError::TimeoutError(_) => SendFailure::Transient("Timeout".into()),
         SdkError::DispatchFailure(_) => SendFailure::Transient("DispatchFailure".into()),
         SdkError::ResponseError(_) => SendFailure::Transient("ResponseError".into()),
@@ -212,16 +226,31 @@ mod tests {
 
     #[test]
     fn ses_codes_map_to_what_the_mailer_does() {
-        let rejected = classify_code(Some("MessageRejected"), Some(400));
+        let verdict =
+            |code: &str, message: &str| classify_code(Some(code), Some(message), Some(400));
         assert_eq!(
-            rejected,
+            verdict("BadRequestException", "Illegal address"),
             SendFailure::Rejected {
-                code: "MessageRejected".into(),
+                code: "BadRequestException".into(),
                 suppress: true
             }
         );
         assert!(matches!(
-            classify_code(Some("BadRequestException"), Some(400)),
+            verdict("BadRequestException", "Missing required header 'From'."),
+            SendFailure::Rejected {
+                suppress: false,
+                ..
+            }
+        ));
+        assert!(matches!(
+            verdict(
+                "MessageRejected",
+                "Email address is not verified. The following identities failed the check in region US-EAST-1: no-reply@example.com"
+            ),
+            SendFailure::Misconfigured(_)
+        ));
+        assert!(matches!(
+            verdict("MessageRejected", "Message content rejected"),
             SendFailure::Rejected {
                 suppress: false,
                 ..
@@ -234,10 +263,7 @@ mod tests {
             "LimitExceededException",
         ] {
             assert!(
-                matches!(
-                    classify_code(Some(transient), Some(400)),
-                    SendFailure::Transient(_)
-                ),
+                matches!(verdict(transient, ""), SendFailure::Transient(_)),
                 "{transient}"
             );
         }
@@ -247,21 +273,18 @@ mod tests {
             "AccessDeniedException",
         ] {
             assert!(
-                matches!(
-                    classify_code(Some(ours), Some(400)),
-                    SendFailure::Misconfigured(_)
-                ),
+                matches!(verdict(ours, ""), SendFailure::Misconfigured(_)),
                 "{ours}"
             );
         }
         assert!(matches!(
-            classify_code(None, Some(503)),
+            classify_code(None, None, Some(503)),
             SendFailure::Transient(_)
         ));
         assert!(matches!(
-            classify_code(Some("Odd"), Some(418)),
+            classify_code(Some("Odd"), None, Some(418)),
             SendFailure::Misconfigured(_)
         ));
-        assert_eq!(classify_code(None, Some(500)).code(), "Unknown");
+        assert_eq!(classify_code(None, None, Some(500)).code(), "Unknown");
     }
 }

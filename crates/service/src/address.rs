@@ -31,19 +31,37 @@ pub fn registration_email(raw: &str) -> Result<Email, InvalidField> {
 }
 
 /// The keys an address typed at sign-in or reset may be stored under, in the order to try:
-/// the canonical (punycode) form, then, for an IDN domain typed in Unicode, that form as
-/// accounts registered before canonicalisation stored it.
+/// the canonical (punycode) form, then, for an IDN domain (typed either way), its Unicode form
+/// as accounts registered before canonicalisation stored it.
 pub fn lookup_keys(email: &Email) -> Vec<Email> {
     let canonical = email
         .as_str()
         .rsplit_once('@')
-        .filter(|(_, domain)| !domain.is_ascii())
         .and_then(|(local, domain)| Some(format!("{local}@{}", ascii_domain(domain)?)))
-        .and_then(|raw| Email::parse(&raw).ok());
-    match canonical {
-        Some(canonical) if canonical != *email => vec![canonical, email.clone()],
-        _ => vec![email.clone()],
+        .and_then(|raw| Email::parse(&raw).ok())
+        .unwrap_or_else(|| email.clone());
+    let mut keys = vec![canonical.clone()];
+    if let Some(legacy) = legacy_form(&canonical) {
+        keys.push(legacy);
     }
+    if !keys.contains(email) {
+        keys.push(email.clone());
+    }
+    keys
+}
+
+/// The form an account with this canonical address would have been stored under before
+/// canonicalisation: its domain in Unicode. `None` for a domain with no IDN label.
+pub fn legacy_form(canonical: &Email) -> Option<Email> {
+    let (local, domain) = canonical.as_str().rsplit_once('@')?;
+    if !domain.split('.').any(|label| label.starts_with("xn--")) {
+        return None;
+    }
+    let (unicode, result) = idna::domain_to_unicode(domain);
+    result.ok()?;
+    (unicode != domain)
+        .then(|| Email::parse(&format!("{local}@{unicode}")).ok())
+        .flatten()
 }
 
 /// The address as SES accepts it, `None` when it cannot be sent to (a non-ASCII local part,
@@ -124,8 +142,14 @@ mod tests {
         );
         assert_eq!(
             lookup_keys(&email("ada@xn--bcher-kva.de")),
-            vec![email("ada@xn--bcher-kva.de")]
+            vec![email("ada@xn--bcher-kva.de"), email("ada@bücher.de")],
+            "a legacy account is found whichever form is typed"
         );
+        assert_eq!(
+            legacy_form(&email("ada@xn--bcher-kva.de")),
+            Some(email("ada@bücher.de"))
+        );
+        assert_eq!(legacy_form(&email("ada@example.com")), None);
     }
 
     #[test]
@@ -148,7 +172,7 @@ mod tests {
                 prop_assert!(email.as_str().is_ascii());
                 prop_assert_eq!(registration_email(email.as_str()), Ok(email.clone()));
                 prop_assert_eq!(sendable(&email), Some(email.as_str().to_owned()));
-                prop_assert_eq!(lookup_keys(&email), vec![email.clone()]);
+                prop_assert_eq!(lookup_keys(&email).first().cloned(), Some(email.clone()));
             }
             if let Ok(email) = Email::parse(&raw) {
                 let _ = lookup_keys(&email);

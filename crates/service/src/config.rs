@@ -268,8 +268,8 @@ pub struct MailerSettings {
     /// `MAIL_RESET_*`, `MAIL_ACCOUNT_*`).
     pub budgets: MailBudgets,
     /// `MAIL_MAX_ATTEMPTS` (5): failed sends of one message before the mailer parks it for
-    /// `local-dev redrive-mail`; below the event source mapping's retry count, so the mailer
-    /// always gives up first and the stream never drops a message it could not send.
+    /// `local-dev redrive-mail`; the event source mapping retries without limit until then, so
+    /// the stream never drops a message the mailer could not send.
     pub max_attempts: u32,
     pub audit: AuditSettings,
 }

@@ -35,7 +35,8 @@ pub struct Redrive {
 }
 
 /// Puts every parked message back in the outbox (as a new message the stream carries to the
-/// mailer), oldest first, pages of 100 until none is left; each audited (`mail_redriven`).
+/// mailer), oldest first, pages of 100 until none is left or a page moves nothing (what the
+/// mailer parks again meanwhile waits for the next run); each audited (`mail_redriven`).
 pub async fn redrive_parked_mail(
     store: &Store,
     audit: &Audit,
@@ -47,6 +48,7 @@ pub async fn redrive_parked_mail(
         if parked.is_empty() {
             return Ok(done);
         }
+        let before = done.requeued;
         for message in &parked {
             match store.redrive_parked(message, now).await? {
                 Some(_) => {
@@ -60,6 +62,9 @@ pub async fn redrive_parked_mail(
                 }
                 None => done.taken_by_another += 1,
             }
+        }
+        if done.requeued == before {
+            return Ok(done);
         }
     }
 }

@@ -146,9 +146,11 @@ async fn a_retried_message_is_counted_once() {
     let (app, ses) =
         app_on_ses(&[("MAIL_RECIPIENT_HOURLY", "1"), ("MAIL_MAX_ATTEMPTS", "5")]).await;
     register(&app, "ada@example.com").await;
-    ses.state()
-        .failures
-        .push_back((429, "TooManyRequestsException"));
+    ses.state().failures.push_back((
+        429,
+        "TooManyRequestsException",
+        "Maximum sending rate exceeded.",
+    ));
     let (mail, first) = only(process_all(&app).await);
     assert!(matches!(first, Processed::Retry(_)), "{first:?}");
     // The stream delivers it again: its budget was counted on the first try.
@@ -185,14 +187,16 @@ async fn a_suppressed_address_gets_no_mail_and_its_request_answers_as_any_other(
 }
 
 #[tokio::test]
-async fn a_rejected_message_is_dropped_audited_and_its_address_suppressed() {
+async fn an_address_ses_refuses_is_dropped_audited_and_suppressed() {
     let (app, ses) = app_on_ses(&[("MAIL_MIN_INTERVAL", "0s")]).await;
     register(&app, "ada@example.com").await;
-    ses.state().failures.push_back((400, "MessageRejected"));
+    ses.state()
+        .failures
+        .push_back((400, "BadRequestException", "Illegal address"));
     let outcomes = process_all(&app).await;
     assert_eq!(
         delivered(&outcomes[0].1),
-        Some(&Delivery::Rejected("MessageRejected".to_owned()))
+        Some(&Delivery::Rejected("BadRequestException".to_owned()))
     );
     assert_eq!(
         ses.state().added,
@@ -207,12 +211,45 @@ async fn a_rejected_message_is_dropped_audited_and_its_address_suppressed() {
 }
 
 #[tokio::test]
-async fn our_own_misconfiguration_is_retried_and_audited_for_the_alarm() {
+async fn a_rejected_message_is_dropped_but_its_address_is_not_blamed() {
     let (app, ses) = app_on_ses(&[]).await;
     register(&app, "ada@example.com").await;
     ses.state()
         .failures
-        .push_back((400, "MailFromDomainNotVerifiedException"));
+        .push_back((400, "MessageRejected", "Message content rejected."));
+    let outcomes = process_all(&app).await;
+    assert_eq!(
+        delivered(&outcomes[0].1),
+        Some(&Delivery::Rejected("MessageRejected".to_owned()))
+    );
+    assert!(ses.state().added.is_empty());
+    assert_eq!(mail_audit(&app, "mail_rejected").len(), 1);
+}
+
+#[tokio::test]
+async fn an_unverified_sender_is_our_misconfiguration_not_the_recipients() {
+    let (app, ses) = app_on_ses(&[]).await;
+    register(&app, "ada@example.com").await;
+    ses.state().failures.push_back((
+        400,
+        "MessageRejected",
+        "Email address is not verified. The following identities failed the check in region US-EAST-1: no-reply@auth.test",
+    ));
+    let outcomes = process_all(&app).await;
+    assert!(matches!(outcomes[0].1, Processed::Retry(_)), "{outcomes:?}");
+    assert_eq!(mail_audit(&app, "mail_misconfigured").len(), 1);
+    assert!(ses.state().added.is_empty(), "no address suppressed");
+}
+
+#[tokio::test]
+async fn our_own_misconfiguration_is_retried_and_audited_for_the_alarm() {
+    let (app, ses) = app_on_ses(&[]).await;
+    register(&app, "ada@example.com").await;
+    ses.state().failures.push_back((
+        400,
+        "MailFromDomainNotVerifiedException",
+        "MAIL FROM domain not verified",
+    ));
     let outcomes = process_all(&app).await;
     let Processed::Retry(error) = &outcomes[0].1 else {
         panic!("retried: {outcomes:?}")
@@ -228,9 +265,11 @@ async fn a_message_that_keeps_failing_is_parked_then_redriven_and_sent() {
     let (app, ses) = app_on_ses(&[("MAIL_MAX_ATTEMPTS", "2")]).await;
     register(&app, "ada@example.com").await;
     for _ in 0..2 {
-        ses.state()
-            .failures
-            .push_back((400, "SendingPausedException"));
+        ses.state().failures.push_back((
+            400,
+            "SendingPausedException",
+            "Sending is paused for this account.",
+        ));
     }
     let (mail, first) = only(process_all(&app).await);
     assert!(matches!(first, Processed::Retry(_)));

@@ -20,11 +20,22 @@ use serde_json::{Map, Value, json};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Where reading one shard resumes.
+#[derive(Debug, Default)]
+struct ShardPosition {
+    /// The next iterator; `None` when one must be asked for again.
+    iterator: Option<String>,
+    /// The last record read, so a new iterator starts after it.
+    last_sequence: Option<String>,
+    /// A closed shard read to its end.
+    drained: bool,
+}
+
 pub struct MailRelay {
     streams: Client,
     stream_arn: String,
-    /// Open shards and where reading them resumes; `None` once a closed shard is drained.
-    positions: HashMap<String, Option<String>>,
+    /// Each shard's read position.
+    positions: HashMap<String, ShardPosition>,
 }
 
 /// A stream attribute as the table's own type (the two SDKs each define one).
@@ -123,33 +134,57 @@ impl MailRelay {
             .map(|description| description.shards())
             .unwrap_or_default()
         {
-            let Some(id) = shard.shard_id() else { continue };
-            if self.positions.contains_key(id) {
-                continue;
+            if let Some(id) = shard.shard_id() {
+                self.positions.entry(id.to_owned()).or_default();
             }
-            let iterator = self
-                .streams
-                .get_shard_iterator()
-                .stream_arn(&self.stream_arn)
-                .shard_id(id)
-                .shard_iterator_type(ShardIteratorType::TrimHorizon)
-                .send()
-                .await?
-                .shard_iterator()
-                .map(str::to_owned);
-            self.positions.insert(id.to_owned(), iterator);
         }
         let mut shards = Vec::new();
-        for position in self.positions.values_mut() {
-            let Some(iterator) = position.take() else {
+        for (id, position) in &mut self.positions {
+            if position.drained {
                 continue;
+            }
+            let iterator = match position.iterator.take() {
+                Some(iterator) => iterator,
+                None => {
+                    let request = self
+                        .streams
+                        .get_shard_iterator()
+                        .stream_arn(&self.stream_arn)
+                        .shard_id(id);
+                    let request = match &position.last_sequence {
+                        Some(sequence) => request
+                            .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                            .sequence_number(sequence),
+                        None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+                    };
+                    match request.send().await?.shard_iterator() {
+                        Some(iterator) => iterator.to_owned(),
+                        None => continue,
+                    }
+                }
             };
-            let output = self
+            let output = match self
                 .streams
                 .get_records()
                 .shard_iterator(iterator)
                 .send()
-                .await?;
+                .await
+            {
+                Ok(output) => output,
+                // DynamoDB Local answers this for a shard with nothing to read yet: ask for a
+                // new iterator (after the last record read) on the next poll.
+                Err(error)
+                    if error
+                        .as_service_error()
+                        .is_some_and(|service| service.is_trimmed_data_access_exception()) =>
+                {
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
+            };
+            if let Some(last) = output.records().last().and_then(|record| record.dynamodb()) {
+                position.last_sequence = last.sequence_number().map(str::to_owned);
+            }
             shards.push(
                 output
                     .records()
@@ -158,7 +193,8 @@ impl MailRelay {
                     .cloned()
                     .collect(),
             );
-            *position = output.next_shard_iterator().map(str::to_owned);
+            position.iterator = output.next_shard_iterator().map(str::to_owned);
+            position.drained = position.iterator.is_none();
         }
         Ok(shards)
     }

@@ -15,7 +15,7 @@
 //! - `local-dev relay-stream <invoke-api> <function>`: the template's event source mapping for
 //!   a packaged mailer: outbox inserts on the stream, in batches of 10, invoked through an
 //!   Invoke API (`dev-gateway --packaged`), partial failures retried from the first failed
-//!   record up to 8 times, as `MailerOutboxMapping` does.
+//!   record until it succeeds (100 retries at most), as `MailerOutboxMapping` does.
 //!
 //! Settings come from `auth_core::config` (`TABLE_NAME`, `OUTBOX_TABLE_NAME` (by default
 //! `<TABLE_NAME>-outbox`), `DYNAMODB_TIMEOUT`); the endpoint from

@@ -28,7 +28,9 @@ use crate::mail_relay::MailRelay;
 
 /// The template's `BatchSize` and `MaximumRetryAttempts`.
 const BATCH_SIZE: usize = 10;
-const MAXIMUM_RETRY_ATTEMPTS: u32 = 8;
+/// The template's mapping retries without limit (the mailer parks what keeps failing); the
+/// stand-in gives up after this many, so a broken local function cannot spin forever.
+const MAXIMUM_RETRY_ATTEMPTS: u32 = 100;
 const POLL_EVERY: Duration = Duration::from_millis(300);
 
 /// What one invocation of a batch came to.

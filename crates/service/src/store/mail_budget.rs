@@ -23,8 +23,12 @@ use super::{Issuance, Store, StoreError};
 use crate::mail_budget::{Exhausted, MailBudgets, MailPool, Window};
 use auth_core::domain::UserId;
 
-/// How long a "counted" marker outlives its message: longer than the stream keeps records.
-const COUNTED_RETENTION_SECONDS: i64 = 2 * 86_400;
+/// How long a "counted" marker outlives its message: longer than a parked message waits for
+/// its redrive, so a redrive never counts a message twice.
+const COUNTED_RETENTION_SECONDS: i64 = super::PARKED_RETENTION_SECONDS + 86_400;
+/// Conflicts waited out: every mail of a pool writes that pool's two counters, so parallel
+/// shards contend on them.
+const BUDGET_CONFLICT_RETRIES: u32 = 8;
 
 /// What became of a budgeted token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,18 +167,23 @@ impl Store {
             token_put(&self.table, purpose, user, token, min_interval).into_transaction_item()?,
         ];
         items.extend(self.budget_writes(claim, budgets)?);
-        Ok(match self.transact(items).await? {
-            Transaction::Committed => BudgetedIssuance::Issued,
-            Transaction::ConditionFailed { index: 0 } => BudgetedIssuance::TooSoon,
-            // Counted before: this is a retry of a message whose budget is spent already.
-            Transaction::ConditionFailed { index: 1 } => {
-                match self.save_token(purpose, user, token, min_interval).await? {
-                    Issuance::Issued => BudgetedIssuance::Issued,
-                    Issuance::TooSoon => BudgetedIssuance::TooSoon,
+        Ok(
+            match self
+                .transact_contended(items, BUDGET_CONFLICT_RETRIES)
+                .await?
+            {
+                Transaction::Committed => BudgetedIssuance::Issued,
+                Transaction::ConditionFailed { index: 0 } => BudgetedIssuance::TooSoon,
+                // Counted before: this is a retry of a message whose budget is spent already.
+                Transaction::ConditionFailed { index: 1 } => {
+                    match self.save_token(purpose, user, token, min_interval).await? {
+                        Issuance::Issued => BudgetedIssuance::Issued,
+                        Issuance::TooSoon => BudgetedIssuance::TooSoon,
+                    }
                 }
-            }
-            Transaction::ConditionFailed { index } => exhausted(index, 2)?,
-        })
+                Transaction::ConditionFailed { index } => exhausted(index, 2)?,
+            },
+        )
     }
 
     /// A mail without a link (a sign-up attempt notice) counted against the budgets: one
@@ -185,7 +194,10 @@ impl Store {
         budgets: &MailBudgets,
     ) -> Result<BudgetedIssuance, StoreError> {
         Ok(
-            match self.transact(self.budget_writes(claim, budgets)?).await? {
+            match self
+                .transact_contended(self.budget_writes(claim, budgets)?, BUDGET_CONFLICT_RETRIES)
+                .await?
+            {
                 Transaction::Committed | Transaction::ConditionFailed { index: 0 } => {
                     BudgetedIssuance::Issued
                 }

@@ -8,7 +8,7 @@
 //! | item     | pk                           | sk                              |
 //! |----------|------------------------------|---------------------------------|
 //! | attempts | `MAIL_ATTEMPTS#<outbox id>`  | `SENDS` (TTL `expires_at`)      |
-//! | parked   | `PARKED_MAIL`                | `<parked at, 20 digits>#<outbox id>` (TTL 14 days) |
+//! | parked   | `PARKED_MAIL`                | `<created at, 20 digits>#<outbox id>` (TTL 14 days) |
 
 use aws_sdk_dynamodb::types::{Delete, ReturnValue, TransactWriteItem};
 
@@ -35,8 +35,10 @@ pub struct ParkedMail {
 }
 
 impl ParkedMail {
+    /// One key per message, so a message delivered again after it was parked (a batch retried
+    /// after a timeout) is parked once; oldest messages first.
     fn sort_key(&self) -> String {
-        format!("{:020}#{}", self.parked_at.max(0), self.mail.id)
+        format!("{:020}#{}", self.mail.created_at.max(0), self.mail.id)
     }
 
     fn item(&self) -> Item {
@@ -111,15 +113,19 @@ impl Store {
         item::number(&attributes, ATTEMPTS)
     }
 
-    /// Keeps a message the mailer gives up on (one `PutItem`).
+    /// Keeps a message the mailer gives up on (one conditional `PutItem`; a message parked
+    /// already stays as it is).
     pub async fn park_mail(&self, parked: &ParkedMail) -> Result<(), StoreError> {
-        self.client
+        let result = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(parked.item()))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
             .send()
-            .await?;
-        Ok(())
+            .await;
+        super::error::condition_held(result).map(|_| ())
     }
 
     /// Parked messages, oldest first, at most `limit` (one strongly consistent query).

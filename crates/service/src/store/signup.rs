@@ -159,12 +159,15 @@ impl Store {
             )?,
             TransactWriteItem::builder().delete(remove).build(),
         ];
-        items.extend(self.new_account(&pending.account(now), session)?);
+        let (account, guards) = self.new_account(&pending.account(now), session)?;
+        items.extend(account);
         Ok(match self.transact(items).await? {
             Transaction::Committed => SignupConfirmation::Created,
             Transaction::ConditionFailed { index: 0 | 1 } => SignupConfirmation::LinkRefused,
-            // The credentials: the address has an account now.
-            Transaction::ConditionFailed { index: 2 } => SignupConfirmation::EmailTaken,
+            // An address guard: the address has an account now.
+            Transaction::ConditionFailed { index } if index < 2 + guards => {
+                SignupConfirmation::EmailTaken
+            }
             Transaction::ConditionFailed { index } => {
                 return Err(StoreError::Corrupt(format!(
                     "sign-up confirmation write {index} found its item already present"

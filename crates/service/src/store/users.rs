@@ -79,11 +79,15 @@ fn profile_attributes(profile: &UserProfile, created_at: i64) -> Item {
 impl Store {
     /// The writes that create an account: its credentials (the first write: its condition
     /// fails when the email is taken), its profile and its first session.
+    /// The writes that create an account, and how many of them come first and guard its
+    /// address: the credentials (their condition fails when the email is taken) and, for an
+    /// IDN domain, a check that no account registered before canonicalisation holds its
+    /// Unicode form. Then its profile and its first session.
     pub(super) fn new_account(
         &self,
         user: &NewUser,
         session: &NewSession,
-    ) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, StoreError> {
+    ) -> Result<(Vec<aws_sdk_dynamodb::types::TransactWriteItem>, usize), StoreError> {
         let mut credentials = profile_attributes(&user.profile, user.created_at);
         credentials.insert(PK.to_owned(), s(email_pk(&user.profile.email)));
         credentials.insert(SK.to_owned(), s(CREDENTIALS_SK));
@@ -91,11 +95,26 @@ impl Store {
         let mut profile = profile_attributes(&user.profile, user.created_at);
         profile.insert(PK.to_owned(), s(user_pk(&user.profile.id)));
         profile.insert(SK.to_owned(), s(PROFILE_SK));
-        Ok(vec![
-            put_new(&self.table, credentials)?,
-            put_new(&self.table, profile)?,
-            put_new(&self.table, session.item())?,
-        ])
+        let mut items = vec![put_new(&self.table, credentials)?];
+        if let Some(legacy) = crate::address::legacy_form(&user.profile.email) {
+            let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+                .table_name(&self.table)
+                .key(PK, s(email_pk(&legacy)))
+                .key(SK, s(CREDENTIALS_SK))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .build()
+                .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
+            items.push(
+                aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                    .condition_check(check)
+                    .build(),
+            );
+        }
+        let guards = items.len();
+        items.push(put_new(&self.table, profile)?);
+        items.push(put_new(&self.table, session.item())?);
+        Ok((items, guards))
     }
 
     /// Writes the credentials, the profile, the first session and the verification mail's
@@ -107,33 +126,36 @@ impl Store {
         session: &NewSession,
         verification: &OutboxMail,
     ) -> Result<Registration, StoreError> {
-        let mut items = self.new_account(user, session)?;
+        let (mut items, guards) = self.new_account(user, session)?;
         items.push(put_new(self.outbox_table()?, verification.item())?);
         match self.transact(items).await? {
             Transaction::Committed => Ok(Registration::Created),
-            // The credentials item is the first write: its condition failing means the email
-            // is taken. (A session-id collision would fail the third write instead.)
-            Transaction::ConditionFailed { index: 0 } => Ok(Registration::EmailTaken),
+            // The address guards come first: one failing means the email is taken. (A
+            // session-id collision would fail a later write instead.)
+            Transaction::ConditionFailed { index } if index < guards => {
+                Ok(Registration::EmailTaken)
+            }
             Transaction::ConditionFailed { index } => Err(StoreError::Corrupt(format!(
                 "registration write {index} found its item already present"
             ))),
         }
     }
 
-    /// The key the account for an address typed at sign-in or reset is stored under: its
-    /// canonical form unless only an account registered before IDN canonicalisation has the
-    /// typed one (`address::lookup_keys`). One extra read, and only for a domain typed in
-    /// Unicode, whatever the answer; otherwise no read at all.
+    /// The key the account for an address typed at sign-in or reset is stored under: the
+    /// first of `address::lookup_keys` that has an account, else the last of them. Reads
+    /// only for an IDN domain (one per form but the last), whatever the answer; otherwise none.
     pub async fn account_email(&self, typed: &Email) -> Result<Email, StoreError> {
         let keys = crate::address::lookup_keys(typed);
-        let [canonical, legacy] = keys.as_slice() else {
+        let Some((last, earlier)) = keys.split_last() else {
             return Ok(typed.clone());
         };
-        Ok(if self.credentials_by_email(canonical).await?.is_some() {
-            canonical.clone()
-        } else {
-            legacy.clone()
-        })
+        for key in earlier {
+            if self.credentials_by_email(key).await?.is_some() {
+                return Ok(key.clone());
+            }
+        }
+        // The caller's own read of the last one tells whether it has an account.
+        Ok(last.clone())
     }
 
     /// The credentials for `email`, read strongly consistently (a login right after
