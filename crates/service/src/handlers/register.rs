@@ -1,5 +1,6 @@
 use auth_core::assurance::Assurance;
 use auth_core::domain::{DisplayName, Password, Role, UserId, UserProfile};
+use auth_core::token::RefreshToken;
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
@@ -12,7 +13,7 @@ use crate::error::ApiError;
 use crate::http::client::ClientInfo;
 use crate::http::request::{require_post, required_json_object, string_field};
 use crate::sessions::SessionOwner;
-use crate::store::{MailKind, NewUser, OutboxMail, Registration};
+use crate::store::{MailKind, NewSession, NewUser, OutboxMail, Registration};
 
 /// `POST /auth/register {name, email, password}` → 201 with an access token and a refresh cookie;
 /// the verification mail leaves through the outbox written in the same transaction. In
@@ -91,25 +92,34 @@ async fn handle(
     if state.store.register(&user, &session, &verification).await? == Registration::EmailTaken {
         return Err(ApiError::EmailTaken);
     }
+    registered(state, &user.profile, &session, &refresh_token, client, now)
+}
+
+/// The answer to a registration that created an account (open, or a confirmed sign-up):
+/// audited, 201 with the access token, the user and the refresh cookie.
+pub(super) fn registered(
+    state: &SignIn,
+    profile: &UserProfile,
+    session: &NewSession,
+    refresh_token: &RefreshToken,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<Response<Body>, ApiError> {
     state.audit.record(
         AuditEvent::UserRegistered,
-        Subject::session(user.profile.id.as_str(), session.session_id.as_str()),
+        Subject::session(profile.id.as_str(), session.session_id.as_str()),
         client,
     );
     let issued = IssuedSession {
-        user: &user.profile.id,
-        role: &user.profile.role,
+        user: &profile.id,
+        role: &profile.role,
         session: &session.session_id,
-        email_verified: false,
+        email_verified: profile.email_verified,
         expires_at: session.expires_at,
-        refresh_token: &refresh_token,
+        refresh_token,
         assurance: &session.assurance,
     };
-    state.issuer.respond(
-        StatusCode::CREATED,
-        &issued,
-        Some(&user.profile),
-        false,
-        now,
-    )
+    state
+        .issuer
+        .respond(StatusCode::CREATED, &issued, Some(profile), false, now)
 }

@@ -21,8 +21,8 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
+use super::SignIn;
 use super::source_limit::{count_source_attempt, limited_source, refuse_if_over, source_attempts};
-use super::{IssuedSession, SignIn};
 use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
 use crate::http::client::ClientInfo;
@@ -144,25 +144,12 @@ pub(super) async fn confirm(
         }
         SignupConfirmation::EmailTaken => return Err(ApiError::EmailTaken),
     }
-    state.audit.record(
-        AuditEvent::UserRegistered,
-        Subject::session(account.profile.id.as_str(), session.session_id.as_str()),
+    super::register::registered(
+        state,
+        &account.profile,
+        &session,
+        &refresh_token,
         client,
-    );
-    let issued = IssuedSession {
-        user: &account.profile.id,
-        role: &account.profile.role,
-        session: &session.session_id,
-        email_verified: true,
-        expires_at: session.expires_at,
-        refresh_token: &refresh_token,
-        assurance: &session.assurance,
-    };
-    state.issuer.respond(
-        StatusCode::CREATED,
-        &issued,
-        Some(&account.profile),
-        false,
         now,
     )
 }
