@@ -190,6 +190,9 @@ function takeLinkToken() {
     new URLSearchParams(location.hash.slice(1)).get("token") ??
     new URLSearchParams(location.search).get("token");
   if (token !== null) history.replaceState(null, "", location.pathname);
+  // Another link opened in this tab differs only in its fragment, which browsers treat as the
+  // same page: start the page over for it.
+  window.addEventListener("hashchange", () => location.reload(), { once: true });
   return token;
 }
 
