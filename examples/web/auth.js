@@ -100,6 +100,8 @@ const auth = (() => {
 
   return {
     register: (name, email, password) => signIn("/auth/register", { name, email, password }),
+    // Confirm-first mode: the mailed link's token and the sign-up's password; signs in.
+    confirmSignup: (token, password) => signIn("/auth/register/confirm", { token, password }),
     login: (email, password) => signIn("/auth/login", { email, password }),
     refresh,
     call,

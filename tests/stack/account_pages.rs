@@ -434,3 +434,49 @@ pub async fn deleting_the_account_signs_out_and_frees_the_email(
         .await;
     assert_eq!(again.status, 201, "the email registers again: {again:?}");
 }
+
+/// Confirm-first mode (`scripts/dev --param RegistrationMode=confirm-first`): sign-up answers
+/// 202, the mailed link opens `/confirm-signup`, which creates the account only with the
+/// sign-up's password, and signs this browser in.
+pub async fn a_confirm_first_sign_up_becomes_an_account_with_its_link_and_password(
+    browser: Arc<Browser>,
+    base: String,
+    root: PathBuf,
+    api: Api,
+) {
+    let client = &browser.client;
+    let email = format!("confirm-{}@example.com", std::process::id());
+    let signed_up = api
+        .post(
+            "/auth/register",
+            &[],
+            Some(json!({ "name": "Ada", "email": email, "password": PASSWORD })),
+        )
+        .await;
+    assert_eq!(signed_up.status, 202, "{:?}", signed_up.body);
+    assert_eq!(signed_up.body, json!({}));
+    let link = mailed_link(&root, &email, "/confirm-signup").await;
+    open_link(client, &base, &link, "/confirm-signup", "confirm").await;
+    type_into(
+        client,
+        "#confirm input[name=password]",
+        "not the sign-up password",
+    )
+    .await;
+    click(client, "#confirm button").await;
+    wait_until(client, PAGE_STATUS, json!("Invalid credentials.")).await;
+    type_into(client, "#confirm input[name=password]", PASSWORD).await;
+    click(client, "#confirm button").await;
+    wait_until(
+        client,
+        PAGE_STATUS,
+        json!("Your account is ready, and you are signed in on this browser."),
+    )
+    .await;
+    client
+        .goto(&format!("{base}/"))
+        .await
+        .expect("the demo page");
+    wait_for_status(client, "Signed in.").await;
+    wait_until(client, VERIFIED_ON_THE_DEMO_PAGE, json!(true)).await;
+}

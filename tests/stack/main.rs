@@ -250,6 +250,40 @@ async fn run_all(runner: &mut Runner, stack: Arc<Stack>) {
     );
 }
 
+/// The flows of a stack in confirm-first registration mode: a stack of their own.
+async fn run_confirm_first(runner: &mut Runner) {
+    const NAME: &str =
+        "browser (confirm-first): a sign-up becomes an account with its link and password";
+    if !runner.wants(NAME) {
+        return;
+    }
+    let stack = match Stack::start_with(
+        &["--param", "RegistrationMode=confirm-first"],
+        "dev-confirm-first.log",
+    ) {
+        Ok(stack) => stack,
+        Err(reason) => return runner.fail(NAME, &reason),
+    };
+    let browser = match Browser::start().await {
+        Ok(browser) => Arc::new(browser),
+        Err(reason) => return runner.fail(NAME, &reason),
+    };
+    runner
+        .run(
+            NAME,
+            account_pages::a_confirm_first_sign_up_becomes_an_account_with_its_link_and_password(
+                Arc::clone(&browser),
+                stack.base.clone(),
+                stack.root.clone(),
+                Api::new(&stack.base),
+            ),
+        )
+        .await;
+    if let Ok(browser) = Arc::try_unwrap(browser) {
+        browser.stop().await;
+    }
+}
+
 fn main() -> ExitCode {
     let filters: Vec<String> = std::env::args()
         .skip(1)
@@ -270,9 +304,10 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(run_all(&mut runner, Arc::clone(&stack)));
-    drop(runtime);
     // The last reference: stopping the stack stops everything scripts/dev started.
     drop(stack);
+    runtime.block_on(run_confirm_first(&mut runner));
+    drop(runtime);
     println!(
         "\nstack result: {} passed, {} failed, {:.1} s with start and stop",
         runner.passed,
