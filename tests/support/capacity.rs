@@ -69,12 +69,7 @@ impl Intercept for CapacityMeter {
         cfg: &mut ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
         let request = context.request_mut();
-        let operation = request
-            .headers()
-            .get("x-amz-target")
-            .and_then(|target| target.rsplit('.').next())
-            .unwrap_or_default()
-            .to_owned();
+        let operation = crate::requests::operation(request);
         let Some(mut body) = request
             .body()
             .bytes()

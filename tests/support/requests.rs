@@ -22,6 +22,16 @@ impl RequestLog {
     }
 }
 
+/// The DynamoDB operation a request asks for (`DynamoDB_20120810.PutItem` → `PutItem`).
+pub fn operation(request: &aws_sdk_dynamodb::config::http::HttpRequest) -> String {
+    request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|target| target.rsplit('.').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 impl Intercept for RequestLog {
     fn name(&self) -> &'static str {
         "RequestLog"
@@ -34,12 +44,7 @@ impl Intercept for RequestLog {
         _cfg: &mut ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
         let request = context.request();
-        let operation = request
-            .headers()
-            .get("x-amz-target")
-            .and_then(|target| target.rsplit('.').next())
-            .unwrap_or_default()
-            .to_owned();
+        let operation = operation(request);
         let body = request
             .body()
             .bytes()
