@@ -12,10 +12,11 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::authorizer::{AuthorizerOptions, MfaRoutes, ResponseMode, RouteRules, TokenSource};
 use crate::duration::parse_duration;
+use crate::issuer::IssuerUrl;
 use crate::telemetry::LogSettings;
 use crate::token::{
-    AccessTokenConfig, ClaimsPolicy, KeyAlgorithm, KeyError, KeyMaterial, KeyRole, KeySet,
-    MAX_ACCESS_TOKEN_TTL, MAX_LEEWAY,
+    AccessTokenConfig, ClaimsPolicy, CurrentKey, KeyAlgorithm, KeyError, KeyMaterial, KeyRole,
+    KeySet, MAX_ACCESS_TOKEN_TTL, MAX_LEEWAY, PreviousKey, PublicKeyPem,
 };
 
 /// Shortest secret accepted, in bytes (256 bits, the HS256 key size).
@@ -305,12 +306,16 @@ pub enum KeyUse {
     Publish,
 }
 
-fn algorithm(env: &dyn Env) -> Result<KeyAlgorithm, ConfigError> {
-    match env.get("JWT_ALGORITHM") {
-        None => Ok(KeyAlgorithm::Hs256),
+fn algorithm_or(
+    env: &dyn Env,
+    name: &'static str,
+    default: KeyAlgorithm,
+) -> Result<KeyAlgorithm, ConfigError> {
+    match env.get(name) {
+        None => Ok(default),
         Some(raw) => KeyAlgorithm::parse(&raw).ok_or_else(|| {
             invalid(
-                "JWT_ALGORITHM",
+                name,
                 format!("expected HS256, RS256, ES256 or EdDSA, got {raw:?}"),
             )
         }),
@@ -324,6 +329,7 @@ fn key_variable(role: KeyRole) -> &'static str {
         KeyRole::Private => "JWT_PRIVATE_KEY",
         KeyRole::Public => "JWT_PUBLIC_KEY",
         KeyRole::PreviousPublic => "JWT_PUBLIC_KEY_PREVIOUS",
+        KeyRole::NextPublic => "JWT_PUBLIC_KEY_NEXT",
     }
 }
 
@@ -337,14 +343,16 @@ fn pem_lines(pem: &str) -> String {
     pem.replace("\\n", "\n")
 }
 
-/// The access-token keys for `purpose` (`JWT_ALGORITHM` and its key variables).
+/// The access-token keys for `purpose`: the current key (`JWT_ALGORITHM` and its variables),
+/// the previous one (`JWT_PREVIOUS_ALGORITHM`, default the current algorithm:
+/// `JWT_ACCESS_SECRET_PREVIOUS` for HS256, else `JWT_PUBLIC_KEY_PREVIOUS`) and the next one
+/// (`JWT_PUBLIC_KEY_NEXT`, `JWT_NEXT_ALGORITHM`, default the current algorithm), published
+/// before it signs anything.
 pub fn key_set(env: &dyn Env, purpose: KeyUse) -> Result<KeySet, ConfigError> {
-    let material = match algorithm(env)? {
-        KeyAlgorithm::Hs256 if purpose == KeyUse::Publish => KeyMaterial::None,
-        KeyAlgorithm::Hs256 => KeyMaterial::Hmac {
-            current: secret(env, "JWT_ACCESS_SECRET")?,
-            previous: optional_secret(env, "JWT_ACCESS_SECRET_PREVIOUS")?,
-        },
+    let algorithm = algorithm_or(env, "JWT_ALGORITHM", KeyAlgorithm::Hs256)?;
+    let current = match algorithm {
+        KeyAlgorithm::Hs256 if purpose == KeyUse::Publish => CurrentKey::Unpublished,
+        KeyAlgorithm::Hs256 => CurrentKey::Hmac(secret(env, "JWT_ACCESS_SECRET")?),
         algorithm => {
             let private_pem = match purpose {
                 KeyUse::Sign => Some(SecretString::from(pem_lines(&required(
@@ -361,21 +369,53 @@ pub fn key_set(env: &dyn Env, purpose: KeyUse) -> Result<KeySet, ConfigError> {
                     hint: "set the PEM public key of JWT_ALGORITHM",
                 });
             }
-            KeyMaterial::Asymmetric {
+            CurrentKey::Asymmetric {
                 algorithm,
                 private_pem,
                 public_pem,
-                previous_public_pem: env
-                    .get("JWT_PUBLIC_KEY_PREVIOUS")
-                    .map(|pem| pem_lines(&pem)),
             }
         }
     };
-    KeySet::from_material(material).map_err(key_error)
+    let previous = match algorithm_or(env, "JWT_PREVIOUS_ALGORITHM", algorithm)? {
+        // A shared secret is never published.
+        KeyAlgorithm::Hs256 if purpose == KeyUse::Publish => None,
+        KeyAlgorithm::Hs256 => {
+            optional_secret(env, "JWT_ACCESS_SECRET_PREVIOUS")?.map(PreviousKey::Hmac)
+        }
+        algorithm => env.get("JWT_PUBLIC_KEY_PREVIOUS").map(|pem| {
+            PreviousKey::Public(PublicKeyPem {
+                algorithm,
+                pem: pem_lines(&pem),
+            })
+        }),
+    };
+    let next = match env.get("JWT_PUBLIC_KEY_NEXT") {
+        None => None,
+        Some(pem) => match algorithm_or(env, "JWT_NEXT_ALGORITHM", algorithm)? {
+            KeyAlgorithm::Hs256 => {
+                return Err(invalid(
+                    "JWT_NEXT_ALGORITHM",
+                    "the next key is published before it signs, so it is a public key: \
+                     set RS256, ES256 or EdDSA",
+                ));
+            }
+            algorithm => Some(PublicKeyPem {
+                algorithm,
+                pem: pem_lines(&pem),
+            }),
+        },
+    };
+    KeySet::from_material(KeyMaterial {
+        current,
+        previous,
+        next,
+    })
+    .map_err(key_error)
 }
 
 /// Access-token settings: `JWT_ISSUER` (default `jwt-auth`), `JWT_AUDIENCE` (`api`),
-/// `ACCESS_TOKEN_TTL` (15m, at most 24h), `JWT_LEEWAY` (5s, at most 30s), and the keys.
+/// `ACCESS_TOKEN_TTL` (15m, at most 24h), `JWT_LEEWAY` (5s, at most 30s), the keys, and
+/// `JWT_ROLE_SCOPES` (issue the role as a `scope` claim too; default false).
 pub fn access_tokens(env: &dyn Env, purpose: KeyUse) -> Result<AccessTokenConfig, ConfigError> {
     let leeway = duration_or(env, "JWT_LEEWAY", Duration::from_secs(5))?;
     if leeway > MAX_LEEWAY {
@@ -391,6 +431,7 @@ pub fn access_tokens(env: &dyn Env, purpose: KeyUse) -> Result<AccessTokenConfig
         },
         ttl: access_token_ttl(env)?,
         keys: key_set(env, purpose)?,
+        role_scopes: flag_or(env, "JWT_ROLE_SCOPES", false)?,
     })
 }
 
@@ -481,16 +522,26 @@ pub fn strict_mode_not_built() -> ConfigError {
     )
 }
 
-/// The JWKS function publishes public keys and holds nothing else.
+/// The JWKS function publishes public keys and the discovery document naming them, and holds
+/// nothing else.
 #[derive(Debug)]
 pub struct JwksSettings {
     pub keys: KeySet,
+    /// `JWT_ISSUER` as a URL: the discovery document's `issuer`, byte for byte the tokens' `iss`.
+    pub issuer: IssuerUrl,
 }
 
 impl JwksSettings {
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let issuer = required(
+            env,
+            "JWT_ISSUER",
+            "set it to the https URL the API is served at (its custom domain); verifiers find \
+             {JWT_ISSUER}/.well-known/openid-configuration",
+        )?;
         Ok(Self {
             keys: key_set(env, KeyUse::Publish)?,
+            issuer: IssuerUrl::parse(&issuer).map_err(|reason| invalid("JWT_ISSUER", reason))?,
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod credentials;
 pub mod domain;
 pub mod duration;
 pub mod function;
+pub mod issuer;
 pub mod random;
 pub mod secrets;
 pub mod telemetry;

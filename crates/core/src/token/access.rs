@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::claims::{AccessClaims, Audience, ClaimsPolicy, Rejection, TOKEN_TYPE};
-use super::keys::{KeySet, VerifyingKey};
+use super::keys::{KeySet, VerifyingKey, algorithm_name};
 use crate::assurance::Assurance;
 use crate::domain::{Role, SessionId, UserId};
 
@@ -31,6 +31,8 @@ pub struct AccessTokenConfig {
     pub policy: ClaimsPolicy,
     pub ttl: Duration,
     pub keys: KeySet,
+    /// Issue the role as a `scope` claim too (for API Gateway's built-in JWT authorizer).
+    pub role_scopes: bool,
 }
 
 impl AccessTokenConfig {
@@ -112,6 +114,10 @@ impl AccessTokens {
             email_verified,
             amr: assurance.amr.clone(),
             aal: assurance.aal,
+            scope: self
+                .config
+                .role_scopes
+                .then(|| super::claims::role_scope(role.as_str())),
         };
         let mut header = Header::new(signing.algorithm);
         header.typ = Some(TOKEN_TYPE.to_owned());
@@ -245,17 +251,6 @@ impl JoseHeader<'_> {
             || self.crit.is_some()
             || self.enc.is_some()
             || self.zip.is_some()
-    }
-}
-
-fn algorithm_name(algorithm: Algorithm) -> &'static str {
-    match algorithm {
-        Algorithm::HS256 => "HS256",
-        Algorithm::RS256 => "RS256",
-        Algorithm::ES256 => "ES256",
-        Algorithm::EdDSA => "EdDSA",
-        // Keys are only ever configured with the four algorithms above.
-        _ => "unsupported",
     }
 }
 

@@ -48,6 +48,15 @@ pub struct AccessClaims {
     /// The session's assurance level; a token without it counts as `aal1`.
     #[serde(default)]
     pub aal: Aal,
+    /// The role as an OAuth scope (`role:<role>`), issued only when API Gateway's built-in JWT
+    /// authorizer enforces roles through each route's `AuthorizationScopes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// The scope a role is carried as, for the built-in JWT authorizer's `AuthorizationScopes`.
+pub fn role_scope(role: &str) -> String {
+    format!("role:{role}")
 }
 
 /// Why a token was refused. `reason_code` goes to logs; clients only ever learn "invalid token".
@@ -160,6 +169,7 @@ mod tests {
             email_verified: false,
             amr: vec![AuthMethod::Pwd],
             aal: Aal::Aal1,
+            scope: None,
         }
     }
 

@@ -88,6 +88,7 @@ pub enum KeyRole {
     Private,
     Public,
     PreviousPublic,
+    NextPublic,
 }
 
 /// A key that cannot be used, and why (never the key itself).
@@ -105,82 +106,111 @@ fn key_error(role: KeyRole, reason: impl Into<String>) -> KeyError {
     }
 }
 
-/// The key material a function was given, as plain values.
-pub enum KeyMaterial {
-    /// No keys at all (the JWKS function under HS256: a shared secret is never published).
-    None,
-    Hmac {
-        current: SecretString,
-        previous: Option<SecretString>,
-    },
-    /// Verifiers get public keys only; issuers also get the private key (whose public key is
+/// A public key as PEM, with the one algorithm it verifies.
+pub struct PublicKeyPem {
+    pub algorithm: KeyAlgorithm,
+    pub pem: String,
+}
+
+/// The key that signs now.
+pub enum CurrentKey {
+    /// The JWKS function under HS256: a shared secret is never published, so it holds none.
+    Unpublished,
+    Hmac(SecretString),
+    /// Verifiers get the public key only; issuers also get the private key (whose public key is
     /// derived when `public_pem` is absent).
     Asymmetric {
         algorithm: KeyAlgorithm,
         private_pem: Option<SecretString>,
         public_pem: Option<String>,
-        previous_public_pem: Option<String>,
     },
 }
 
+/// The key that signed before the current one, accepted until its tokens have expired.
+pub enum PreviousKey {
+    Hmac(SecretString),
+    Public(PublicKeyPem),
+}
+
+/// The key material a function was given, as plain values. Each key keeps its own algorithm,
+/// so a rollover may change the algorithm without logging anyone out.
+pub struct KeyMaterial {
+    pub current: CurrentKey,
+    pub previous: Option<PreviousKey>,
+    /// Published and accepted before anything is signed with it, so verifiers and their caches
+    /// know it by the time it becomes the current key.
+    pub next: Option<PublicKeyPem>,
+}
+
 impl KeySet {
+    fn empty() -> Self {
+        Self {
+            signing: None,
+            verifying: Vec::new(),
+            hmac_secret_digests: Vec::new(),
+        }
+    }
+
     pub fn from_material(material: KeyMaterial) -> Result<Self, KeyError> {
-        match material {
-            KeyMaterial::None => Ok(Self {
-                signing: None,
-                verifying: Vec::new(),
-                hmac_secret_digests: Vec::new(),
-            }),
-            KeyMaterial::Hmac { current, previous } => Ok(Self::hmac(&current, previous.as_ref())),
-            KeyMaterial::Asymmetric {
+        let mut keys = Self::empty();
+        match material.current {
+            CurrentKey::Unpublished => {}
+            CurrentKey::Hmac(secret) => keys.add_hmac(&secret, true),
+            CurrentKey::Asymmetric {
                 algorithm,
                 private_pem,
                 public_pem,
-                previous_public_pem,
-            } => Self::asymmetric(
-                algorithm,
-                private_pem.as_ref(),
-                public_pem.as_deref(),
-                previous_public_pem.as_deref(),
-            ),
+            } => {
+                keys.add_current_asymmetric(algorithm, private_pem.as_ref(), public_pem.as_deref())?
+            }
         }
+        match material.previous {
+            None => {}
+            Some(PreviousKey::Hmac(secret)) => keys.add_hmac(&secret, false),
+            Some(PreviousKey::Public(key)) => keys.add_public(&key, KeyRole::PreviousPublic)?,
+        }
+        if let Some(next) = &material.next {
+            keys.add_public(next, KeyRole::NextPublic)?;
+        }
+        Ok(keys)
     }
 
     /// HS256 keys from a current secret and an optional previous one.
     pub fn hmac(current: &SecretString, previous: Option<&SecretString>) -> Self {
-        let mut keys = Self {
-            signing: None,
-            verifying: Vec::new(),
-            hmac_secret_digests: Vec::new(),
-        };
-        for (index, secret) in std::iter::once(current).chain(previous).enumerate() {
-            let bytes = secret.expose_secret().as_bytes();
-            let kid = hmac_kid(bytes);
-            if index == 0 {
-                keys.signing = Some(SigningKey {
-                    kid: kid.clone(),
-                    algorithm: Algorithm::HS256,
-                    key: EncodingKey::from_secret(bytes),
-                });
-            }
-            keys.verifying.push(VerifyingKey {
-                kid,
-                algorithm: Algorithm::HS256,
-                key: DecodingKey::from_secret(bytes),
-                public_jwk: None,
-                hmac: Some(keyed_hmac(bytes)),
-            });
-            keys.hmac_secret_digests.push(Sha256::digest(bytes).into());
+        let mut keys = Self::empty();
+        keys.add_hmac(current, true);
+        if let Some(previous) = previous {
+            keys.add_hmac(previous, false);
         }
         keys
     }
 
-    fn asymmetric(
+    fn add_hmac(&mut self, secret: &SecretString, signs: bool) {
+        let bytes = secret.expose_secret().as_bytes();
+        let kid = hmac_kid(bytes);
+        if signs {
+            self.signing = Some(SigningKey {
+                kid: kid.clone(),
+                algorithm: Algorithm::HS256,
+                key: EncodingKey::from_secret(bytes),
+            });
+        }
+        self.verifying.push(VerifyingKey {
+            kid,
+            algorithm: Algorithm::HS256,
+            key: DecodingKey::from_secret(bytes),
+            public_jwk: None,
+            hmac: Some(keyed_hmac(bytes)),
+        });
+        self.hmac_secret_digests.push(Sha256::digest(bytes).into());
+    }
+
+    fn add_current_asymmetric(
+        &mut self,
         algorithm: KeyAlgorithm,
         private_pem: Option<&SecretString>,
         public_pem: Option<&str>,
-        previous_public_pem: Option<&str>,
-    ) -> Result<Self, KeyError> {
+    ) -> Result<(), KeyError> {
         let jwt_algorithm = algorithm.jwt_algorithm();
         let signing = private_pem
             .map(|pem| {
@@ -217,25 +247,33 @@ impl KeySet {
         }
         let current = verifying_key(current_jwk, jwt_algorithm)
             .map_err(|reason| key_error(KeyRole::Public, reason))?;
-        let signing = signing.map(|key| SigningKey {
+        self.signing = signing.map(|key| SigningKey {
             kid: current.kid.clone(),
             algorithm: jwt_algorithm,
             key,
         });
-        let mut verifying = vec![current];
-        if let Some(pem) = previous_public_pem {
-            let jwk = public_jwk_from_pem(algorithm, pem)
-                .map_err(|reason| key_error(KeyRole::PreviousPublic, reason))?;
-            verifying.push(
-                verifying_key(jwk, jwt_algorithm)
-                    .map_err(|reason| key_error(KeyRole::PreviousPublic, reason))?,
-            );
+        self.verifying.push(current);
+        Ok(())
+    }
+
+    /// A public key tokens may carry besides the current one (previous or next).
+    fn add_public(&mut self, key: &PublicKeyPem, role: KeyRole) -> Result<(), KeyError> {
+        let jwk = public_jwk_from_pem(key.algorithm, &key.pem)
+            .map_err(|reason| key_error(role, reason))?;
+        let verifying = verifying_key(jwk, key.algorithm.jwt_algorithm())
+            .map_err(|reason| key_error(role, reason))?;
+        if self
+            .verifying
+            .iter()
+            .any(|known| known.kid == verifying.kid)
+        {
+            return Err(key_error(
+                role,
+                "is a key already configured (the current or previous one); each key has one place",
+            ));
         }
-        Ok(Self {
-            signing,
-            verifying,
-            hmac_secret_digests: Vec::new(),
-        })
+        self.verifying.push(verifying);
+        Ok(())
     }
 
     pub fn can_sign(&self) -> bool {
@@ -254,6 +292,18 @@ impl KeySet {
             .any(|known| bool::from(known.ct_eq(&digest)))
     }
 
+    /// The algorithms of the published keys, the current key's first, each once.
+    pub fn published_algorithms(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = Vec::new();
+        for key in self.verifying.iter().filter(|key| key.public_jwk.is_some()) {
+            let name = algorithm_name(key.algorithm);
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
     /// The public keys as a JWKS document; empty for HS256, whose secret is never published.
     pub fn jwks(&self) -> JwkSet {
         JwkSet {
@@ -263,6 +313,18 @@ impl KeySet {
                 .filter_map(|key| key.public_jwk.clone())
                 .collect(),
         }
+    }
+}
+
+/// The JOSE name of one of the four algorithms keys are configured with.
+pub(crate) fn algorithm_name(algorithm: Algorithm) -> &'static str {
+    match algorithm {
+        Algorithm::HS256 => "HS256",
+        Algorithm::RS256 => "RS256",
+        Algorithm::ES256 => "ES256",
+        Algorithm::EdDSA => "EdDSA",
+        // Keys are only ever configured with the four algorithms above.
+        _ => "unsupported",
     }
 }
 

@@ -10,7 +10,9 @@ pub use access::{
     AccessTokenConfig, AccessTokens, IssuedAccessToken, MAX_ACCESS_TOKEN_TTL, MAX_LEEWAY,
     MAX_TOKEN_BYTES, TokenError,
 };
-pub use claims::{AccessClaims, Audience, ClaimsPolicy, Rejection, TOKEN_TYPE};
-pub use keys::{KeyAlgorithm, KeyError, KeyMaterial, KeyRole, KeySet};
+pub use claims::{AccessClaims, Audience, ClaimsPolicy, Rejection, TOKEN_TYPE, role_scope};
+pub use keys::{
+    CurrentKey, KeyAlgorithm, KeyError, KeyMaterial, KeyRole, KeySet, PreviousKey, PublicKeyPem,
+};
 pub use one_time::{ONE_TIME_TOKEN_LEN, OneTimeToken};
 pub use refresh::{MAX_REUSE_WALK, RefreshKeys, RefreshToken, StoredDigests};

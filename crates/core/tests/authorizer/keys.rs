@@ -277,3 +277,129 @@ async fn hs256_rotation_accepts_the_previous_secret_until_it_is_removed() {
     .expect("allowed");
     assert_eq!(answer["context"]["role"], "user");
 }
+
+/// A rollover from EdDSA to RS256 in three deploys, as the README describes it: the next key is
+/// published (and accepted) before it signs, becomes the current key while the old one stays as
+/// the previous key, then the old key is retired. No token valid at one step fails at the next.
+#[tokio::test]
+async fn a_rollover_to_another_algorithm_publishes_the_next_key_first_and_logs_nobody_out() {
+    let (old_private, old_public) = key_pair("EdDSA");
+    let (new_private, new_public) = key_pair("RS256");
+
+    // Step 1: EdDSA signs; the RS256 key is published as the next one.
+    let step1 = [
+        ("JWT_ALGORITHM", "EdDSA"),
+        ("JWT_PUBLIC_KEY", old_public.as_str()),
+        ("JWT_PUBLIC_KEY_NEXT", new_public.as_str()),
+        ("JWT_NEXT_ALGORITHM", "RS256"),
+        ("JWT_ACCESS_SECRET", ""),
+    ];
+    let old_token = issue_with(
+        &issuer(&[
+            ("JWT_ALGORITHM", "EdDSA"),
+            ("JWT_PRIVATE_KEY", old_private.as_str()),
+            ("JWT_PUBLIC_KEY_NEXT", new_public.as_str()),
+            ("JWT_NEXT_ALGORITHM", "RS256"),
+            ("JWT_ACCESS_SECRET", ""),
+        ]),
+        "user",
+    );
+    let published = jwks(&step1);
+    assert_eq!(published["keys"].as_array().map(Vec::len), Some(2));
+    let algorithms: Vec<&str> = published["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|key| key["kty"].as_str().expect("kty"))
+        .collect();
+    assert_eq!(
+        algorithms,
+        ["OKP", "RSA"],
+        "current first, then the next key"
+    );
+    let settings = JwksSettings::from_env(&env(&step1)).expect("JWKS settings");
+    assert_eq!(settings.keys.published_algorithms(), ["EdDSA", "RS256"]);
+    assert_accepted(&step1, &old_token, "step 1: the current key's token").await;
+
+    // Step 2: RS256 signs; EdDSA stays as the previous key. A verifier still on step 1's
+    // settings already accepts the new tokens (it had the next key), so the order in which
+    // functions update during a deploy does not matter.
+    let new_issuer = issuer(&[
+        ("JWT_ALGORITHM", "RS256"),
+        ("JWT_PRIVATE_KEY", new_private.as_str()),
+        ("JWT_PUBLIC_KEY_PREVIOUS", old_public.as_str()),
+        ("JWT_PREVIOUS_ALGORITHM", "EdDSA"),
+        ("JWT_ACCESS_SECRET", ""),
+    ]);
+    let new_token = issue_with(&new_issuer, "user");
+    assert_eq!(kid_of(&new_token), kids(&published)[1]);
+    assert_accepted(
+        &step1,
+        &new_token,
+        "step 1's verifier, the next key's token",
+    )
+    .await;
+    let step2 = [
+        ("JWT_ALGORITHM", "RS256"),
+        ("JWT_PUBLIC_KEY", new_public.as_str()),
+        ("JWT_PUBLIC_KEY_PREVIOUS", old_public.as_str()),
+        ("JWT_PREVIOUS_ALGORITHM", "EdDSA"),
+        ("JWT_ACCESS_SECRET", ""),
+    ];
+    assert_accepted(&step2, &new_token, "step 2: the current key's token").await;
+    assert_accepted(&step2, &old_token, "step 2: the previous key's token").await;
+
+    // Step 3: the previous key is retired once its tokens have expired.
+    let step3 = [
+        ("JWT_ALGORITHM", "RS256"),
+        ("JWT_PUBLIC_KEY", new_public.as_str()),
+        ("JWT_ACCESS_SECRET", ""),
+    ];
+    assert_accepted(&step3, &new_token, "step 3: the current key's token").await;
+    assert_unauthorized(
+        &authorizer(&step3),
+        &rest_token_event(&format!("Bearer {old_token}")),
+        Denial::Token(Rejection::UnknownKey),
+        "step 3: the retired key's token",
+    )
+    .await;
+}
+
+#[test]
+fn a_next_key_must_be_public_new_and_of_its_stated_algorithm() {
+    let (_, current) = key_pair("ES256");
+    let (_, other) = key_pair("RS256");
+    let base = [
+        ("JWT_ALGORITHM", "ES256"),
+        ("JWT_PUBLIC_KEY", current.as_str()),
+        ("JWT_ACCESS_SECRET", ""),
+    ];
+    let with = |extra: &[(&'static str, &str)]| {
+        let mut pairs: Vec<(&str, &str)> = base.to_vec();
+        pairs.extend_from_slice(extra);
+        key_set(&env(&pairs), KeyUse::Verify)
+            .err()
+            .map(|error| error.to_string())
+    };
+    let same = with(&[("JWT_PUBLIC_KEY_NEXT", current.as_str())]).expect("the current key again");
+    assert!(same.contains("JWT_PUBLIC_KEY_NEXT"), "{same}");
+    let wrong_algorithm =
+        with(&[("JWT_PUBLIC_KEY_NEXT", other.as_str())]).expect("an RSA key read as ES256");
+    assert!(
+        wrong_algorithm.contains("JWT_PUBLIC_KEY_NEXT"),
+        "{wrong_algorithm}"
+    );
+    let shared = with(&[
+        ("JWT_PUBLIC_KEY_NEXT", other.as_str()),
+        ("JWT_NEXT_ALGORITHM", "HS256"),
+    ])
+    .expect("a shared secret cannot be published");
+    assert!(shared.contains("JWT_NEXT_ALGORITHM"), "{shared}");
+    assert_eq!(
+        with(&[
+            ("JWT_PUBLIC_KEY_NEXT", other.as_str()),
+            ("JWT_NEXT_ALGORITHM", "RS256"),
+        ]),
+        None
+    );
+}

@@ -1,3 +1,4 @@
+use auth_core::config::JwksSettings;
 use http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 
@@ -5,21 +6,44 @@ use super::{Jwks, respond};
 use crate::error::ApiError;
 use crate::http::response::json;
 
-/// `GET /.well-known/jwks.json`. With HS256 the set is empty: a shared secret is never published.
+/// How long verifiers and CDNs may keep the key set: a next key is published at least this long
+/// before it signs (README, "Key rollover").
+const JWKS_MAX_AGE: &str = "public, max-age=300";
+/// The discovery document changes only with `JWT_ISSUER`, which invalidates every live token.
+const DISCOVERY_MAX_AGE: &str = "public, max-age=3600";
+
+/// `GET /.well-known/jwks.json` (the current, next and previous public keys; empty for HS256,
+/// whose secret is never published) and `GET /.well-known/openid-configuration`.
 pub async fn jwks(state: &Jwks, request: Request) -> Response<Body> {
     respond("jwks", handle(state, &request))
+}
+
+/// The minimal discovery document that verifiers starting from the issuer read: the issuer, the
+/// key set's URL and the algorithms of the published keys. This service is not an OpenID
+/// provider (no authorization endpoint, no ID tokens), so it claims nothing more.
+pub fn discovery_document(settings: &JwksSettings) -> serde_json::Value {
+    serde_json::json!({
+        "issuer": settings.issuer.as_str(),
+        "jwks_uri": settings.issuer.jwks_url(),
+        "id_token_signing_alg_values_supported": settings.keys.published_algorithms(),
+    })
 }
 
 fn handle(state: &Jwks, request: &Request) -> Result<Response<Body>, ApiError> {
     if request.method() != Method::GET {
         return Err(ApiError::MethodNotAllowed { allow: "GET" });
     }
-    let mut response = json(StatusCode::OK, &state.keys);
-    // Public keys change only on rotation; let verifiers and CDNs cache them briefly.
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
+    let path = request.uri().path();
+    let (mut response, cache) = if path.ends_with("/.well-known/openid-configuration") {
+        (json(StatusCode::OK, &state.discovery), DISCOVERY_MAX_AGE)
+    } else if path.ends_with("/.well-known/jwks.json") {
+        (json(StatusCode::OK, &state.keys), JWKS_MAX_AGE)
+    } else {
+        return Err(ApiError::NotFound);
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response.headers_mut().remove(header::PRAGMA);
     Ok(response)
 }

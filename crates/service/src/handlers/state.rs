@@ -131,9 +131,11 @@ impl Mfa {
     }
 }
 
-/// The public keys, for services that verify our tokens themselves.
+/// The public keys and the discovery document naming them, for verifiers that start from the
+/// issuer alone (API Gateway's JWT authorizer, OIDC libraries).
 pub struct Jwks {
     pub keys: JwkSet,
+    pub discovery: serde_json::Value,
 }
 
 impl super::source_limit::Guarded for SignIn {
@@ -307,6 +309,7 @@ impl Profiles {
 impl Jwks {
     pub fn new(settings: JwksSettings) -> Self {
         Self {
+            discovery: super::jwks::discovery_document(&settings),
             keys: settings.keys.jwks(),
         }
     }
