@@ -340,6 +340,21 @@ mod tests {
     }
 
     #[test]
+    fn the_role_travels_as_a_scope_only_when_asked_for() {
+        let plain = issue(&tokens(&[("JWT_ACCESS_SECRET", SECRET)]));
+        assert_eq!(plain.claims.scope, None);
+        assert!(!plain.token.contains(&URL_SAFE_NO_PAD.encode("scope")));
+        let scoped_tokens = tokens(&[("JWT_ACCESS_SECRET", SECRET), ("JWT_ROLE_SCOPES", "true")]);
+        let scoped = issue(&scoped_tokens);
+        assert_eq!(scoped.claims.scope.as_deref(), Some("role:user"));
+        let verified = scoped_tokens.verify(&scoped.token, NOW).expect("verify");
+        assert_eq!(verified.scope.as_deref(), Some("role:user"));
+        // What the claim costs on every request: its JSON, base64url-encoded.
+        let added = scoped.token.len() - plain.token.len();
+        assert!((26..=32).contains(&added), "{added} bytes");
+    }
+
+    #[test]
     fn our_own_headers_take_the_fast_path_and_others_are_still_checked() {
         let tokens = tokens(&[("JWT_ACCESS_SECRET", SECRET)]);
         let issued = issue(&tokens);

@@ -4,7 +4,7 @@ use lambda_http::{Body, Request, Response};
 
 use super::{Profiles, respond};
 use crate::error::ApiError;
-use crate::http::caller::authorizer_context;
+use crate::http::caller::authorized;
 use crate::http::response::json;
 
 /// `GET /me` returns the caller's profile; `GET /admin/users/{id}` (admins only) anyone's.
@@ -16,7 +16,9 @@ async fn handle(profiles: &Profiles, request: Request) -> Result<Response<Body>,
     if request.method() != Method::GET {
         return Err(ApiError::MethodNotAllowed { allow: "GET" });
     }
-    let caller = authorizer_context(&request).ok_or(ApiError::MissingAccessToken)?;
+    let caller = authorized(&request)
+        .ok_or(ApiError::MissingAccessToken)?
+        .context;
     let path = request.uri().path().trim_end_matches('/');
     let target = match path.rsplit_once("/admin/users/") {
         Some((_, id)) => {
