@@ -135,12 +135,21 @@ impl Incoming {
         route_key: &str,
         path_parameters: HashMap<String, String>,
         request_id: &str,
-        authorizer_context: Option<HashMap<String, serde_json::Value>>,
+        authorized: Option<Authorized>,
     ) -> ApiGatewayV2httpRequest {
         let mut context = self.request_context(route_key, request_id);
-        if let Some(fields) = authorizer_context {
+        if let Some(authorized) = authorized {
             let mut authorizer = aws_lambda_events::apigw::ApiGatewayRequestAuthorizer::default();
-            authorizer.fields = fields;
+            match authorized {
+                Authorized::Lambda(fields) => authorizer.fields = fields,
+                Authorized::Jwt { claims, scopes } => {
+                    let mut jwt =
+                        aws_lambda_events::apigw::ApiGatewayRequestAuthorizerJwtDescription::default();
+                    jwt.claims = claims;
+                    jwt.scopes = (!scopes.is_empty()).then_some(scopes);
+                    authorizer.jwt = Some(jwt);
+                }
+            }
             context.authorizer = Some(authorizer);
         }
         let mut event = ApiGatewayV2httpRequest::default();
@@ -191,6 +200,18 @@ impl Incoming {
         event.request_context = self.request_context(route_key, request_id);
         event
     }
+}
+
+/// What an authorizer hands the route's function: a Lambda authorizer's context
+/// (`requestContext.authorizer.lambda`) or the built-in JWT authorizer's claims, as strings
+/// (`requestContext.authorizer.jwt`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Authorized {
+    Lambda(HashMap<String, serde_json::Value>),
+    Jwt {
+        claims: HashMap<String, String>,
+        scopes: Vec<String>,
+    },
 }
 
 /// Percent-decoding of a query component (`+` is a space).

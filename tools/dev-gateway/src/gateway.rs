@@ -10,7 +10,8 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::Value;
 
 use crate::authorizer::{Cache, Verdict, identity, verdict};
-use crate::event::Incoming;
+use crate::event::{Authorized, Incoming};
+use crate::jwt_authorizer::{BuiltInJwt, DEFAULT_KEY_CACHE, JwtVerdict};
 use crate::invoke::{Functions, Invocation};
 use crate::routes::find;
 use crate::template::ApiModel;
@@ -56,16 +57,22 @@ pub struct Gateway {
     model: ApiModel,
     functions: Functions,
     cache: Cache,
+    built_in: Option<BuiltInJwt>,
     statics: Option<PathBuf>,
     requests: AtomicU64,
 }
 
 impl Gateway {
     pub fn new(model: ApiModel, functions: Functions, statics: Option<PathBuf>) -> Self {
+        let built_in = model
+            .jwt_authorizer
+            .clone()
+            .map(|jwt| BuiltInJwt::new(jwt, DEFAULT_KEY_CACHE));
         Self {
             model,
             functions,
             cache: Cache::default(),
+            built_in,
             statics,
             requests: AtomicU64::new(0),
         }
@@ -73,6 +80,16 @@ impl Gateway {
 
     pub fn model(&self) -> &ApiModel {
         &self.model
+    }
+
+    /// How long the built-in JWT authorizer's emulation keeps the keys it fetched.
+    pub fn with_jwt_key_cache(mut self, cache_for: Duration) -> Self {
+        self.built_in = self
+            .model
+            .jwt_authorizer
+            .clone()
+            .map(|jwt| BuiltInJwt::new(jwt, cache_for));
+        self
     }
 
     fn request_id(&self) -> String {
@@ -117,9 +134,50 @@ impl Gateway {
             };
         };
         let request_id = self.request_id();
-        let context = match &route.authorizer {
-            None => None,
-            Some(name) => {
+        let built_in = self
+            .built_in
+            .as_ref()
+            .filter(|jwt| route.authorizer.as_deref() == Some(jwt.model().name.as_str()));
+        let context = match (&route.authorizer, built_in) {
+            (None, _) => None,
+            (Some(_), Some(jwt)) => {
+                let source = &jwt.model().identity_source;
+                let credential = source
+                    .strip_prefix("$request.header.")
+                    .and_then(|name| request.header(&name.to_ascii_lowercase()))
+                    .or_else(|| {
+                        source
+                            .strip_prefix("$request.querystring.")
+                            .and_then(|name| request.query_parameters().remove(name))
+                    });
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+                    .unwrap_or_default();
+                match jwt.authorize(credential.as_deref(), &route.scopes, now).await {
+                    JwtVerdict::Allow { claims, scopes } => {
+                        Some(Authorized::Jwt { claims, scopes })
+                    }
+                    JwtVerdict::Unauthorized(reason) => {
+                        eprintln!("[dev-gateway] {}: JWT authorizer: {reason}", route.key);
+                        let mut answer = Answer::message(StatusCode::UNAUTHORIZED, "Unauthorized");
+                        answer.headers.insert(
+                            http::header::WWW_AUTHENTICATE,
+                            HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                        );
+                        return answer;
+                    }
+                    JwtVerdict::Forbidden => {
+                        let mut answer = Answer::message(StatusCode::FORBIDDEN, "Forbidden");
+                        answer.headers.insert(
+                            http::header::WWW_AUTHENTICATE,
+                            HeaderValue::from_static("Bearer error=\"insufficient_scope\""),
+                        );
+                        return answer;
+                    }
+                }
+            }
+            (Some(name), None) => {
                 match self
                     .authorize(
                         name,
@@ -131,7 +189,7 @@ impl Gateway {
                     )
                     .await
                 {
-                    Verdict::Allow(context) => Some(context),
+                    Verdict::Allow(context) => Some(Authorized::Lambda(context)),
                     Verdict::Deny => return Answer::message(StatusCode::FORBIDDEN, "Forbidden"),
                     Verdict::Unauthorized => {
                         return Answer::message(StatusCode::UNAUTHORIZED, "Unauthorized");

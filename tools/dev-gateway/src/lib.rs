@@ -12,6 +12,7 @@ pub mod environment;
 pub mod event;
 pub mod gateway;
 pub mod invoke;
+pub mod jwt_authorizer;
 pub mod package;
 pub mod packaged;
 mod resolve;

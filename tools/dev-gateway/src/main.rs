@@ -2,7 +2,7 @@
 //! [--param Name=value ...] (--watch [--concurrency 2] [--resource Name=value ...]
 //! [--env NAME=value ...] | --functions http://127.0.0.1:9000 | --packaged .aws-sam/build
 //! [--resource Name=value ...] [--secret ARN=VARIABLE ...] [--mail-dir target/mail]
-//! [--invoke-port 0])`
+//! [--invoke-port 0]) [--jwt-key-cache SECONDS]`
 //!
 //! With `--watch` it builds every function of the template that a route or the authorizer
 //! invokes and runs each under its own `cargo lambda watch` with the environment the template
@@ -12,6 +12,10 @@
 //! by ARN from a Secrets Manager stand-in (each value read from the named variable of the
 //! gateway's environment, never from its command line), SES into `--mail-dir`, and an Invoke
 //! API for the stream-triggered mailer (`local-dev relay-stream`).
+//!
+//! Routes on API Gateway's built-in JWT authorizer (`--param AuthorizerKind=builtin-jwt`) are
+//! checked by its emulation, which fetches the issuer's discovery document and keys from the
+//! local jwks function and keeps them `--jwt-key-cache` seconds (default 7200, as API Gateway).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -38,6 +42,7 @@ struct Options {
     secrets: BTreeMap<String, String>,
     mail_dir: Option<PathBuf>,
     invoke_port: u16,
+    jwt_key_cache: Option<u64>,
 }
 
 fn pair(text: String, flag: &str) -> Result<(String, String), lexopt::Error> {
@@ -63,6 +68,7 @@ fn options() -> Result<Options, lexopt::Error> {
         secrets: BTreeMap::new(),
         mail_dir: None,
         invoke_port: 0,
+        jwt_key_cache: None,
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(argument) = parser.next()? {
@@ -96,6 +102,7 @@ fn options() -> Result<Options, lexopt::Error> {
             }
             Long("mail-dir") => options.mail_dir = Some(parser.value()?.into()),
             Long("invoke-port") => options.invoke_port = parser.value()?.parse()?,
+            Long("jwt-key-cache") => options.jwt_key_cache = Some(parser.value()?.parse()?),
             _ => return Err(argument.unexpected()),
         }
     }
@@ -301,10 +308,15 @@ async fn main() -> ExitCode {
         .unwrap_or_default();
     println!("Routes:");
     for route in &model.routes {
+        let scopes = if route.scopes.is_empty() {
+            String::new()
+        } else {
+            format!(", scopes {}", route.scopes.join(" "))
+        };
         let protection = route
             .authorizer
             .as_deref()
-            .map(|name| format!(" [authorizer {name}]"))
+            .map(|name| format!(" [authorizer {name}{scopes}]"))
             .unwrap_or_default();
         println!("  {:<28} -> {}{protection}", route.key, route.function);
     }
@@ -321,10 +333,23 @@ async fn main() -> ExitCode {
             }
         );
     }
+    if let Some(jwt) = &model.jwt_authorizer {
+        println!(
+            "  built-in JWT authorizer {}: issuer {}, audiences {}, identity {}",
+            jwt.name,
+            jwt.issuer,
+            jwt.audiences.join(","),
+            jwt.identity_source
+        );
+    }
     if let Some(root) = &options.statics {
         println!("  GET / and other files       -> {}", root.display());
     }
-    let gateway = Arc::new(Gateway::new(model, functions, options.statics));
+    let mut gateway = Gateway::new(model, functions, options.statics);
+    if let Some(seconds) = options.jwt_key_cache {
+        gateway = gateway.with_jwt_key_cache(std::time::Duration::from_secs(seconds));
+    }
+    let gateway = Arc::new(gateway);
     // The line scripts and tests wait for.
     println!("Ready: API on http://{address}");
     let serving = dev_gateway::server::serve(listener, gateway);

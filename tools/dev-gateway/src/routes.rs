@@ -25,6 +25,8 @@ pub struct Route {
     pub function: String,
     /// The authorizer protecting it, by name.
     pub authorizer: Option<String>,
+    /// For a JWT authorizer: the scopes of which the token must carry one (none: any token).
+    pub scopes: Vec<String>,
 }
 
 impl Route {
@@ -54,7 +56,14 @@ impl Route {
             segments,
             function,
             authorizer,
+            scopes: Vec::new(),
         })
+    }
+
+    /// The route with the scopes a JWT authorizer requires of it.
+    pub fn with_scopes(mut self, scopes: Vec<String>) -> Self {
+        self.scopes = scopes;
+        self
     }
 }
 
