@@ -5,6 +5,7 @@ mod abuse;
 mod audit;
 mod authorizer;
 mod capacity;
+mod discovery;
 mod events;
 mod lifecycle;
 mod login;

@@ -101,7 +101,8 @@ fn under(value: &Value, hs256: bool) -> Option<Value> {
             let branches = tagged.value.as_sequence().expect("!If [condition, a, b]");
             let holds = match branches[0].as_str() {
                 Some("IsHs256") => hs256,
-                Some("CheckRevocation") => false,
+                Some("CheckRevocation" | "StrictAuthorizer" | "BuiltInAuthorizer") => false,
+                Some("LambdaAuthorizer") => true,
                 Some("TrustsProxy") => true,
                 other => panic!("a condition this test does not know: {other:?}"),
             };
@@ -301,7 +302,7 @@ fn strict_mode_deploys_the_strict_authorizer_and_only_it() {
         ),
         (
             "StrictAuthorizerFunction",
-            "CheckRevocation",
+            "StrictAuthorizer",
             "authorizer-strict",
             "true",
         ),
@@ -327,24 +328,37 @@ fn strict_mode_deploys_the_strict_authorizer_and_only_it() {
             "{name}: table access only in strict mode"
         );
     }
-    let Value::Tagged(lean) = &template["Conditions"]["LeanAuthorizer"] else {
-        panic!("LeanAuthorizer is a condition");
+    assert_eq!(
+        format!("{:?}", template["Conditions"]["LeanAuthorizer"]),
+        format!(
+            "{:?}",
+            serde_yaml::from_str::<Value>(
+                "!And [!Condition LambdaAuthorizer, !Not [!Condition CheckRevocation]]"
+            )
+            .expect("yaml")
+        )
+    );
+    assert_eq!(
+        format!("{:?}", template["Conditions"]["StrictAuthorizer"]),
+        format!(
+            "{:?}",
+            serde_yaml::from_str::<Value>(
+                "!And [!Condition LambdaAuthorizer, !Condition CheckRevocation]"
+            )
+            .expect("yaml")
+        )
+    );
+    let uri = &lambda_authorizer(&template)["x-amazon-apigateway-authorizer"]["authorizerUri"];
+    let Value::Tagged(sub) = uri else {
+        panic!("authorizerUri is a !Sub: {uri:?}");
     };
-    assert_eq!(lean.tag, "Not");
-    let negated = lean.value.as_sequence().and_then(|items| items.first());
-    let Some(Value::Tagged(negated)) = negated else {
-        panic!("LeanAuthorizer is !Not [!Condition CheckRevocation]: {lean:?}");
-    };
-    assert_eq!(negated.tag, "Condition");
-    assert_eq!(negated.value.as_str(), Some("CheckRevocation"));
-    let arn =
-        &resources["Api"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"]["FunctionArn"];
+    let arn = &sub.value.as_sequence().expect("!Sub [text, variables]")[1]["Arn"];
     let Value::Tagged(choice) = arn else {
-        panic!("FunctionArn is an !If: {arn:?}");
+        panic!("the authorizer's Arn is an !If: {arn:?}");
     };
     assert_eq!(choice.tag, "If");
     let branches = choice.value.as_sequence().expect("!If [condition, a, b]");
-    assert_eq!(branches[0].as_str(), Some("CheckRevocation"));
+    assert_eq!(branches[0].as_str(), Some("StrictAuthorizer"));
     let target = |branch: &Value| match branch {
         Value::Tagged(getatt) if getatt.tag == "GetAtt" => getatt.value.as_str().map(str::to_owned),
         _ => None,
@@ -359,8 +373,92 @@ fn strict_mode_deploys_the_strict_authorizer_and_only_it() {
     );
 }
 
-/// The HTTP API's route keys, from each function's HttpApi events.
+/// A security scheme of the API's definition, in the branch its `!If` takes when `holds`.
+fn security_scheme(template: &Value, name: &str, holds: bool) -> Value {
+    let scheme = &template["Resources"]["Api"]["Properties"]["DefinitionBody"]["components"]["securitySchemes"]
+        [name];
+    let Value::Tagged(choice) = scheme else {
+        panic!("{name} is an !If on the authorizer kind: {scheme:?}");
+    };
+    assert_eq!(choice.tag, "If", "{name}");
+    choice.value.as_sequence().expect("!If [condition, a, b]")[if holds { 1 } else { 2 }].clone()
+}
+
+/// Our authorizer, as the definition declares it (under AuthorizerKind=lambda).
+fn lambda_authorizer(template: &Value) -> Value {
+    security_scheme(template, "JwtAuthorizer", true)
+}
+
+/// One operation of the API's definition: the route key, its function, and who guards it in
+/// each mode (our authorizer's name; the built-in authorizer's name and scopes).
+#[derive(Debug)]
+struct Operation {
+    route_key: String,
+    function: String,
+    lambda: Vec<(String, Vec<String>)>,
+    built_in: Vec<(String, Vec<String>)>,
+}
+
+fn definition_operations(template: &Value) -> Vec<Operation> {
+    let paths = template["Resources"]["Api"]["Properties"]["DefinitionBody"]["paths"]
+        .as_mapping()
+        .expect("DefinitionBody paths");
+    let requirement = |value: &Value| -> Vec<(String, Vec<String>)> {
+        value
+            .as_sequence()
+            .expect("security requirements")
+            .iter()
+            .flat_map(|requirement| requirement.as_mapping().expect("requirement").iter())
+            .map(|(name, scopes)| {
+                (
+                    name.as_str().expect("name").to_owned(),
+                    scopes
+                        .as_sequence()
+                        .expect("scopes")
+                        .iter()
+                        .map(|scope| scope.as_str().expect("scope").to_owned())
+                        .collect(),
+                )
+            })
+            .collect()
+    };
+    let mut operations = Vec::new();
+    for (path, item) in paths {
+        for (method, operation) in item.as_mapping().expect("path item") {
+            let uri = &operation["x-amazon-apigateway-integration"]["uri"];
+            let Value::Tagged(getatt) = uri else {
+                panic!("{path:?}: the integration's uri is !GetAtt <Function>.Arn");
+            };
+            let Value::Tagged(choice) = &operation["security"] else {
+                panic!("{path:?}: security is an !If on the authorizer kind");
+            };
+            let branches = choice.value.as_sequence().expect("!If");
+            assert_eq!(branches[0].as_str(), Some("BuiltInAuthorizer"));
+            operations.push(Operation {
+                route_key: format!(
+                    "{} {}",
+                    method.as_str().expect("method").to_uppercase(),
+                    path.as_str().expect("path")
+                ),
+                function: getatt
+                    .value
+                    .as_str()
+                    .and_then(|text| text.strip_suffix(".Arn"))
+                    .expect("Function.Arn")
+                    .to_owned(),
+                built_in: requirement(&branches[1]),
+                lambda: requirement(&branches[2]),
+            });
+        }
+    }
+    operations
+}
+
+/// The HTTP API's route keys, from each function's HttpApi events and the API's definition.
 fn route_keys(template: &Value) -> BTreeSet<String> {
+    let defined = definition_operations(template)
+        .into_iter()
+        .map(|operation| operation.route_key);
     functions(template)
         .iter()
         .filter_map(|(_, function)| function["Properties"]["Events"].as_mapping())
@@ -377,6 +475,7 @@ fn route_keys(template: &Value) -> BTreeSet<String> {
                 properties["Path"].as_str().expect("Path")
             )
         })
+        .chain(defined)
         .collect()
 }
 
@@ -423,20 +522,13 @@ fn the_authorizers_identity_sources_are_what_it_reads_its_credential_from() {
     let template = template();
     let settings = auth_core::config::AuthorizerSettings::from_env(&authorizer_env(&template))
         .expect("settings");
-    let identity = &template["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"]
-        ["Identity"];
-    // SAM lists headers first, then query strings, context and stage variables.
-    let mut configured: Vec<String> = Vec::new();
-    for (kind, prefix) in [
-        ("Headers", "$request.header."),
-        ("QueryStrings", "$request.querystring."),
-        ("Context", "$context."),
-        ("StageVariables", "$stageVariables."),
-    ] {
-        for name in identity[kind].as_sequence().into_iter().flatten() {
-            configured.push(format!("{prefix}{}", name.as_str().expect("name")));
-        }
-    }
+    let configured: Vec<String> =
+        lambda_authorizer(&template)["x-amazon-apigateway-authorizer"]["identitySource"]
+            .as_str()
+            .expect("identitySource")
+            .split(',')
+            .map(|source| source.trim().to_owned())
+            .collect();
     let expected: Vec<String> = settings
         .options
         .token_source
@@ -461,8 +553,7 @@ fn a_cached_authorizer_answer_never_outlives_the_access_token() {
         "ReauthorizeEvery may exceed the access-token lifetime"
     );
     assert!(number("AuthorizerCacheTtl", "Default") <= number("AccessTokenTtlSeconds", "Default"));
-    let reauthorize = &template["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"]
-        ["Identity"]["ReauthorizeEvery"];
+    let reauthorize = &lambda_authorizer(&template)["x-amazon-apigateway-authorizer"]["authorizerResultTtlInSeconds"];
     // `!Ref AuthorizerCacheTtl`, a YAML tag.
     let reference = format!("{reauthorize:?}");
     assert!(
@@ -908,10 +999,16 @@ fn the_unauthenticated_recovery_routes_run_under_a_role_of_their_own() {
         ]
         .into()
     );
-    assert_eq!(
-        routes(change),
-        [("/auth/password/change".to_owned(), true)].into()
+    assert!(
+        change["Properties"]["Events"].is_null(),
+        "its one route is in the definition"
     );
+    let defined: Vec<String> = definition_operations(&template)
+        .into_iter()
+        .filter(|operation| operation.function == "PasswordFunction")
+        .map(|operation| operation.route_key)
+        .collect();
+    assert_eq!(defined, ["POST /auth/password/change"]);
     let granted = grants(recovery, "dynamodb:");
     assert!(
         !granted.contains(&("dynamodb:PutItem".to_owned(), "AuthTable.Arn".to_owned()))
@@ -950,4 +1047,240 @@ fn mailed_links_point_at_an_https_app_only() {
     ] {
         assert!(!pattern.is_match(refused), "{refused}");
     }
+}
+
+/// Both authorizers guard exactly the same routes, each of them once: every operation of the
+/// definition names ours under AuthorizerKind=lambda and the built-in one otherwise, and no
+/// function event declares a route the definition has (SAM would merge the two).
+#[test]
+fn the_authorizer_kind_moves_every_protected_route_and_only_them() {
+    let template = template();
+    let operations = definition_operations(&template);
+    assert!(operations.len() >= 13, "{operations:?}");
+    let events: BTreeSet<String> = functions(&template)
+        .iter()
+        .filter_map(|(_, function)| function["Properties"]["Events"].as_mapping())
+        .flat_map(|events| events.values())
+        .filter(|event| !event["Properties"]["Auth"].is_null())
+        .map(|event| format!("{:?}", event["Properties"]))
+        .collect();
+    assert!(
+        events.is_empty(),
+        "an event still names an authorizer: {events:?}"
+    );
+    for operation in &operations {
+        assert_eq!(
+            operation.lambda,
+            [("JwtAuthorizer".to_owned(), Vec::new())],
+            "{}",
+            operation.route_key
+        );
+        assert_eq!(
+            operation.built_in.len(),
+            1,
+            "{}: one requirement",
+            operation.route_key
+        );
+        assert_eq!(operation.built_in[0].0, "BuiltInJwtAuthorizer");
+    }
+    let built_in = security_scheme(&template, "BuiltInJwtAuthorizer", true);
+    let extension = &built_in["x-amazon-apigateway-authorizer"];
+    assert_eq!(extension["type"].as_str(), Some("jwt"));
+    // A header, never the cookie: the built-in authorizer reads no cookie.
+    assert_eq!(
+        extension["identitySource"].as_str(),
+        Some("$request.header.Authorization")
+    );
+    for (key, parameter) in [("issuer", "JwtIssuer"), ("audience", "JwtAudience")] {
+        assert!(
+            format!("{:?}", extension["jwtConfiguration"][key]).contains(parameter),
+            "{key}"
+        );
+    }
+    // Each function the definition routes to may be invoked by API Gateway, and so may our
+    // authorizer (SAM grants this only for events).
+    let resources = &template["Resources"];
+    let permitted: BTreeSet<String> = resources
+        .as_mapping()
+        .expect("Resources")
+        .values()
+        .filter(|resource| resource["Type"] == "AWS::Lambda::Permission")
+        .map(|permission| format!("{:?}", permission["Properties"]["FunctionName"]))
+        .collect();
+    for operation in &operations {
+        assert!(
+            permitted
+                .iter()
+                .any(|name| name.contains(&format!("\"{}\"", operation.function))),
+            "{} may not be invoked: {permitted:?}",
+            operation.function
+        );
+    }
+    assert!(
+        permitted
+            .iter()
+            .any(|name| name.contains("StrictAuthorizerFunction")
+                && name.contains("\"AuthorizerFunction\""))
+    );
+}
+
+/// The built-in authorizer enforces with scopes exactly what ROUTE_ROLES enforces on ours: a
+/// route with a role rule lists `role:<role>` for each allowed role, every other route none.
+#[test]
+fn the_built_in_authorizers_scopes_and_route_roles_agree() {
+    let template = template();
+    let settings = auth_core::config::AuthorizerSettings::from_env(&authorizer_env(&template))
+        .expect("settings");
+    let rules: BTreeMap<String, BTreeSet<String>> = settings
+        .options
+        .rules
+        .iter()
+        .map(|rule| {
+            (
+                rule.route.text(),
+                rule.roles
+                    .iter()
+                    .map(|role| auth_core::token::role_scope(role.as_str()))
+                    .collect(),
+            )
+        })
+        .collect();
+    let operations = definition_operations(&template);
+    for operation in &operations {
+        let scopes: BTreeSet<String> = operation.built_in[0].1.iter().cloned().collect();
+        assert_eq!(
+            scopes,
+            rules.get(&operation.route_key).cloned().unwrap_or_default(),
+            "{}: scopes against ROUTE_ROLES",
+            operation.route_key
+        );
+    }
+    for route in rules.keys() {
+        assert!(
+            operations
+                .iter()
+                .any(|operation| &operation.route_key == route),
+            "ROUTE_ROLES names {route}, which the built-in authorizer does not guard"
+        );
+    }
+    // The issuers mint the scope only in that mode.
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(
+        format!("{:?}", globals["JWT_ROLE_SCOPES"]),
+        format!(
+            "{:?}",
+            serde_yaml::from_str::<Value>(r#"!If [BuiltInAuthorizer, "true", "false"]"#)
+                .expect("yaml")
+        )
+    );
+}
+
+/// What the built-in authorizer cannot do is refused before anything deploys, each refusal
+/// naming why; the default stays ours.
+#[test]
+fn the_template_refuses_what_the_built_in_authorizer_cannot_do() {
+    let template = template();
+    assert_eq!(
+        template["Parameters"]["AuthorizerKind"]["Default"].as_str(),
+        Some("lambda")
+    );
+    let rules = &template["Rules"];
+    let refusal = |rule: &str| -> String {
+        let rule = &rules[rule];
+        assert_eq!(
+            format!("{:?}", rule["RuleCondition"]),
+            format!(
+                "{:?}",
+                serde_yaml::from_str::<Value>("!Equals [!Ref AuthorizerKind, builtin-jwt]")
+                    .expect("yaml")
+            )
+        );
+        format!("{:?}", rule["Assertions"])
+    };
+    let rsa = refusal("BuiltInAuthorizerSignsWithRsa");
+    for needed in [
+        "JwtAlgorithm",
+        "RS256",
+        "JwtNextAlgorithm",
+        "JwtPreviousAlgorithm",
+        "RSA",
+    ] {
+        assert!(rsa.contains(needed), "{needed}: {rsa}");
+    }
+    let strict = refusal("BuiltInAuthorizerHasNoStrictMode");
+    assert!(
+        strict.contains("AuthorizerCheckRevocation") && strict.contains("cannot read a session")
+    );
+    let mfa = refusal("BuiltInAuthorizerCannotRequireASecondFactor");
+    assert!(mfa.contains("RouteMfa") && mfa.contains("second factor"));
+    let roles = refusal("BuiltInAuthorizerTakesRolesFromTheRoutes");
+    let default_roles = template["Parameters"]["RouteRoles"]["Default"]
+        .as_str()
+        .expect("default");
+    assert!(roles.contains(default_roles), "{roles}");
+}
+
+/// Verifiers start from the issuer: an https URL (the custom domain), whose discovery
+/// document the jwks function serves beside the keys.
+#[test]
+fn the_issuer_is_an_https_url_whose_discovery_document_the_jwks_function_serves() {
+    let template = template();
+    let issuer = &template["Parameters"]["JwtIssuer"];
+    assert!(
+        issuer["Default"].is_null(),
+        "no default: it is the stack's own domain"
+    );
+    let pattern = issuer["AllowedPattern"].as_str().expect("AllowedPattern");
+    let script = format!(
+        "import re,sys\nfor v in sys.argv[1:]: print(bool(re.fullmatch(r'''{pattern}''', v)))"
+    );
+    let candidates = [
+        ("https://auth.example.com", true),
+        ("https://auth.example.com/staging", true),
+        ("https://auth.example.com:8443", true),
+        ("http://auth.example.com", false),
+        ("https://auth.example.com/", false),
+        ("https://auth.example.com?x", false),
+        ("jwt-auth", false),
+    ];
+    let output = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .args(candidates.iter().map(|(value, _)| *value))
+        .output()
+        .expect("python3");
+    let verdicts: Vec<bool> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| line == "True")
+        .collect();
+    for ((value, expected), verdict) in candidates.iter().zip(&verdicts) {
+        assert_eq!(verdict, expected, "{value}");
+        // The template's pattern and the functions' own rule agree.
+        assert_eq!(
+            auth_core::issuer::IssuerUrl::parse(value).is_ok(),
+            *expected,
+            "{value}"
+        );
+    }
+    assert_eq!(verdicts.len(), candidates.len());
+    let jwks_paths: BTreeSet<String> =
+        template["Resources"]["JwksFunction"]["Properties"]["Events"]
+            .as_mapping()
+            .expect("events")
+            .values()
+            .map(|event| {
+                event["Properties"]["Path"]
+                    .as_str()
+                    .expect("path")
+                    .to_owned()
+            })
+            .collect();
+    assert_eq!(
+        jwks_paths,
+        [
+            "/.well-known/jwks.json".to_owned(),
+            "/.well-known/openid-configuration".to_owned()
+        ]
+        .into()
+    );
 }

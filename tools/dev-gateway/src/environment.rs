@@ -259,7 +259,10 @@ Resources:
         let parameters = BTreeMap::from([
             ("JwtPublicKey".to_owned(), "public".to_owned()),
             ("AppUrl".to_owned(), "https://app.example.com".to_owned()),
-            ("JwtIssuer".to_owned(), "https://auth.example.com".to_owned()),
+            (
+                "JwtIssuer".to_owned(),
+                "https://auth.example.com".to_owned(),
+            ),
         ]);
         let secret = |name: &str| Some(format!("local {name}"));
         let locals = LocalValues {
@@ -338,7 +341,10 @@ Resources:
             let parameters = BTreeMap::from([
                 ("JwtPublicKey".to_owned(), "public".to_owned()),
                 ("AppUrl".to_owned(), "https://app.example.com".to_owned()),
-                ("JwtIssuer".to_owned(), "https://auth.example.com".to_owned()),
+                (
+                    "JwtIssuer".to_owned(),
+                    "https://auth.example.com".to_owned(),
+                ),
                 ("SigningKeySecretArn".to_owned(), signing.to_owned()),
                 ("AuthorizerCheckRevocation".to_owned(), strict.to_owned()),
             ]);

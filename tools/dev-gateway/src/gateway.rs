@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use crate::authorizer::{Cache, Verdict, identity, verdict};
 use crate::event::{Authorized, Incoming};
-use crate::jwt_authorizer::{BuiltInJwt, DEFAULT_KEY_CACHE, JwtVerdict};
 use crate::invoke::{Functions, Invocation};
+use crate::jwt_authorizer::{BuiltInJwt, DEFAULT_KEY_CACHE, JwtVerdict};
 use crate::routes::find;
 use crate::template::ApiModel;
 use crate::{cors, statics};
@@ -154,7 +154,10 @@ impl Gateway {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
                     .unwrap_or_default();
-                match jwt.authorize(credential.as_deref(), &route.scopes, now).await {
+                match jwt
+                    .authorize(credential.as_deref(), &route.scopes, now)
+                    .await
+                {
                     JwtVerdict::Allow { claims, scopes } => {
                         Some(Authorized::Jwt { claims, scopes })
                     }

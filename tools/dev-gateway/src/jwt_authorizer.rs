@@ -76,7 +76,12 @@ impl BuiltInJwt {
 
     /// Decides on a request whose identity source holds `credential` (`None`: missing or
     /// empty), for a route that requires any one of `scopes`, at `now` (epoch seconds).
-    pub async fn authorize(&self, credential: Option<&str>, scopes: &[String], now: i64) -> JwtVerdict {
+    pub async fn authorize(
+        &self,
+        credential: Option<&str>,
+        scopes: &[String],
+        now: i64,
+    ) -> JwtVerdict {
         let Some(credential) = credential.filter(|value| !value.trim().is_empty()) else {
             return JwtVerdict::Unauthorized("no token in the identity source".into());
         };
@@ -275,8 +280,14 @@ mod tests {
     fn claims_reach_the_function_as_api_gateway_formats_them() {
         assert_eq!(claim_text(&json!("u1")).as_deref(), Some("u1"));
         assert_eq!(claim_text(&json!(true)).as_deref(), Some("true"));
-        assert_eq!(claim_text(&json!(1_800_000_000)).as_deref(), Some("1800000000"));
-        assert_eq!(claim_text(&json!(["pwd", "otp"])).as_deref(), Some("[pwd otp]"));
+        assert_eq!(
+            claim_text(&json!(1_800_000_000)).as_deref(),
+            Some("1800000000")
+        );
+        assert_eq!(
+            claim_text(&json!(["pwd", "otp"])).as_deref(),
+            Some("[pwd otp]")
+        );
         assert_eq!(claim_text(&json!(null)), None);
     }
 
@@ -287,7 +298,10 @@ mod tests {
             token_scopes(&claims(json!({"scope": "role:admin read"}))),
             ["role:admin", "read"]
         );
-        assert_eq!(token_scopes(&claims(json!({"scp": ["a", "b"]}))), ["a", "b"]);
+        assert_eq!(
+            token_scopes(&claims(json!({"scp": ["a", "b"]}))),
+            ["a", "b"]
+        );
         assert!(token_scopes(&claims(json!({}))).is_empty());
     }
 }

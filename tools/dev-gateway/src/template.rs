@@ -146,7 +146,9 @@ impl ApiModel {
             None => None,
         };
         let mut jwt_authorizer = None;
-        if let Some(body) = api.map(|api| &api["DefinitionBody"]).filter(|body| body.is_mapping())
+        if let Some(body) = api
+            .map(|api| &api["DefinitionBody"])
+            .filter(|body| body.is_mapping())
         {
             routes.extend(definition_routes(body, &resolver, &binary_of)?);
             let schemes = body["components"]["securitySchemes"].as_mapping();
@@ -248,10 +250,7 @@ fn definition_routes(
                 .and_then(Value::as_mapping)
                 .and_then(|requirement| requirement.iter().next());
             let (authorizer, scopes) = match requirement {
-                Some((name, scopes)) => (
-                    name.as_str().map(str::to_owned),
-                    resolver.list(scopes),
-                ),
+                Some((name, scopes)) => (name.as_str().map(str::to_owned), resolver.list(scopes)),
                 None => (None, Vec::new()),
             };
             let route = Route::new(method, Some(path), function, authorizer)
@@ -306,7 +305,11 @@ fn request_authorizer_model(
         .map_err(|reason| shape(format!("authorizer {name}: {reason}")))?;
     let function = get_att_resource(chosen)
         .and_then(|target| binary_of(&target))
-        .ok_or_else(|| shape(format!("authorizer {name}: its Arn names no function Binary")))?;
+        .ok_or_else(|| {
+            shape(format!(
+                "authorizer {name}: its Arn names no function Binary"
+            ))
+        })?;
     if extension["authorizerPayloadFormatVersion"].as_str() != Some("2.0") {
         return Err(shape(format!(
             "authorizer {name}: only authorizerPayloadFormatVersion 2.0 is emulated"
@@ -344,8 +347,7 @@ fn authorizer_model(
     let chosen = resolver
         .chosen(&authorizer["FunctionArn"])
         .map_err(|reason| shape(format!("authorizer {name}: FunctionArn: {reason}")))?;
-    let target = get_att_resource(chosen)
-    .ok_or_else(|| {
+    let target = get_att_resource(chosen).ok_or_else(|| {
         shape(format!(
             "authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn"
         ))
@@ -541,13 +543,19 @@ Resources:
         ]);
         let built_in = ApiModel::load(path, &overrides).expect("template.yaml");
         assert!(built_in.authorizer.is_none(), "no Lambda on the hot path");
-        let jwt = built_in.jwt_authorizer.clone().expect("built-in authorizer");
+        let jwt = built_in
+            .jwt_authorizer
+            .clone()
+            .expect("built-in authorizer");
         assert_eq!(jwt.issuer, "http://127.0.0.1:3000");
         assert_eq!(jwt.audiences, ["api"]);
         assert_eq!(jwt.identity_source, "$request.header.Authorization");
         let built_in_routes = protected(&built_in);
         assert_eq!(
-            built_in_routes.iter().map(|(key, ..)| key).collect::<Vec<_>>(),
+            built_in_routes
+                .iter()
+                .map(|(key, ..)| key)
+                .collect::<Vec<_>>(),
             ours_routes.iter().map(|(key, ..)| key).collect::<Vec<_>>(),
             "the same routes are protected in both modes"
         );
