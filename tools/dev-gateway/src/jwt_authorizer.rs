@@ -28,7 +28,7 @@ use crate::template::JwtAuthorizerModel;
 pub const DEFAULT_KEY_CACHE: Duration = Duration::from_secs(2 * 3600);
 /// An unseen `kid` fetches the keys again at most this often, so junk tokens cannot make the
 /// gateway hammer the issuer.
-const REFETCH_AT_MOST_EVERY: Duration = Duration::from_secs(10);
+pub const DEFAULT_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The RSA algorithms API Gateway accepts; anything else is refused before a key is looked up.
@@ -56,6 +56,7 @@ struct Fetched {
 pub struct BuiltInJwt {
     model: JwtAuthorizerModel,
     cache_for: Duration,
+    refetch_every: Duration,
     keys: Mutex<Option<Fetched>>,
     client: Client<HttpConnector, Empty<Bytes>>,
 }
@@ -65,9 +66,16 @@ impl BuiltInJwt {
         Self {
             model,
             cache_for,
+            refetch_every: DEFAULT_REFETCH_INTERVAL,
             keys: Mutex::new(None),
             client: Client::builder(TokioExecutor::new()).build_http(),
         }
+    }
+
+    /// How soon a token naming an unseen `kid` may fetch the keys again.
+    pub fn with_refetch_interval(mut self, every: Duration) -> Self {
+        self.refetch_every = every;
+        self
     }
 
     pub fn model(&self) -> &JwtAuthorizerModel {
@@ -109,23 +117,20 @@ impl BuiltInJwt {
             }
             Err(reason) => return JwtVerdict::Unauthorized(reason),
         };
+        // The signature and `iss` here; the times against `now` below (the library would read
+        // the system clock); `aud` or `client_id` after.
         let mut validation = Validation::new(header.alg);
-        validation.leeway = 0;
         validation.set_issuer(&[self.model.issuer.as_str()]);
-        // `aud` or `client_id`, checked below; `exp` required, `nbf` when present.
         validation.validate_aud = false;
-        validation.set_required_spec_claims(&["exp"]);
-        validation.validate_nbf = true;
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.set_required_spec_claims::<&str>(&[]);
         let claims = match jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation) {
             Ok(data) => data.claims,
             Err(error) => return JwtVerdict::Unauthorized(format!("invalid token: {error}")),
         };
-        if claims
-            .get("iat")
-            .and_then(Value::as_i64)
-            .is_some_and(|iat| iat > now)
-        {
-            return JwtVerdict::Unauthorized("issued in the future (iat)".into());
+        if let Err(reason) = check_times(&claims, now) {
+            return JwtVerdict::Unauthorized(reason.into());
         }
         if !self.audience_matches(&claims) {
             return JwtVerdict::Unauthorized("neither aud nor client_id is an audience".into());
@@ -157,7 +162,7 @@ impl BuiltInJwt {
     }
 
     /// The key named `kid`, from the cached set, or from a fresh fetch when the cache is old or
-    /// does not know it (at most every [`REFETCH_AT_MOST_EVERY`]).
+    /// does not know it (at most every `refetch_every`).
     async fn key(&self, kid: &str) -> Result<Option<DecodingKey>, String> {
         let mut cached = self.keys.lock().await;
         let fresh = cached
@@ -170,7 +175,7 @@ impl BuiltInJwt {
         }
         let may_refetch = cached
             .as_ref()
-            .is_none_or(|fetched| !fresh || fetched.at.elapsed() >= REFETCH_AT_MOST_EVERY);
+            .is_none_or(|fetched| !fresh || fetched.at.elapsed() >= self.refetch_every);
         if may_refetch {
             *cached = Some(Fetched {
                 keys: self.fetch_keys().await?,
@@ -232,6 +237,27 @@ impl BuiltInJwt {
             .to_bytes();
         serde_json::from_slice(&bytes).map_err(|error| format!("{url} is not JSON: {error}"))
     }
+}
+
+/// `exp` must be after `now`; `nbf` and `iat`, when present, not after it (no leeway).
+fn check_times(claims: &Map<String, Value>, now: i64) -> Result<(), &'static str> {
+    let time = |name: &str| claims.get(name).map(Value::as_i64);
+    match time("exp") {
+        None | Some(None) => return Err("the token has no numeric exp"),
+        Some(Some(exp)) if exp <= now => return Err("the token has expired"),
+        Some(Some(_)) => {}
+    }
+    for (name, reason) in [
+        ("nbf", "the token is not valid yet (nbf)"),
+        ("iat", "the token was issued in the future (iat)"),
+    ] {
+        match time(name) {
+            None => {}
+            Some(Some(at)) if at <= now => {}
+            Some(_) => return Err(reason),
+        }
+    }
+    Ok(())
 }
 
 /// `scope` (space-separated) or `scp` (space-separated, or a list), as API Gateway reads them.
