@@ -172,3 +172,77 @@ pub async fn the_cookie_routes_refuse_other_origins_as_deployed(api: Api, origin
         "the template's AllowedOrigins reach the function: {own:?}"
     );
 }
+
+/// Under `AuthorizerKind=builtin-jwt`: the issuer's discovery document and keys are served at
+/// the issuer URL, a verifier that is not ours (PyJWT) verifies our token from that URL alone,
+/// and the emulated built-in authorizer refuses a tampered token as API Gateway does.
+pub async fn the_built_in_authorizer_trusts_the_issuer_and_so_does_an_independent_verifier(
+    api: Api,
+    base: String,
+    root: std::path::PathBuf,
+) {
+    let discovery = api.get("/.well-known/openid-configuration", None).await;
+    assert_eq!(discovery.status, 200, "{discovery:?}");
+    assert_eq!(discovery.body["issuer"], base.as_str());
+    assert_eq!(
+        discovery.body["jwks_uri"],
+        format!("{base}/.well-known/jwks.json").as_str()
+    );
+    assert_eq!(
+        discovery.body["id_token_signing_alg_values_supported"],
+        json!(["RS256"])
+    );
+    assert!(
+        discovery
+            .header("cache-control")
+            .is_some_and(|value| value.contains("max-age")),
+        "{discovery:?}"
+    );
+    let jwks = api.get("/.well-known/jwks.json", None).await;
+    assert_eq!(jwks.body["keys"][0]["kty"], "RSA", "{jwks:?}");
+
+    let registered = register(&api, &unique_email("builtin")).await;
+    let token = registered.access_token();
+    let python = root.join(".tools/venv/bin/python");
+    let verifier = root.join("tests/support/verify_jwt.py");
+    let (issuer, checked) = (base.clone(), token.clone());
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(verifier)
+            .args([issuer.as_str(), "api", checked.as_str()])
+            .output()
+    })
+    .await
+    .expect("verifier ran")
+    .expect("PyJWT in .tools/venv (WITH_JWT_VERIFIER=1 scripts/setup)");
+    assert!(
+        output.status.success(),
+        "PyJWT refused our token: {} {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let claims: serde_json::Value = serde_json::from_slice(&output.stdout).expect("claims");
+    assert_eq!(claims["scope"], "role:user", "the role travels as a scope");
+
+    let me = api.get("/me", Some(&token)).await;
+    assert_eq!(me.status, 200, "{me:?}");
+    let mut tampered = token.clone();
+    tampered.pop();
+    tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+    let refused = api.get("/me", Some(&tampered)).await;
+    assert_eq!(refused.status, 401, "{refused:?}");
+    assert_eq!(refused.body["message"], "Unauthorized");
+    assert!(
+        refused
+            .header("www-authenticate")
+            .is_some_and(|value| value.contains("invalid_token")),
+        "{refused:?}"
+    );
+    // The sessions list reads the caller from the built-in authorizer's string claims.
+    let sessions = api.get("/auth/sessions", Some(&token)).await;
+    assert_eq!(sessions.status, 200, "{sessions:?}");
+    assert_eq!(
+        sessions.body["sessions"][0]["current"], true,
+        "{sessions:?}"
+    );
+}

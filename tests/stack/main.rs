@@ -284,6 +284,58 @@ async fn run_confirm_first(runner: &mut Runner) {
     }
 }
 
+/// The gateway flows on a stack whose protected routes are on API Gateway's built-in JWT
+/// authorizer (emulated by the dev gateway): a stack of their own, signing RS256.
+async fn run_built_in_authorizer(runner: &mut Runner) {
+    const NAMES: [&str; 3] = [
+        "gateway (built-in JWT authorizer): discovery, keys and an independent verifier",
+        "gateway (built-in JWT authorizer): register, me, refresh, logout-all, then refused",
+        "gateway (built-in JWT authorizer): the admin scope is denied to a user, allowed after set-role and refresh",
+    ];
+    if !NAMES.iter().any(|name| runner.wants(name)) {
+        return;
+    }
+    let stack = match Stack::start_with(
+        &["--param", "AuthorizerKind=builtin-jwt"],
+        "dev-builtin-jwt.log",
+    ) {
+        Ok(stack) => Arc::new(stack),
+        Err(reason) => {
+            for name in NAMES {
+                runner.fail(name, &reason);
+            }
+            return;
+        }
+    };
+    let api = Api::new(&stack.base);
+    let [discovery, lifecycle, admin] = NAMES;
+    runner
+        .run(
+            discovery,
+            flows::the_built_in_authorizer_trusts_the_issuer_and_so_does_an_independent_verifier(
+                api.clone(),
+                stack.base.clone(),
+                stack.root.clone(),
+            ),
+        )
+        .await;
+    runner
+        .run(
+            lifecycle,
+            flows::register_me_refresh_logout_all_then_refused(api.clone()),
+        )
+        .await;
+    runner
+        .run(
+            admin,
+            flows::admin_route_is_denied_to_a_user_and_allowed_after_set_role_and_refresh(
+                api,
+                Arc::clone(&stack),
+            ),
+        )
+        .await;
+}
+
 fn main() -> ExitCode {
     let filters: Vec<String> = std::env::args()
         .skip(1)
@@ -307,6 +359,7 @@ fn main() -> ExitCode {
     // The last reference: stopping the stack stops everything scripts/dev started.
     drop(stack);
     runtime.block_on(run_confirm_first(&mut runner));
+    runtime.block_on(run_built_in_authorizer(&mut runner));
     drop(runtime);
     println!(
         "\nstack result: {} passed, {} failed, {:.1} s with start and stop",
