@@ -723,6 +723,10 @@ mod tests {
             ("OUTBOX_TABLE_NAME".to_owned(), "auth-outbox".to_owned()),
             ("JWT_ACCESS_SECRET".to_owned(), ACCESS.to_owned()),
             ("JWT_REFRESH_SECRET".to_owned(), REFRESH.to_owned()),
+            (
+                "JWT_ISSUER".to_owned(),
+                "https://auth.example.com".to_owned(),
+            ),
         ]);
         for (key, value) in pairs {
             env.insert((*key).to_owned(), (*value).to_owned());
@@ -902,8 +906,15 @@ mod tests {
         let settings =
             RefreshSettings::from_env(&env(&[("REFRESH_REUSE_GRACE", "0")])).expect("valid");
         assert_eq!(settings.sessions.reuse_grace, Duration::ZERO);
-        let bare = BTreeMap::new();
+        let bare = BTreeMap::from([(
+            "JWT_ISSUER".to_owned(),
+            "https://auth.example.com".to_owned(),
+        )]);
         let jwks = JwksSettings::from_env(&bare).expect("no key material needed");
         assert!(jwks.keys.jwks().keys.is_empty());
+        assert!(jwks.keys.published_algorithms().is_empty());
+        // Its one required setting: the issuer verifiers start from.
+        let error = JwksSettings::from_env(&BTreeMap::new()).expect_err("no issuer");
+        assert!(error.to_string().contains("JWT_ISSUER"), "{error}");
     }
 }
