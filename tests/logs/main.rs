@@ -146,3 +146,88 @@ async fn the_most_verbose_level_writes_no_password_token_hash_or_secret() {
         "dependency logs appear only when opted in"
     );
 }
+
+/// The authorizer's decision lines cost log ingestion on every cache miss: an allowed request
+/// is logged only at `debug`, a refusal at `info` (the default level).
+#[tokio::test]
+async fn the_authorizer_logs_a_refusal_at_info_and_an_allowed_request_only_at_debug() {
+    use auth_core::authorizer::Authorizer;
+    use auth_core::config::AuthorizerSettings;
+    use auth_core::token::AccessTokens;
+
+    let env = std::collections::BTreeMap::from([(
+        "JWT_ACCESS_SECRET".to_owned(),
+        "a-log-level-test-secret-of-32-bytes-or-more".to_owned(),
+    )]);
+    let signer = AccessTokens::new(
+        auth_core::config::access_tokens(&env, auth_core::config::KeyUse::Sign).expect("signer"),
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let token = signer
+        .issue(
+            &auth_core::domain::UserId::generate(),
+            &auth_core::domain::Role::user(),
+            &auth_core::domain::SessionId::generate(),
+            false,
+            &auth_core::assurance::Assurance::password(),
+            i64::try_from(now).expect("now"),
+        )
+        .expect("issue")
+        .token;
+    let event = |authorization: &str| {
+        serde_json::json!({
+            "type": "TOKEN",
+            "authorizationToken": authorization,
+            "methodArn": "arn:aws:execute-api:us-east-1:123456789012:api1234567/prod/GET/me",
+        })
+        .to_string()
+    };
+    for (level, allowed_is_logged) in [("info", false), ("debug", true)] {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                auth_core::telemetry::filter_directives(&auth_core::telemetry::LogSettings {
+                    level: level.into(),
+                    json: true,
+                    dependency_payloads: false,
+                }),
+            ))
+            .json()
+            .with_writer(captured.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let settings = AuthorizerSettings::from_env(&env).expect("settings");
+        let authorizer = Authorizer::new(
+            AccessTokens::new(settings.access),
+            settings.options,
+            None,
+            std::sync::Arc::new(auth_core::clock::SystemClock),
+        );
+        assert!(
+            authorizer
+                .handle(&event(&format!("Bearer {token}")))
+                .await
+                .is_ok()
+        );
+        assert!(
+            authorizer
+                .handle(&event("Bearer not-a-token"))
+                .await
+                .is_err()
+        );
+        let logs = captured.text();
+        assert!(
+            logs.contains(r#""decision":"unauthorized""#),
+            "{level}: the refusal is logged: {logs}"
+        );
+        assert_eq!(
+            logs.contains(r#""decision":"allow""#),
+            allowed_is_logged,
+            "{level}: {logs}"
+        );
+        assert!(!logs.contains(&token), "never the token");
+    }
+}
