@@ -42,6 +42,41 @@ pub const LOG_BYTES_AUDIT_LINE: f64 = 390.0;
 pub const LOG_BYTES_PLAIN: f64 = LOG_BYTES_REQUEST_LINE;
 pub const LOG_BYTES_AUDITED: f64 = LOG_BYTES_REQUEST_LINE + LOG_BYTES_AUDIT_LINE;
 
+/// One authorizer decision line in tracing's JSON, measured by the logs test
+/// (`cargo test -p e2e --test logs the_authorizer`): an allowed request (written at `debug`
+/// only) and a refusal (`info`); Lambda's JSON log format adds its request id to each.
+pub const LOG_BYTES_AUTHORIZER_ALLOW: f64 = 298.0;
+pub const LOG_BYTES_AUTHORIZER_REFUSAL: f64 = 193.0;
+
+/// The authorizer cache hit rates the authorization table is priced at.
+pub const HIT_RATES: [f64; 4] = [0.0, 0.5, 0.8, 0.95];
+
+/// Authorizing one request, beyond the API Gateway request every mode pays: API Gateway's
+/// built-in JWT authorizer (nothing: no invocation, no log line), ours at the default log
+/// level, ours with allowed requests logged (`LOG_LEVEL=debug`), and strict mode (ours plus
+/// the session read). A cache hit costs nothing in every mode.
+pub fn authorization_per_request(
+    durations: &Durations,
+    hit_rate: f64,
+    cold_share: f64,
+) -> Result<[(&'static str, f64); 4], String> {
+    let misses = 1.0 - hit_rate;
+    let lean = durations.lambda("AuthorizerFunction", cold_share)?;
+    let strict = durations.lambda("StrictAuthorizerFunction", cold_share)?;
+    Ok([
+        ("API Gateway's built-in JWT authorizer", 0.0),
+        ("ours (lean), default log level", misses * lean),
+        (
+            "ours (lean), allowed requests logged (LOG_LEVEL=debug)",
+            misses * (lean + LOG_BYTES_AUTHORIZER_ALLOW * LOGS_PER_BYTE),
+        ),
+        (
+            "ours, strict mode",
+            misses * (strict + 2.0 * DYNAMODB_PER_READ_UNIT),
+        ),
+    ])
+}
+
 /// One route: what one request of it costs.
 #[derive(Debug, Clone)]
 pub struct Route {
@@ -319,6 +354,32 @@ pub fn report(power_report: &Value) -> Result<String, String> {
         ));
     }
     md.push_str(&format!(
+        "\nAuthorizing a million requests to protected routes, beyond the API Gateway request \
+         each mode pays alike, by the share answered from the authorizer cache (ours caches an \
+         answer per token and route for AuthorizerCacheTtl; the built-in authorizer needs no \
+         cache). A refusal adds a {LOG_BYTES_AUTHORIZER_REFUSAL:.0}-byte log line in our modes; \
+         an allowed request is logged only at debug ({LOG_BYTES_AUTHORIZER_ALLOW:.0} bytes):\n\n\
+         | authorizer |",
+    ));
+    for rate in HIT_RATES {
+        md.push_str(&format!(" {:.0}% hits |", rate * 100.0));
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---|".repeat(HIT_RATES.len()));
+    md.push('\n');
+    let by_rate = HIT_RATES
+        .iter()
+        .map(|rate| authorization_per_request(&durations, *rate, USAGE.cold_share))
+        .collect::<Result<Vec<_>, String>>()?;
+    for (row, (mode, _)) in by_rate.first().into_iter().flatten().enumerate() {
+        md.push_str(&format!("| {mode} |"));
+        for costs in &by_rate {
+            let cost = costs.get(row).map_or(0.0, |(_, cost)| *cost);
+            md.push_str(&format!(" ${:.2} |", cost * 1e6));
+        }
+        md.push('\n');
+    }
+    md.push_str(&format!(
         "\nPer month, usage profile per monthly active user: {} registrations, {} logins, {} \
          refreshes, {} logouts, {} authorized API requests ({:.0}% answered from the authorizer \
          cache), {} password resets, {} session lists (one mail per registration and reset). \
@@ -397,6 +458,20 @@ mod tests {
         let usage_10k = ours_10k - SECRETS_PER_MONTH;
         let usage_100k = ours_100k - SECRETS_PER_MONTH;
         assert!((usage_100k / usage_10k - 10.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_built_in_authorizer_costs_nothing_and_ours_only_its_cache_misses() {
+        let lean = durations().lambda("AuthorizerFunction", 0.0).expect("lean");
+        let modes = authorization_per_request(&durations(), 0.8, 0.0).expect("priced");
+        assert_eq!(modes[0].1, 0.0);
+        assert!((modes[1].1 - 0.2 * lean).abs() < 1e-15);
+        assert!((modes[2].1 - modes[1].1 - 0.2 * 298.0 * LOGS_PER_BYTE).abs() < 1e-15);
+        let all_hits = authorization_per_request(&durations(), 1.0, 0.0).expect("priced");
+        assert!(all_hits.iter().all(|(_, cost)| *cost == 0.0));
+        // A debug line per allowed request costs about what the invocation does at 128 MB.
+        let line = LOG_BYTES_AUTHORIZER_ALLOW * LOGS_PER_BYTE;
+        assert!(line > lean / 3.0 && line < lean * 3.0, "{line} vs {lean}");
     }
 
     #[test]
