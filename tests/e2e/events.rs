@@ -177,6 +177,8 @@ const AUTHORIZED_CASES: &[(&str, Function, u16, Option<&str>)] = &[
         Some("INVALID_CREDENTIALS"),
     ),
     ("mfa-status.json", Function::Mfa, 200, None),
+    // API Gateway's built-in JWT authorizer: the token's claims, every one a string.
+    ("me-built-in-authorizer.json", Function::Me, 200, None),
     (
         "mfa-enroll-ended-session.json",
         Function::Mfa,
