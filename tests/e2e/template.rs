@@ -103,6 +103,7 @@ fn under(value: &Value, hs256: bool) -> Option<Value> {
                 Some("IsHs256") => hs256,
                 Some("CheckRevocation" | "StrictAuthorizer" | "BuiltInAuthorizer") => false,
                 Some("LambdaAuthorizer") => true,
+                Some("HasRefreshCookiePath") => false,
                 Some("TrustsProxy") => true,
                 other => panic!("a condition this test does not know: {other:?}"),
             };
@@ -1097,31 +1098,84 @@ fn the_authorizer_kind_moves_every_protected_route_and_only_them() {
             "{key}"
         );
     }
-    // Each function the definition routes to may be invoked by API Gateway, and so may our
-    // authorizer (SAM grants this only for events).
+    // Each route's function may be invoked by API Gateway from that route (SAM grants this only
+    // for events), and our authorizer from the API's authorizers.
     let resources = &template["Resources"];
-    let permitted: BTreeSet<String> = resources
+    let permissions: Vec<(String, String)> = resources
         .as_mapping()
         .expect("Resources")
         .values()
         .filter(|resource| resource["Type"] == "AWS::Lambda::Permission")
-        .map(|permission| format!("{:?}", permission["Properties"]["FunctionName"]))
+        .map(|permission| {
+            let arn = match &permission["Properties"]["SourceArn"] {
+                Value::Tagged(sub) if sub.tag == "Sub" => {
+                    sub.value.as_str().unwrap_or_default().to_owned()
+                }
+                other => panic!("a permission's SourceArn is a !Sub: {other:?}"),
+            };
+            (
+                format!("{:?}", permission["Properties"]["FunctionName"]),
+                arn,
+            )
+        })
         .collect();
     for operation in &operations {
+        let (method, path) = operation.route_key.split_once(' ').expect("METHOD /path");
+        let mut arn_path = String::new();
+        for segment in path.split('/').filter(|segment| !segment.is_empty()) {
+            arn_path.push('/');
+            arn_path.push_str(if segment.starts_with('{') {
+                "*"
+            } else {
+                segment
+            });
+        }
+        let source = format!("${{Api}}/*/{method}{arn_path}");
         assert!(
-            permitted
-                .iter()
-                .any(|name| name.contains(&format!("\"{}\"", operation.function))),
-            "{} may not be invoked: {permitted:?}",
+            permissions.iter().any(|(function, arn)| {
+                function.contains(&format!("\"{}\"", operation.function)) && arn.ends_with(&source)
+            }),
+            "{}: no permission for {} from {source}: {permissions:?}",
+            operation.route_key,
             operation.function
         );
     }
+    assert!(permissions.iter().any(|(function, arn)| {
+        function.contains("StrictAuthorizerFunction")
+            && function.contains("\"AuthorizerFunction\"")
+            && arn.ends_with("${Api}/authorizers/*")
+    }));
     assert!(
-        permitted
+        !permissions
             .iter()
-            .any(|name| name.contains("StrictAuthorizerFunction")
-                && name.contains("\"AuthorizerFunction\""))
+            .any(|(_, arn)| arn.ends_with("${Api}/*\"")),
+        "no function may be invoked from every route: {permissions:?}"
     );
+    // The definition and the events declare disjoint routes (SAM would merge a shared one).
+    let event_routes: BTreeSet<String> = functions(&template)
+        .iter()
+        .filter_map(|(_, function)| function["Properties"]["Events"].as_mapping())
+        .flat_map(|events| events.values())
+        .filter(|event| event["Type"] == "HttpApi")
+        .map(|event| {
+            let properties = &event["Properties"];
+            format!(
+                "{} {}",
+                properties["Method"]
+                    .as_str()
+                    .unwrap_or("ANY")
+                    .to_uppercase(),
+                properties["Path"].as_str().expect("Path")
+            )
+        })
+        .collect();
+    for operation in &operations {
+        assert!(
+            !event_routes.contains(&operation.route_key),
+            "{} is declared twice",
+            operation.route_key
+        );
+    }
 }
 
 /// The built-in authorizer enforces with scopes exactly what ROUTE_ROLES enforces on ours: a

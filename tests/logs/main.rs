@@ -219,6 +219,14 @@ async fn the_authorizer_logs_a_refusal_at_info_and_an_allowed_request_only_at_de
                 .is_err()
         );
         let logs = captured.text();
+        // What each line costs in log ingestion (tools/bench/src/cost.rs prices these sizes).
+        for line in logs
+            .lines()
+            .filter(|line| line.contains("authorizer decision"))
+        {
+            println!("authorizer decision line at {level}: {} bytes", line.len());
+            assert!(line.len() <= 400, "a decision line stays small: {line}");
+        }
         assert!(
             logs.contains(r#""decision":"unauthorized""#),
             "{level}: the refusal is logged: {logs}"

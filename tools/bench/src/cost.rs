@@ -42,9 +42,10 @@ pub const LOG_BYTES_AUDIT_LINE: f64 = 390.0;
 pub const LOG_BYTES_PLAIN: f64 = LOG_BYTES_REQUEST_LINE;
 pub const LOG_BYTES_AUDITED: f64 = LOG_BYTES_REQUEST_LINE + LOG_BYTES_AUDIT_LINE;
 
-/// One authorizer decision line in tracing's JSON, measured by the logs test
-/// (`cargo test -p e2e --test logs the_authorizer`): an allowed request (written at `debug`
-/// only) and a refusal (`info`); Lambda's JSON log format adds its request id to each.
+/// One authorizer decision line in tracing's JSON, as the logs test prints them
+/// (`cargo test -p e2e --test logs the_authorizer -- --nocapture`, 2026-12-03: 298 and 193
+/// bytes): an allowed request (written at `debug` only) and a refusal (`info`); Lambda's JSON
+/// log format adds its request id to each.
 pub const LOG_BYTES_AUTHORIZER_ALLOW: f64 = 298.0;
 pub const LOG_BYTES_AUTHORIZER_REFUSAL: f64 = 193.0;
 

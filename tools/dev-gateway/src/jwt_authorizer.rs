@@ -117,10 +117,10 @@ impl BuiltInJwt {
             }
             Err(reason) => return JwtVerdict::Unauthorized(reason),
         };
-        // The signature and `iss` here; the times against `now` below (the library would read
-        // the system clock); `aud` or `client_id` after.
+        // The signature here; `iss` (exactly one string, equal: the library would take a list
+        // that merely contains it, or no `iss` at all), the times against `now` (the library
+        // would read the system clock) and `aud` or `client_id` below.
         let mut validation = Validation::new(header.alg);
-        validation.set_issuer(&[self.model.issuer.as_str()]);
         validation.validate_aud = false;
         validation.validate_exp = false;
         validation.validate_nbf = false;
@@ -129,6 +129,9 @@ impl BuiltInJwt {
             Ok(data) => data.claims,
             Err(error) => return JwtVerdict::Unauthorized(format!("invalid token: {error}")),
         };
+        if claims.get("iss").and_then(Value::as_str) != Some(self.model.issuer.as_str()) {
+            return JwtVerdict::Unauthorized("iss is not the configured issuer".into());
+        }
         if let Err(reason) = check_times(&claims, now) {
             return JwtVerdict::Unauthorized(reason.into());
         }

@@ -320,6 +320,34 @@ async fn a_rollover_to_another_algorithm_publishes_the_next_key_first_and_logs_n
     let settings = JwksSettings::from_env(&env(&step1)).expect("JWKS settings");
     assert_eq!(settings.keys.published_algorithms(), ["EdDSA", "RS256"]);
     assert_accepted(&step1, &old_token, "step 1: the current key's token").await;
+    // Each key verifies only with its own algorithm, whatever the header claims: the EdDSA key's
+    // signature under the RS256 key's kid, and the RS256 key's under the EdDSA key's kid.
+    let published_kids = kids(&published);
+    let body = claims(&old_token);
+    for (algorithm, kid, key) in [
+        (
+            jsonwebtoken::Algorithm::EdDSA,
+            &published_kids[1],
+            jsonwebtoken::EncodingKey::from_ed_pem(old_private.as_bytes()).expect("ed key"),
+        ),
+        (
+            jsonwebtoken::Algorithm::RS256,
+            &published_kids[0],
+            jsonwebtoken::EncodingKey::from_rsa_pem(new_private.as_bytes()).expect("rsa key"),
+        ),
+    ] {
+        let mut header = jsonwebtoken::Header::new(algorithm);
+        header.kid = Some(kid.clone());
+        header.typ = Some("at+jwt".into());
+        let swapped = jsonwebtoken::encode(&header, &body, &key).expect("sign");
+        assert_unauthorized(
+            &authorizer(&step1),
+            &rest_token_event(&format!("Bearer {swapped}")),
+            Denial::Token(Rejection::AlgorithmMismatch),
+            &format!("{algorithm:?} under another key's kid"),
+        )
+        .await;
+    }
 
     // Step 2: RS256 signs; EdDSA stays as the previous key. A verifier still on step 1's
     // settings already accepts the new tokens (it had the next key), so the order in which

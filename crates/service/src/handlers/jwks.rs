@@ -9,8 +9,9 @@ use crate::http::response::json;
 /// How long verifiers and CDNs may keep the key set: a next key is published at least this long
 /// before it signs (README, "Key rollover").
 const JWKS_MAX_AGE: &str = "public, max-age=300";
-/// The discovery document changes only with `JWT_ISSUER`, which invalidates every live token.
-const DISCOVERY_MAX_AGE: &str = "public, max-age=3600";
+/// As long as the key set: the document lists the published keys' algorithms, which a rollover
+/// to another algorithm changes, and verifiers may take that list as their allow-list.
+const DISCOVERY_MAX_AGE: &str = "public, max-age=300";
 
 /// `GET /.well-known/jwks.json` (the current, next and previous public keys; empty for HS256,
 /// whose secret is never published) and `GET /.well-known/openid-configuration`.
