@@ -455,11 +455,8 @@ fn definition_operations(template: &Value) -> Vec<Operation> {
     operations
 }
 
-/// The HTTP API's route keys, from each function's HttpApi events and the API's definition.
-fn route_keys(template: &Value) -> BTreeSet<String> {
-    let defined = definition_operations(template)
-        .into_iter()
-        .map(|operation| operation.route_key);
+/// The route keys of the functions' HttpApi events.
+fn event_route_keys(template: &Value) -> BTreeSet<String> {
     functions(template)
         .iter()
         .filter_map(|(_, function)| function["Properties"]["Events"].as_mapping())
@@ -476,8 +473,18 @@ fn route_keys(template: &Value) -> BTreeSet<String> {
                 properties["Path"].as_str().expect("Path")
             )
         })
-        .chain(defined)
         .collect()
+}
+
+/// The HTTP API's route keys, from each function's HttpApi events and the API's definition.
+fn route_keys(template: &Value) -> BTreeSet<String> {
+    let mut keys = event_route_keys(template);
+    keys.extend(
+        definition_operations(template)
+            .into_iter()
+            .map(|operation| operation.route_key),
+    );
+    keys
 }
 
 fn authorizer_env(template: &Value) -> std::collections::BTreeMap<String, String> {
@@ -1152,23 +1159,7 @@ fn the_authorizer_kind_moves_every_protected_route_and_only_them() {
         "no function may be invoked from every route: {permissions:?}"
     );
     // The definition and the events declare disjoint routes (SAM would merge a shared one).
-    let event_routes: BTreeSet<String> = functions(&template)
-        .iter()
-        .filter_map(|(_, function)| function["Properties"]["Events"].as_mapping())
-        .flat_map(|events| events.values())
-        .filter(|event| event["Type"] == "HttpApi")
-        .map(|event| {
-            let properties = &event["Properties"];
-            format!(
-                "{} {}",
-                properties["Method"]
-                    .as_str()
-                    .unwrap_or("ANY")
-                    .to_uppercase(),
-                properties["Path"].as_str().expect("Path")
-            )
-        })
-        .collect();
+    let event_routes = event_route_keys(&template);
     for operation in &operations {
         assert!(
             !event_routes.contains(&operation.route_key),
