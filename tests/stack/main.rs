@@ -287,10 +287,13 @@ async fn run_confirm_first(runner: &mut Runner) {
 /// The gateway flows on a stack whose protected routes are on API Gateway's built-in JWT
 /// authorizer (emulated by the dev gateway): a stack of their own, signing RS256.
 async fn run_built_in_authorizer(runner: &mut Runner) {
-    const NAMES: [&str; 3] = [
+    const NAMES: [&str; 6] = [
         "gateway (built-in JWT authorizer): discovery, keys and an independent verifier",
         "gateway (built-in JWT authorizer): register, me, refresh, logout-all, then refused",
         "gateway (built-in JWT authorizer): the admin scope is denied to a user, allowed after set-role and refresh",
+        "browser (built-in JWT authorizer): the sessions screen shows devices and signs one out",
+        "browser (built-in JWT authorizer): MFA enrolment, then a second-step login with a code and with a recovery code",
+        "browser (built-in JWT authorizer): deleting the account signs out and frees the email",
     ];
     if !NAMES.iter().any(|name| runner.wants(name)) {
         return;
@@ -308,7 +311,7 @@ async fn run_built_in_authorizer(runner: &mut Runner) {
         }
     };
     let api = Api::new(&stack.base);
-    let [discovery, lifecycle, admin] = NAMES;
+    let [discovery, lifecycle, admin, sessions, mfa, delete] = NAMES;
     runner
         .run(
             discovery,
@@ -329,11 +332,59 @@ async fn run_built_in_authorizer(runner: &mut Runner) {
         .run(
             admin,
             flows::admin_route_is_denied_to_a_user_and_allowed_after_set_role_and_refresh(
-                api,
+                api.clone(),
                 Arc::clone(&stack),
             ),
         )
         .await;
+    // The routes that read the caller from the built-in authorizer's string claims, through the
+    // demo page: sessions, the second factor (enrolment, confirmation, status, step-up), deletion.
+    let browser_flows = [sessions, mfa, delete];
+    if !browser_flows.iter().any(|name| runner.wants(name)) {
+        return;
+    }
+    let browser = match Browser::start().await {
+        Ok(browser) => Arc::new(browser),
+        Err(reason) => {
+            for name in browser_flows {
+                runner.fail(name, &reason);
+            }
+            return;
+        }
+    };
+    runner
+        .run(
+            sessions,
+            account_pages::the_sessions_screen_shows_devices_and_signs_one_out(
+                Arc::clone(&browser),
+                stack.base.clone(),
+                api.clone(),
+            ),
+        )
+        .await;
+    runner
+        .run(
+            mfa,
+            mfa_pages::enrolment_then_a_second_step_login_with_a_code_and_with_a_recovery_code(
+                Arc::clone(&browser),
+                stack.base.clone(),
+                stack.root.clone(),
+            ),
+        )
+        .await;
+    runner
+        .run(
+            delete,
+            account_pages::deleting_the_account_signs_out_and_frees_the_email(
+                Arc::clone(&browser),
+                stack.base.clone(),
+                api,
+            ),
+        )
+        .await;
+    if let Ok(browser) = Arc::try_unwrap(browser) {
+        browser.stop().await;
+    }
 }
 
 fn main() -> ExitCode {
