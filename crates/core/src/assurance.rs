@@ -39,6 +39,8 @@ impl Aal {
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
     Pwd,
+    /// Signed in through a federated identity provider (RFC 8176 `fed`).
+    Fed,
     Otp,
     RecoveryCode,
 }
@@ -47,6 +49,7 @@ impl AuthMethod {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pwd => "pwd",
+            Self::Fed => "fed",
             Self::Otp => "otp",
             Self::RecoveryCode => "recovery_code",
         }
@@ -55,6 +58,7 @@ impl AuthMethod {
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "pwd" => Some(Self::Pwd),
+            "fed" => Some(Self::Fed),
             "otp" => Some(Self::Otp),
             "recovery_code" => Some(Self::RecoveryCode),
             _ => None,
@@ -87,6 +91,23 @@ impl Assurance {
     }
 
     /// This assurance after `method` (a second factor) was verified at `now`.
+    /// A sign-in through an identity provider: one factor, as far as this service can tell
+    /// (the provider's own factors are its business).
+    pub fn federated() -> Self {
+        Self {
+            amr: vec![AuthMethod::Fed],
+            ..Self::password()
+        }
+    }
+
+    /// The assurance of a first factor alone: the start of a second step.
+    pub fn first_factor(method: AuthMethod) -> Self {
+        match method {
+            AuthMethod::Fed => Self::federated(),
+            _ => Self::password(),
+        }
+    }
+
     pub fn with_second_factor(&self, method: AuthMethod, now: i64) -> Self {
         let mut amr = self.amr.clone();
         if !amr.contains(&method) {
@@ -117,10 +138,15 @@ mod tests {
             serde_json::to_string(&Aal::Aal2).ok().as_deref(),
             Some("\"aal2\"")
         );
-        let amr = [AuthMethod::Pwd, AuthMethod::Otp, AuthMethod::RecoveryCode];
+        let amr = [
+            AuthMethod::Pwd,
+            AuthMethod::Fed,
+            AuthMethod::Otp,
+            AuthMethod::RecoveryCode,
+        ];
         assert_eq!(
             serde_json::to_string(&amr).ok().as_deref(),
-            Some(r#"["pwd","otp","recovery_code"]"#)
+            Some(r#"["pwd","fed","otp","recovery_code"]"#)
         );
         for method in amr {
             assert_eq!(AuthMethod::parse(method.as_str()), Some(method));

@@ -148,7 +148,7 @@ fn checked_secret(name: &'static str, value: String) -> Result<SecretString, Con
 /// secret holding it instead (its ARN or name; the secret string is the value). Deployed
 /// functions get only these references, so their configuration holds no secret value; the
 /// values are read once, at init (`auth_core::secrets`).
-pub const SECRET_VARIABLES: [(&str, &str); 8] = [
+pub const SECRET_VARIABLES: [(&str, &str); 9] = [
     ("JWT_ACCESS_SECRET", "JWT_ACCESS_SECRET_ARN"),
     (
         "JWT_ACCESS_SECRET_PREVIOUS",
@@ -166,6 +166,7 @@ pub const SECRET_VARIABLES: [(&str, &str); 8] = [
         "MFA_ENCRYPTION_KEY_PREVIOUS",
         "MFA_ENCRYPTION_KEY_PREVIOUS_ARN",
     ),
+    ("OAUTH_CLIENT_SECRETS", "OAUTH_CLIENT_SECRETS_ARN"),
 ];
 
 /// A secret variable given by reference: the value is in Secrets Manager under `secret_id`.

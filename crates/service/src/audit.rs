@@ -53,6 +53,10 @@ pub enum AuditEvent {
     MailRedriven,
     SignupRequested,
     SignupConfirmationFailed,
+    FederatedSignIn,
+    FederatedSignInFailed,
+    IdentityLinked,
+    IdentityUnlinked,
 }
 
 /// How an event ended, for filtering the audit trail.
@@ -64,7 +68,7 @@ pub enum Outcome {
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 37] = [
+    pub const ALL: [AuditEvent; 41] = [
         Self::UserRegistered,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -102,6 +106,10 @@ impl AuditEvent {
         Self::MailRedriven,
         Self::SignupRequested,
         Self::SignupConfirmationFailed,
+        Self::FederatedSignIn,
+        Self::FederatedSignInFailed,
+        Self::IdentityLinked,
+        Self::IdentityUnlinked,
     ];
 
     /// The stable `event` field.
@@ -144,6 +152,10 @@ impl AuditEvent {
             Self::MailRedriven => "mail_redriven",
             Self::SignupRequested => "signup_requested",
             Self::SignupConfirmationFailed => "signup_confirmation_failed",
+            Self::FederatedSignIn => "federated_sign_in",
+            Self::FederatedSignInFailed => "federated_sign_in_failed",
+            Self::IdentityLinked => "identity_linked",
+            Self::IdentityUnlinked => "identity_unlinked",
         }
     }
 
@@ -187,6 +199,10 @@ impl AuditEvent {
             Self::MailRedriven => "MailRedriven",
             Self::SignupRequested => "SignupRequested",
             Self::SignupConfirmationFailed => "SignupConfirmationFailed",
+            Self::FederatedSignIn => "FederatedSignIn",
+            Self::FederatedSignInFailed => "FederatedSignInFailed",
+            Self::IdentityLinked => "IdentityLinked",
+            Self::IdentityUnlinked => "IdentityUnlinked",
         }
     }
 
@@ -212,7 +228,10 @@ impl AuditEvent {
             | Self::MfaDisabled
             | Self::MfaRemovedByOperator
             | Self::MailRedriven
-            | Self::SignupRequested => Outcome::Success,
+            | Self::SignupRequested
+            | Self::FederatedSignIn
+            | Self::IdentityLinked
+            | Self::IdentityUnlinked => Outcome::Success,
             Self::LoginFailed
             | Self::RefreshReuseDetected
             | Self::PasswordResetFailed
@@ -222,7 +241,8 @@ impl AuditEvent {
             | Self::MailDeferred
             | Self::MailMisconfigured
             | Self::MailParked
-            | Self::SignupConfirmationFailed => Outcome::Failure,
+            | Self::SignupConfirmationFailed
+            | Self::FederatedSignInFailed => Outcome::Failure,
             Self::LoginThrottled
             | Self::CsrfRejected
             | Self::IpLimited
@@ -248,13 +268,17 @@ impl Outcome {
 pub struct Subject<'a> {
     pub user_id: Option<&'a str>,
     pub session_id: Option<&'a str>,
+    /// The identity provider of a federated event.
+    pub provider: Option<&'a str>,
+    /// Why a federated sign-in failed (its `#error=` code).
+    pub reason: Option<&'a str>,
 }
 
 impl<'a> Subject<'a> {
     pub fn user(user_id: &'a str) -> Self {
         Self {
             user_id: Some(user_id),
-            session_id: None,
+            ..Self::default()
         }
     }
 
@@ -262,6 +286,16 @@ impl<'a> Subject<'a> {
         Self {
             user_id: Some(user_id),
             session_id: Some(session_id),
+            ..Self::default()
+        }
+    }
+
+    /// The same subject, naming the provider (and a failure's code).
+    pub fn via(self, provider: &'a str, reason: Option<&'a str>) -> Self {
+        Self {
+            provider: Some(provider),
+            reason,
+            ..self
         }
     }
 }
@@ -382,6 +416,12 @@ impl Audit {
         let optional = |value: Option<&str>| value.map_or(Value::Null, Value::from);
         line.insert("userId".into(), optional(subject.user_id));
         line.insert("sessionId".into(), optional(subject.session_id));
+        if let Some(provider) = subject.provider {
+            line.insert("provider".into(), Value::from(provider));
+        }
+        if let Some(reason) = subject.reason {
+            line.insert("reason".into(), Value::from(reason));
+        }
         line.insert(
             "sourceIp".into(),
             client

@@ -303,6 +303,88 @@ impl MailerSettings {
     }
 }
 
+/// The federation function (`/auth/oauth/*`, `/auth/identities`): it starts sessions and
+/// issues tokens like login (the signing and refresh keys), and holds the providers' client
+/// secrets; no passwords, no MFA key.
+#[derive(Debug)]
+pub struct FederationSettings {
+    pub store: StoreSettings,
+    pub access: AccessTokenConfig,
+    pub refresh_keys: RefreshKeySettings,
+    pub sessions: SessionPolicy,
+    pub cookie_path: String,
+    pub mfa: MfaPolicy,
+    pub sources: SourcePolicy,
+    pub audit: AuditSettings,
+    /// `OAUTH_PROVIDERS` with `OAUTH_CLIENT_SECRETS`.
+    pub providers: Vec<crate::federation::provider::Provider>,
+    /// `OAUTH_CALLBACK_BASE_URL`: this API's public base URL; each provider's callback is
+    /// `{base}/auth/oauth/{id}/callback`, registered as exactly that at the provider.
+    pub callback_base: String,
+    /// `APP_URL`: where browsers return to.
+    pub app_url: String,
+    /// `OAUTH_STATE_TTL` (10m, 1m to 30m): how long a started sign-in may take.
+    pub state_ttl: Duration,
+    /// `OAUTH_TIMEOUT` (5s, 1s to 10s): each call to a provider.
+    pub timeout: Duration,
+}
+
+impl FederationSettings {
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let access = access_tokens(env, KeyUse::Sign)?;
+        let refresh_keys = refresh_keys(env, &access)?;
+        let providers = match env.get("OAUTH_PROVIDERS") {
+            Some(raw) if !raw.trim().is_empty() => crate::federation::provider::parse_providers(
+                &raw,
+                env.get("OAUTH_CLIENT_SECRETS").as_deref(),
+            )
+            .map_err(|reason| invalid("OAUTH_PROVIDERS", reason))?,
+            _ => Vec::new(),
+        };
+        let callback_base = match env.get("OAUTH_CALLBACK_BASE_URL") {
+            Some(raw) => {
+                let trimmed = raw.trim().trim_end_matches('/').to_owned();
+                let endpoint = crate::federation::provider::Endpoint::parse(&trimmed)
+                    .map_err(|reason| invalid("OAUTH_CALLBACK_BASE_URL", reason))?;
+                if endpoint.url().query().is_some() {
+                    return Err(invalid("OAUTH_CALLBACK_BASE_URL", "must not have a query"));
+                }
+                trimmed
+            }
+            None if providers.is_empty() => String::new(),
+            None => {
+                return Err(invalid(
+                    "OAUTH_CALLBACK_BASE_URL",
+                    "set it to this API's public base URL (providers redirect to {base}/auth/oauth/{id}/callback)",
+                ));
+            }
+        };
+        let state_ttl = duration_or(env, "OAUTH_STATE_TTL", Duration::from_secs(600))?;
+        if !(Duration::from_secs(60)..=Duration::from_secs(1800)).contains(&state_ttl) {
+            return Err(invalid("OAUTH_STATE_TTL", "must be between 1m and 30m"));
+        }
+        let timeout = duration_or(env, "OAUTH_TIMEOUT", Duration::from_secs(5))?;
+        if !(Duration::from_secs(1)..=Duration::from_secs(10)).contains(&timeout) {
+            return Err(invalid("OAUTH_TIMEOUT", "must be between 1s and 10s"));
+        }
+        Ok(Self {
+            store: StoreSettings::from_env(env)?,
+            access,
+            refresh_keys,
+            sessions: session_policy(env)?,
+            cookie_path: cookie_path(env)?,
+            mfa: mfa_policy(env)?,
+            sources: source_policy(env)?,
+            audit: audit_settings(env)?,
+            providers,
+            callback_base,
+            app_url: app_url(env)?,
+            state_ttl,
+            timeout,
+        })
+    }
+}
+
 /// `APP_URL`: an absolute http(s) URL with no query, fragment, quote, angle bracket or space,
 /// kept without its trailing slash. Required: links must point at the real app.
 fn app_url(env: &dyn Env) -> Result<String, ConfigError> {

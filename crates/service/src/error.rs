@@ -53,6 +53,12 @@ pub enum ApiError {
     TooManyRequests { retry_after: u64 },
     #[error("Email is already registered")]
     EmailTaken,
+    #[error(
+        "This is the account's last way to sign in; set a password or link another provider first"
+    )]
+    LastSignInMethod,
+    #[error("Verify this account's email address before linking a provider to it")]
+    AccountNotVerified,
     #[error("The password reset link is invalid, used or expired")]
     InvalidResetToken,
     #[error("The verification link is invalid, used or expired")]
@@ -112,7 +118,9 @@ impl ApiError {
             }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::EmailTaken => StatusCode::CONFLICT,
+            Self::EmailTaken | Self::LastSignInMethod | Self::AccountNotVerified => {
+                StatusCode::CONFLICT
+            }
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -133,6 +141,8 @@ impl ApiError {
             Self::SessionRevoked => "SESSION_REVOKED",
             Self::OwnerProofRequired => "PASSWORD_REQUIRED",
             Self::EmailTaken => "EMAIL_TAKEN",
+            Self::LastSignInMethod => "LAST_SIGN_IN_METHOD",
+            Self::AccountNotVerified => "ACCOUNT_NOT_VERIFIED",
             Self::InvalidResetToken => "INVALID_RESET_TOKEN",
             Self::InvalidVerificationToken => "INVALID_VERIFICATION_TOKEN",
             Self::Forbidden => "FORBIDDEN",

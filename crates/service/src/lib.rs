@@ -10,6 +10,7 @@ pub mod audit;
 pub mod aws;
 pub mod config;
 pub mod error;
+pub mod federation;
 pub mod handlers;
 pub mod http;
 pub mod ip_limit;

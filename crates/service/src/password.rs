@@ -87,6 +87,11 @@ pub enum PasswordError {
     TaskFailed(#[source] tokio::task::JoinError),
 }
 
+/// What an account created through an identity provider stores as its password hash: no
+/// password verifies against it (argon2 hashes start with `$`), and [`Passwords::verify`] runs
+/// the dummy hash for it, as for an unknown email. A reset link sets a real one.
+pub const NO_PASSWORD: &str = "!none";
+
 /// Outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verification {
@@ -197,6 +202,8 @@ impl Passwords {
         password: SecretString,
         stored: Option<String>,
     ) -> Result<Verification, PasswordError> {
+        // An account without a password is answered as an unknown one: same work, same answer.
+        let stored = stored.filter(|hash| hash != NO_PASSWORD);
         let user_exists = stored.is_some();
         let stored = stored.unwrap_or_else(|| self.dummy_hash.clone());
         let verified = self.run_verify(password.clone(), stored).await?;

@@ -86,6 +86,7 @@ impl Attempt<'_> {
         Subject {
             user_id: self.user,
             session_id: None,
+            ..Subject::default()
         }
     }
 

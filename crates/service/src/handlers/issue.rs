@@ -73,6 +73,16 @@ impl TokenIssuer {
         Ok(with_cookie(json(status, &body), &cookie))
     }
 
+    /// The refresh cookie alone, for a sign-in that ends in a redirect (a federated callback):
+    /// the page then asks `/auth/refresh` for its access token.
+    pub fn refresh_cookie(&self, issued: &IssuedSession<'_>, now: i64) -> String {
+        refresh_cookie(
+            &issued.refresh_token.encode(),
+            issued.expires_at.saturating_sub(now),
+            &self.cookie_path,
+        )
+    }
+
     /// A fresh access token alone, for a session whose assurance just changed (step-up, a
     /// factor confirmed): its refresh token stays as it is. Role and verification come from
     /// the account's profile, as at refresh (the session's copy is its login's).

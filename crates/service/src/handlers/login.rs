@@ -213,6 +213,7 @@ async fn second_step(
             epoch: credentials.session_epoch,
             created_at: now,
             expires_at: now.saturating_add(ttl),
+            first_factor: auth_core::assurance::AuthMethod::Pwd,
         })
         .await?;
     state.audit.record(

@@ -4,6 +4,7 @@
 mod account;
 mod attempt;
 mod email;
+mod federation;
 mod issue;
 mod jwks;
 mod login;
@@ -23,6 +24,7 @@ mod sweep;
 
 pub use account::account;
 pub use email::email;
+pub use federation::federation;
 pub use my_sessions::sessions;
 pub use password::password;
 
@@ -34,7 +36,9 @@ pub use me::me;
 pub use mfa::mfa;
 pub use refresh::refresh;
 pub use register::register;
-pub use state::{Account, Jwks, Logout, Mfa, Profiles, Refresh, SessionManagement, SignIn};
+pub use state::{
+    Account, Federation, Jwks, Logout, Mfa, Profiles, Refresh, SessionManagement, SignIn,
+};
 
 use auth_core::telemetry::error_chain;
 use lambda_http::{Body, Response};

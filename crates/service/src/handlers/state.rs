@@ -131,6 +131,64 @@ impl Mfa {
     }
 }
 
+/// Sign-in through identity providers: it starts sessions and issues tokens (signing and
+/// refresh keys) and holds the providers' client secrets; no passwords, no MFA key.
+pub struct Federation {
+    pub store: Store,
+    pub sessions: Sessions,
+    pub issuer: TokenIssuer,
+    pub providers: Vec<crate::federation::provider::Provider>,
+    pub client: crate::federation::client::ProviderClient,
+    pub cache: crate::federation::oidc::ProviderCache,
+    pub callback_base: String,
+    pub app_url: String,
+    pub state_ttl: std::time::Duration,
+    pub mfa: MfaPolicy,
+    pub sources: SourcePolicy,
+    pub audit: Audit,
+}
+
+impl Federation {
+    pub fn new(
+        settings: crate::config::FederationSettings,
+        store: Store,
+        clock: SharedClock,
+    ) -> Result<Self, ConfigError> {
+        let keys = RefreshKeys::new(
+            &settings.refresh_keys.current,
+            settings.refresh_keys.previous.as_ref(),
+        );
+        let client =
+            crate::federation::client::ProviderClient::new(settings.timeout).map_err(|error| {
+                auth_core::config::invalid(
+                    "OAUTH_PROVIDERS",
+                    format!("no TLS roots to call providers with: {error}"),
+                )
+            })?;
+        Ok(Self {
+            sessions: Sessions::new(store.clone(), keys, settings.sessions, clock),
+            issuer: TokenIssuer::new(AccessTokens::new(settings.access), settings.cookie_path),
+            providers: settings.providers,
+            client,
+            cache: crate::federation::oidc::ProviderCache::default(),
+            callback_base: settings.callback_base,
+            app_url: settings.app_url,
+            state_ttl: settings.state_ttl,
+            mfa: settings.mfa,
+            sources: settings.sources,
+            audit: Audit::stdout(settings.audit),
+            store,
+        })
+    }
+
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let settings =
+            crate::config::FederationSettings::from_env(&crate::secrets::environment().await?)?;
+        let store = Store::connect(&settings.store).await;
+        Self::new(settings, store, Arc::new(SystemClock))
+    }
+}
+
 /// The public keys and the discovery document naming them, for verifiers that start from the
 /// issuer alone (API Gateway's JWT authorizer, OIDC libraries).
 pub struct Jwks {

@@ -4,7 +4,7 @@
 
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 
-use super::item::{Item, n, s};
+use super::item::{self, Item, n, s};
 use super::one_time::{TokenPurpose, delete_key, token_key};
 use super::revocation::{EpochFrom, ItemChange, raise_epoch};
 use super::schema::*;
@@ -176,7 +176,16 @@ impl Store {
     /// Deletes what is left in a deleted account's partition (sessions, pending tokens).
     /// Best-effort and repeatable: every item left there has a TTL.
     pub async fn sweep_account(&self, user: &UserId) -> Result<usize, StoreError> {
-        let rest = self.user_partition_keys(user).await?;
+        let mut rest = self.user_partition_keys(user).await?;
+        // A linked identity's own item lives outside the partition: it goes too, so the
+        // provider account can start a new account (a sign-in also treats it as gone).
+        let identities: Vec<Item> = rest
+            .iter()
+            .filter_map(|found| item::string(found, SK).ok())
+            .filter_map(|sk| sk.strip_prefix(IDENTITY_SK_PREFIX))
+            .map(|id| key(format!("{IDENTITY_PK_PREFIX}{id}"), IDENTITY_SK))
+            .collect();
+        rest.extend(identities);
         self.delete_keys(&rest).await?;
         Ok(rest.len())
     }

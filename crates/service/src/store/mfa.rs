@@ -18,7 +18,7 @@ use super::transaction::{Transaction, put_new};
 use super::users::ProfileRecord;
 use super::{Reservation, ReservedAttempt, Store, StoreError};
 use crate::throttle::BackoffPolicy;
-use auth_core::assurance::Assurance;
+use auth_core::assurance::{Assurance, AuthMethod};
 use auth_core::domain::{Email, SessionId, UserId};
 
 /// A confirmed TOTP factor.
@@ -72,6 +72,8 @@ pub struct Challenge {
     /// then voids the challenge.
     pub epoch: u64,
     pub expires_at: i64,
+    /// What the first step was: a password, or an identity provider (`fed`).
+    pub first_factor: AuthMethod,
 }
 
 /// A challenge about to be written by a login whose password matched.
@@ -83,6 +85,9 @@ pub struct NewChallenge<'a> {
     pub epoch: u64,
     pub created_at: i64,
     pub expires_at: i64,
+    /// `Pwd` after a password (its transaction ends the email's password streak), `Fed` after
+    /// an identity provider (the password streak is left alone).
+    pub first_factor: AuthMethod,
 }
 
 /// What a second step reads at once: the challenge, the user's factors and profile.
@@ -446,18 +451,21 @@ impl Store {
             (SESSION_EPOCH.to_owned(), n(challenge.epoch)),
             (CREATED_AT.to_owned(), n(challenge.created_at)),
             (EXPIRES_AT.to_owned(), n(challenge.expires_at)),
+            (AMR.to_owned(), s(challenge.first_factor.as_str())),
         ]);
-        let streak = Delete::builder().table_name(&self.table).set_key(Some(
-            super::throttle::streak_key(challenge.email)
-                .into_iter()
-                .collect(),
-        ));
-        let items = vec![
-            put_new(&self.table, item)?,
-            TransactWriteItem::builder()
-                .delete(built(streak.build())?)
-                .build(),
-        ];
+        let mut items = vec![put_new(&self.table, item)?];
+        if challenge.first_factor == AuthMethod::Pwd {
+            let streak = Delete::builder().table_name(&self.table).set_key(Some(
+                super::throttle::streak_key(challenge.email)
+                    .into_iter()
+                    .collect(),
+            ));
+            items.push(
+                TransactWriteItem::builder()
+                    .delete(built(streak.build())?)
+                    .build(),
+            );
+        }
         match self.transact(items).await? {
             Transaction::Committed => Ok(()),
             Transaction::ConditionFailed { .. } => Err(StoreError::Corrupt(
@@ -489,6 +497,13 @@ impl Store {
                         user_id: item::parsed(&found, USER_ID, UserId::parse)?,
                         epoch: item::number(&found, SESSION_EPOCH)?,
                         expires_at: item::number(&found, EXPIRES_AT)?,
+                        // Challenges written before federation were all a password's.
+                        first_factor: item::optional_string(&found, AMR)?
+                            .map_or(Some(AuthMethod::Pwd), AuthMethod::parse)
+                            .filter(|method| matches!(method, AuthMethod::Pwd | AuthMethod::Fed))
+                            .ok_or_else(|| {
+                                StoreError::Corrupt("a challenge's first factor is unknown".into())
+                            })?,
                     };
                     step.challenge = Some(challenge).filter(|challenge| {
                         &challenge.user_id == user && now < challenge.expires_at

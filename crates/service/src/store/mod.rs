@@ -20,6 +20,9 @@
 //! | factors     | `USER#<id>`     | `MFA`         | the sealed TOTP secret (confirmed, pending), last step taken, recovery-code digests |
 //! | code streak | `USER#<id>`     | `MFA_STREAK`  | consecutive failed second-factor codes; TTL `expires_at` |
 //! | challenge   | `MFA_CHALLENGE#<digest>` | `MFA_CHALLENGE` | a login's pending second step; TTL `expires_at` |
+//! | sign-in     | `OAUTH_STATE#<digest>` | `OAUTH_STATE` | a federated sign-in between start and callback; TTL `expires_at` |
+//! | identity    | `IDENTITY#<id>` | `IDENTITY`    | a provider identity (issuer, subject) and the account it signs in to |
+//! | linked      | `USER#<id>`     | `IDENTITY#<id>` | the account's copy, for its list of identities |
 //!
 //! Credentials and profile both carry the account's session epoch, each session the epoch it
 //! was created under: a credential event raises it in its own transaction (`revocation`).
@@ -30,6 +33,7 @@
 mod account;
 mod batch;
 mod error;
+mod federation;
 mod ip_limit;
 pub mod item;
 mod mail_budget;
@@ -56,6 +60,9 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 
 pub use account::{ChangeTarget, PasswordChange};
 pub use error::StoreError;
+pub use federation::{
+    FederatedAccount, IdentityRecord, Link, NewIdentity, OAuthState, identity_id,
+};
 pub use mail_budget::{BudgetedIssuance, MailClaim};
 pub use mfa::{
     Challenge, ConfirmedTotp, FactorChange, FactorRefusal, FactorUse, MfaRecord, NewChallenge,

@@ -93,6 +93,21 @@ pub const MFA_STREAK_SK: &str = "MFA_STREAK";
 /// A login's pending second step, keyed by its token's digest (TTL `expires_at`).
 pub const MFA_CHALLENGE_PK_PREFIX: &str = "MFA_CHALLENGE#";
 pub const MFA_CHALLENGE_SK: &str = "MFA_CHALLENGE";
+/// A federated sign-in between its start and its callback (`store::federation`), keyed by its
+/// state's digest (TTL `expires_at`): the provider, the browser binding's digest (in
+/// `token_digest`), the return path, and for a link the signed-in user.
+pub const OAUTH_STATE_PK_PREFIX: &str = "OAUTH_STATE#";
+pub const OAUTH_STATE_SK: &str = "OAUTH_STATE";
+pub const PROVIDER: &str = "provider";
+pub const RETURN_PATH: &str = "return_path";
+/// A provider identity linked to an account, keyed by its id (the digest of issuer and
+/// subject), and its copy in the account's partition (`IDENTITY#<id>`).
+pub const IDENTITY_PK_PREFIX: &str = "IDENTITY#";
+pub const IDENTITY_SK: &str = "IDENTITY";
+pub const IDENTITY_SK_PREFIX: &str = "IDENTITY#";
+pub const IDENTITY_ID: &str = "identity_id";
+pub const ISSUER: &str = "issuer";
+pub const SUBJECT: &str = "subject";
 pub const OUTBOX_PK_PREFIX: &str = "OUTBOX#";
 pub const OUTBOX_SK: &str = "MAIL";
 /// A mail budget's counter for one window (`store::mail_budget`), and the marker that a

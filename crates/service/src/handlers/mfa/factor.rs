@@ -124,6 +124,7 @@ fn subject<'a>(user: &'a UserId, session: Option<&'a str>) -> Subject<'a> {
     Subject {
         user_id: Some(user.as_str()),
         session_id: session,
+        ..Subject::default()
     }
 }
 

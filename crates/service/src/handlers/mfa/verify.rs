@@ -85,7 +85,8 @@ async fn second_step(
         return Err(attempt.failed(true));
     };
     let profile = &account.profile;
-    let assurance = Assurance::password().with_second_factor(presented.method(), now);
+    let assurance =
+        Assurance::first_factor(challenge.first_factor).with_second_factor(presented.method(), now);
     let owner = SessionOwner {
         user,
         role: &profile.role,
