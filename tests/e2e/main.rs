@@ -7,6 +7,7 @@ mod authorizer;
 mod capacity;
 mod discovery;
 mod events;
+mod federation;
 mod lifecycle;
 mod login;
 mod logout;

@@ -5,6 +5,7 @@ pub mod capacity;
 pub mod conflicts;
 pub mod events;
 pub mod faults;
+pub mod federation;
 pub mod lifecycle;
 pub mod mfa;
 pub mod proxy;
@@ -160,6 +161,7 @@ pub enum Function {
     Sessions,
     Account,
     Mfa,
+    Federation,
 }
 
 /// Logs of the code under test, printed with the failing test's output when `TEST_LOG` is set
@@ -194,6 +196,8 @@ pub struct TestApp {
     pub relay: tokio::sync::Mutex<Option<local_dev::mail_relay::MailRelay>>,
     /// The `mfa` function.
     pub mfa: Mfa,
+    /// The `federation` function (no provider unless the settings name some).
+    pub federation: auth_service::handlers::Federation,
 }
 
 impl TestApp {
@@ -295,7 +299,15 @@ impl TestApp {
             shared_clock.clone(),
         )
         .expect("mfa state");
+        let mut federation = auth_service::handlers::Federation::new(
+            auth_service::config::FederationSettings::from_env(&settings)
+                .expect("valid federation settings"),
+            store.clone(),
+            shared_clock.clone(),
+        )
+        .expect("federation state");
         let mailer = lifecycle::mailer(&settings, store.clone(), shared_clock, captured.clone());
+        federation.audit = audit.clone();
         sign_in.audit = audit.clone();
         refresher.audit = audit.clone();
         account.audit = audit.clone();
@@ -305,6 +317,7 @@ impl TestApp {
         round_trips.take();
         Self {
             mfa,
+            federation,
             account,
             session_admin,
             mailer,
@@ -438,6 +451,7 @@ impl TestApp {
             Function::Sessions => handlers::sessions(&self.session_admin, request).await,
             Function::Account => handlers::account(&self.account, request).await,
             Function::Mfa => handlers::mfa(&self.mfa, request).await,
+            Function::Federation => handlers::federation(&self.federation, request).await,
         })
     }
 

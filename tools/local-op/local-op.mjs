@@ -1,0 +1,100 @@
+// A real OpenID provider (npm oidc-provider 8.8.1, OpenID Certified) for local runs and tests.
+// Its one interaction is headless: /interaction/:uid?email=..&email_verified=..&sub=..&name=..
+// signs that account in and grants the client's scopes, so a test (or the form this serves
+// without parameters) chooses who signs in and whether the provider verified the address.
+//
+//   node local-op.mjs --port P --client-id ID --client-secret S --redirect-uri URI [--redirect-uri URI...]
+//
+// Prints "local-op listening on http://127.0.0.1:P" once it serves.
+import { createServer } from 'node:http';
+import { generateKeyPairSync, createHash } from 'node:crypto';
+import Provider from 'oidc-provider';
+
+function options(argv) {
+  const out = { redirectUris: [] };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [name, value] = [argv[i], argv[i + 1]];
+    if (name === '--port') out.port = Number(value);
+    else if (name === '--client-id') out.clientId = value;
+    else if (name === '--client-secret') out.clientSecret = value;
+    else if (name === '--redirect-uri') out.redirectUris.push(value);
+    else throw new Error(`unknown option ${name}`);
+  }
+  if (!out.port || !out.clientId || !out.clientSecret || out.redirectUris.length === 0) {
+    throw new Error('usage: local-op.mjs --port P --client-id ID --client-secret S --redirect-uri URI');
+  }
+  return out;
+}
+
+const opts = options(process.argv.slice(2));
+const issuer = `http://127.0.0.1:${opts.port}`;
+const accounts = new Map();
+const signing = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+
+const provider = new Provider(issuer, {
+  clients: [{
+    client_id: opts.clientId,
+    client_secret: opts.clientSecret,
+    redirect_uris: opts.redirectUris,
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+  }],
+  jwks: { keys: [{ ...signing, use: 'sig', alg: 'RS256', kid: 'local-op-rs256' }] },
+  cookies: { keys: [createHash('sha256').update(`${opts.clientSecret}:cookies`).digest('hex')] },
+  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+  // The ID token carries the scopes' claims (email), as Google's does.
+  conformIdTokenClaims: false,
+  features: { devInteractions: { enabled: false } },
+  pkce: { required: () => true },
+  interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+  findAccount: async (_ctx, sub) => {
+    const account = accounts.get(sub);
+    return account && { accountId: sub, claims: async () => ({ sub, ...account }) };
+  },
+});
+provider.proxy = false;
+
+const form = (uid) => `<!doctype html><meta charset="utf-8"><title>Local provider</title>
+<h1>Local OpenID provider</h1><p>Sign in as anyone: this provider exists for local runs.</p>
+<form method="get" action="/interaction/${uid}">
+<label>Email <input name="email" type="email" required value="ada@example.com"></label>
+<label><input name="email_verified" type="checkbox" value="true" checked> the provider verified it</label>
+<button type="submit">Continue</button></form>`;
+
+async function interaction(req, res, uid, query) {
+  const details = await provider.interactionDetails(req, res);
+  if (details.uid !== uid) throw new Error('interaction mismatch');
+  const email = query.get('email');
+  if (!email) {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(form(uid));
+    return;
+  }
+  const sub = query.get('sub') || `local-${createHash('sha256').update(email).digest('hex').slice(0, 16)}`;
+  accounts.set(sub, {
+    email,
+    email_verified: query.get('email_verified') === 'true',
+    name: query.get('name') || email.split('@')[0],
+  });
+  const grant = new provider.Grant({ accountId: sub, clientId: details.params.client_id });
+  grant.addOIDCScope(String(details.params.scope));
+  const grantId = await grant.save();
+  await provider.interactionFinished(req, res, { login: { accountId: sub }, consent: { grantId } }, { mergeWithLastSubmission: false });
+}
+
+const callback = provider.callback();
+createServer((req, res) => {
+  const url = new URL(req.url, issuer);
+  const match = url.pathname.match(/^\/interaction\/([\w-]+)$/);
+  if (match) {
+    interaction(req, res, match[1], url.searchParams).catch((error) => {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end(String(error && error.message));
+    });
+    return;
+  }
+  callback(req, res);
+}).listen(opts.port, '127.0.0.1', () => {
+  console.log(`local-op listening on ${issuer}`);
+});
