@@ -124,6 +124,13 @@ const CASES: &[(&str, Function, u16, Option<&str>)] = &[
         401,
         Some("MISSING_TOKEN"),
     ),
+    ("oauth-providers.json", Function::Federation, 200, None),
+    (
+        "oauth-start-unknown-provider.json",
+        Function::Federation,
+        404,
+        Some("NOT_FOUND"),
+    ),
 ];
 
 fn load(file: &str) -> Request {
@@ -157,6 +164,7 @@ const AUTHORIZED_CASES: &[(&str, Function, u16, Option<&str>)] = &[
     ),
     ("email-verify-resend.json", Function::Email, 202, None),
     ("sessions-list.json", Function::Sessions, 200, None),
+    ("identities-list.json", Function::Federation, 200, None),
     ("sessions-list-page.json", Function::Sessions, 200, None),
     (
         "sessions-list-bad-limit.json",

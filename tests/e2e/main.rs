@@ -8,6 +8,7 @@ mod capacity;
 mod discovery;
 mod events;
 mod federation;
+mod federation_github;
 mod lifecycle;
 mod login;
 mod logout;

@@ -105,6 +105,8 @@ fn under(value: &Value, hs256: bool) -> Option<Value> {
                 Some("LambdaAuthorizer") => true,
                 Some("HasRefreshCookiePath") => false,
                 Some("TrustsProxy") => true,
+                // Providers configured: the case that gives the federation function its secret.
+                Some("HasOAuthClientSecrets" | "HasOAuthCallbackBaseUrl") => true,
                 other => panic!("a condition this test does not know: {other:?}"),
             };
             under(&branches[if holds { 1 } else { 2 }], hs256)
@@ -199,7 +201,7 @@ fn every_function_gets_only_the_key_material_it_uses_and_may_read_only_those_sec
     ];
     let signer: &[&str] = &["JWT_PRIVATE_KEY_ARN", "JWT_REFRESH_SECRET_ARN"];
     let hs256_signer: &[&str] = &["JWT_ACCESS_SECRET_ARN", "JWT_REFRESH_SECRET_ARN"];
-    let expected: [(&str, &[&str], &[&str]); 15] = [
+    let expected: [(&str, &[&str], &[&str]); 16] = [
         // The second login step starts sessions; only it holds the MFA key.
         (
             "MfaFunction",
@@ -216,6 +218,8 @@ fn every_function_gets_only_the_key_material_it_uses_and_may_read_only_those_sec
         ),
         ("RegisterFunction", signer, hs256_signer),
         ("LoginFunction", signer, hs256_signer),
+        // Federated sign-in starts sessions (and alone reads the providers' client secrets).
+        ("FederationFunction", signer, hs256_signer),
         ("RefreshFunction", signer, hs256_signer),
         (
             "LogoutFunction",
@@ -662,6 +666,7 @@ fn the_audited_functions_get_the_metrics_client_and_per_ip_settings() {
         "EmailFunction",
         "SessionsFunction",
         "AccountFunction",
+        "FederationFunction",
     ] {
         let env = environment(&template, &resources[name], false);
         for (variable, parameter) in [
