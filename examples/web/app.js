@@ -135,6 +135,7 @@ function render() {
     loadProfile();
     loadSessions();
     loadMfa();
+    loadIdentities();
   } else {
     $("whoami").textContent = "";
     sessionsListing++; // a page still on its way belongs to the session that ended
@@ -286,5 +287,55 @@ $("logout-all").addEventListener("click", async () => {
   render();
 });
 
+// The identity providers this API offers: a button each, to sign in (signed out) or to link
+// (signed in).
+let providers = [];
+async function loadProviders() {
+  const response = await auth.providers();
+  providers = response.ok ? (await response.json()).providers : [];
+  $("federated").hidden = providers.length === 0;
+  $("provider-buttons").replaceChildren(...providers.map((provider) => {
+    const button = document.createElement("button");
+    button.textContent = `Sign in with ${provider.label}`;
+    button.dataset.provider = provider.id;
+    button.addEventListener("click", () => auth.signInWith(provider.id));
+    return button;
+  }));
+}
+
+async function loadIdentities() {
+  $("identities-settings").hidden = providers.length === 0;
+  if (providers.length === 0) return;
+  const response = await auth.identities();
+  if (!response.ok) return;
+  const { identities } = await response.json();
+  $("identity-list").replaceChildren(...identities.map((identity) => {
+    const item = document.createElement("li");
+    item.textContent = `${identity.provider} (${identity.email ?? "no address"}) `;
+    const unlink = document.createElement("button");
+    unlink.textContent = "Unlink";
+    unlink.addEventListener("click", async () => {
+      await showResponse("unlink", await withStepUp(() => auth.unlinkIdentity(identity.id)));
+      loadIdentities();
+    });
+    item.append(unlink);
+    return item;
+  }));
+  $("link-buttons").replaceChildren(...providers.map((provider) => {
+    const button = document.createElement("button");
+    button.textContent = `Link ${provider.label}`;
+    button.addEventListener("click", async () => {
+      const response = await withStepUp(() => auth.linkProvider(provider.id));
+      if (!response.ok) showResponse("link", response);
+    });
+    return button;
+  }));
+}
+
+// What a provider's callback said, in this page's fragment.
+const federated = auth.takeFederatedAnswer();
+if (federated.error) show("sign in with a provider", 0, { error: federated.error });
+if (federated.linked) show("link", 0, { linked: federated.linked });
+
 // A reload loses the in-memory access token; the refresh cookie brings the session back.
-auth.refresh().then(render);
+loadProviders().finally(() => auth.refresh().then(render));

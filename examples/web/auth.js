@@ -117,6 +117,36 @@ const auth = (() => {
       return response;
     },
     me: () => call("/me"),
+    // Sign-in through identity providers: the configured ones, a full-page navigation to one
+    // (the callback sets the refresh cookie and comes back here), and what the callback put in
+    // this page's fragment: `#mfa=<token>` (the second step), `#error=<code>`, `#linked=<id>`.
+    // The fragment is read once and removed from the address bar and history.
+    providers: () => fetch("/auth/oauth/providers", { credentials: "same-origin" }),
+    signInWith(provider) {
+      const redirect = encodeURIComponent(location.pathname);
+      location.assign(`/auth/oauth/${encodeURIComponent(provider)}/start?redirect=${redirect}`);
+    },
+    takeFederatedAnswer() {
+      const fragment = new URLSearchParams(location.hash.slice(1));
+      const answer = {
+        mfa: fragment.get("mfa"),
+        error: fragment.get("error"),
+        linked: fragment.get("linked"),
+      };
+      if (answer.mfa || answer.error || answer.linked) history.replaceState(null, "", location.pathname);
+      if (answer.mfa) mfaToken = answer.mfa;
+      return answer;
+    },
+    async linkProvider(provider) {
+      const response = await call(`/auth/oauth/${encodeURIComponent(provider)}/link`, {
+        method: "POST",
+        json: { redirect: location.pathname },
+      });
+      if (response.ok) location.assign((await response.clone().json()).authorizationUrl);
+      return response;
+    },
+    identities: () => call("/auth/identities"),
+    unlinkIdentity: (id) => call(`/auth/identities/${encodeURIComponent(id)}`, { method: "DELETE" }),
     // Two-factor authentication. `mfaPending` says a login waits for its second step.
     mfaPending: () => mfaToken !== null,
     async verifySecondFactor(factor) {

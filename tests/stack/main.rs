@@ -13,6 +13,7 @@
 
 mod account_pages;
 mod browser;
+mod federation_pages;
 mod flows;
 mod http;
 mod mail;
@@ -120,6 +121,7 @@ async fn run_all(runner: &mut Runner, stack: Arc<Stack>) {
         "browser: the sessions screen shows devices and signs one out; a password change ends the others",
         "browser: deleting the account signs out and frees the email",
         "browser: MFA enrolment with the QR code, then a second-step login with a code and with a recovery code",
+        "browser: sign in with the local OpenID provider from the demo page; an unverified address is refused",
     ];
     if !browser_flows.iter().any(|name| runner.wants(name)) {
         return;
@@ -149,6 +151,7 @@ async fn run_all(runner: &mut Runner, stack: Arc<Stack>) {
         sessions,
         delete,
         mfa,
+        federated,
     ] = browser_flows;
     runner
         .run(
@@ -228,6 +231,15 @@ async fn run_all(runner: &mut Runner, stack: Arc<Stack>) {
                 Arc::clone(&browser),
                 base.clone(),
                 stack.root.clone(),
+            ),
+        )
+        .await;
+    runner
+        .run(
+            federated,
+            federation_pages::signing_in_with_the_local_provider_from_the_demo_page(
+                Arc::clone(&browser),
+                base.clone(),
             ),
         )
         .await;

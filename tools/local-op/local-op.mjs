@@ -8,7 +8,7 @@
 // Prints "local-op listening on http://127.0.0.1:P" once it serves.
 import { createServer } from 'node:http';
 import { generateKeyPairSync, createHash } from 'node:crypto';
-import Provider from 'oidc-provider';
+import Provider, { interactionPolicy } from 'oidc-provider';
 
 function options(argv) {
   const out = { redirectUris: [] };
@@ -31,6 +31,17 @@ const issuer = `http://127.0.0.1:${opts.port}`;
 const accounts = new Map();
 const signing = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
 
+// Every sign-in asks who signs in, even with a provider session from an earlier one: the tests
+// and the demo page sign in as someone else each time.
+const policy = interactionPolicy.base();
+policy.get('login').checks.add(new interactionPolicy.Check(
+  'local_op_asks_every_time', 'the local provider asks who signs in every time',
+  // Not again on the resume right after this interaction's own login.
+  (ctx) => (ctx.oidc.result && ctx.oidc.result.login
+    ? interactionPolicy.Check.NO_NEED_TO_PROMPT
+    : interactionPolicy.Check.REQUEST_PROMPT),
+));
+
 const provider = new Provider(issuer, {
   clients: [{
     client_id: opts.clientId,
@@ -47,7 +58,7 @@ const provider = new Provider(issuer, {
   conformIdTokenClaims: false,
   features: { devInteractions: { enabled: false } },
   pkce: { required: () => true },
-  interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+  interactions: { policy, url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
   findAccount: async (_ctx, sub) => {
     const account = accounts.get(sub);
     return account && { accountId: sub, claims: async () => ({ sub, ...account }) };
