@@ -30,7 +30,8 @@ async fn start(app: &TestApp, redirect: &str) -> (String, String) {
         .await;
     assert_eq!(started.status, 302, "{}", started.text);
     let location = started.header("location").expect("a location").to_owned();
-    let binding = cookie_pair(set_cookies(&started), "oauthBinding").expect("the binding cookie");
+    let binding = cookie_pair(set_cookies(&started), "oauthBinding")
+        .unwrap_or_else(|| panic!("no binding cookie; started went to {location}"));
     (location, binding)
 }
 
@@ -410,4 +411,39 @@ async fn a_signed_in_user_links_a_provider_explicitly() {
         cookie_pair(set_cookies(&done), "refreshToken").is_none(),
         "no new session"
     );
+}
+
+#[tokio::test]
+async fn federated_sign_ins_keep_the_per_user_session_bound_and_their_round_trips() {
+    let op = LocalOp::start(PROVIDER).await;
+    let mut settings = op.settings(PROVIDER);
+    settings.push(("MAX_SESSIONS_PER_USER".into(), "2".into()));
+    let pairs: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let app = TestApp::spawn_with(&pairs).await;
+    let account = ProviderAccount {
+        sub: "bounded-1",
+        email: &unique_email(),
+        email_verified: true,
+    };
+    let mut tokens = Vec::new();
+    for round in 0..3 {
+        let (url, binding) = start(&app, "/").await;
+        let back = Browser::default().sign_in_at_provider(&url, &account).await;
+        app.round_trips.take();
+        let signed_in = callback(&app, &back, Some(&binding)).await;
+        let trips = app.round_trips.take();
+        // New: spend the state, the identity, the address, one transaction. Known: spend, the
+        // identity, the profile, the sessions (for the bound), one transaction.
+        assert_eq!(trips, if round == 0 { 4 } else { 5 }, "round {round}");
+        tokens.push(refresh_token_of(&signed_in));
+        app.clock.advance(1);
+    }
+    // The oldest of three sessions was ended by the third sign-in.
+    app.refresh(&tokens[0])
+        .await
+        .assert_error(401, "INVALID_REFRESH_TOKEN");
+    assert_eq!(app.refresh(&tokens[2]).await.status, 200);
 }

@@ -88,7 +88,7 @@ pub async fn signing_in_with_the_local_provider_from_the_demo_page(
     sign_in_at_the_local_provider(client, &base, &unique_email("unverified"), false).await;
     wait_until(
         client,
-        "return document.getElementById('output').textContent",
+        "return document.getElementById('output')?.textContent ?? (location.href + ' ' + document.body.innerText)",
         json!("sign in with a provider: 0\n{\n  \"error\": \"email_not_verified\"\n}"),
     )
     .await;

@@ -30,15 +30,9 @@ impl Drop for LocalOp {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
-}
-
 impl LocalOp {
-    /// Starts the provider with one client whose redirect URI is `provider`'s callback.
+    /// Starts the provider with one client whose redirect URI is `provider`'s callback, on a
+    /// port it takes itself (`--port 0`) and names on its first line.
     pub async fn start(provider: &str) -> Self {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let script = root.join("tools/local-op/local-op.mjs");
@@ -47,31 +41,40 @@ impl LocalOp {
                 .exists(),
             "the local provider is not installed: run WITH_OIDC_PROVIDER=1 scripts/setup"
         );
-        let port = free_port();
-        let child = Command::new("node")
+        let mut child = Command::new("node")
             .arg(script)
-            .args(["--port", &port.to_string()])
+            .args(["--port", "0"])
             .args(["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET])
             .args([
                 "--redirect-uri",
                 &format!("{CALLBACK_BASE}/auth/oauth/{provider}/callback"),
             ])
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start node tools/local-op/local-op.mjs");
-        let issuer = format!("http://127.0.0.1:{port}");
-        let op = Self { issuer, child };
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
+        let stdout = child.stdout.take().expect("its stdout");
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        // Read on for as long as it runs: a closed pipe would end it at its next line.
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            let mut sender = Some(sender);
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
             {
-                return op;
+                if let Some(issuer) = line.strip_prefix("local-op listening on ")
+                    && let Some(sender) = sender.take()
+                {
+                    let _ = sender.send(issuer.to_owned());
+                }
             }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("the local provider did not start on port {port}");
+        });
+        let issuer = tokio::time::timeout(std::time::Duration::from_secs(20), receiver)
+            .await
+            .expect("the local provider starts within 20 s")
+            .expect("the local provider did not start");
+        Self { issuer, child }
     }
 
     /// The settings that configure it as provider `id`.

@@ -5,7 +5,8 @@
 //
 //   node local-op.mjs --port P --client-id ID --client-secret S --redirect-uri URI [--redirect-uri URI...]
 //
-// Prints "local-op listening on http://127.0.0.1:P" once it serves.
+// Prints "local-op listening on http://127.0.0.1:P" once it serves. `--port 0` takes a free
+// port (the line says which): no other process can take it between choosing and binding.
 import { createServer } from 'node:http';
 import { generateKeyPairSync, createHash } from 'node:crypto';
 import Provider, { interactionPolicy } from 'oidc-provider';
@@ -20,14 +21,13 @@ function options(argv) {
     else if (name === '--redirect-uri') out.redirectUris.push(value);
     else throw new Error(`unknown option ${name}`);
   }
-  if (!out.port || !out.clientId || !out.clientSecret || out.redirectUris.length === 0) {
+  if (out.port === undefined || Number.isNaN(out.port) || !out.clientId || !out.clientSecret || out.redirectUris.length === 0) {
     throw new Error('usage: local-op.mjs --port P --client-id ID --client-secret S --redirect-uri URI');
   }
   return out;
 }
 
 const opts = options(process.argv.slice(2));
-const issuer = `http://127.0.0.1:${opts.port}`;
 const accounts = new Map();
 const signing = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
 
@@ -42,29 +42,32 @@ policy.get('login').checks.add(new interactionPolicy.Check(
     : interactionPolicy.Check.REQUEST_PROMPT),
 ));
 
-const provider = new Provider(issuer, {
-  clients: [{
-    client_id: opts.clientId,
-    client_secret: opts.clientSecret,
-    redirect_uris: opts.redirectUris,
-    grant_types: ['authorization_code'],
-    response_types: ['code'],
-    token_endpoint_auth_method: 'client_secret_basic',
-  }],
-  jwks: { keys: [{ ...signing, use: 'sig', alg: 'RS256', kid: 'local-op-rs256' }] },
-  cookies: { keys: [createHash('sha256').update(`${opts.clientSecret}:cookies`).digest('hex')] },
-  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
-  // The ID token carries the scopes' claims (email), as Google's does.
-  conformIdTokenClaims: false,
-  features: { devInteractions: { enabled: false } },
-  pkce: { required: () => true },
-  interactions: { policy, url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-  findAccount: async (_ctx, sub) => {
-    const account = accounts.get(sub);
-    return account && { accountId: sub, claims: async () => ({ sub, ...account }) };
-  },
-});
-provider.proxy = false;
+function startProvider(issuer) {
+  const provider = new Provider(issuer, {
+    clients: [{
+      client_id: opts.clientId,
+      client_secret: opts.clientSecret,
+      redirect_uris: opts.redirectUris,
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    }],
+    jwks: { keys: [{ ...signing, use: 'sig', alg: 'RS256', kid: 'local-op-rs256' }] },
+    cookies: { keys: [createHash('sha256').update(`${opts.clientSecret}:cookies`).digest('hex')] },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    // The ID token carries the scopes' claims (email), as Google's does.
+    conformIdTokenClaims: false,
+    features: { devInteractions: { enabled: false } },
+    pkce: { required: () => true },
+    interactions: { policy, url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    findAccount: async (_ctx, sub) => {
+      const account = accounts.get(sub);
+      return account && { accountId: sub, claims: async () => ({ sub, ...account }) };
+    },
+  });
+  provider.proxy = false;
+  return provider;
+}
 
 const form = (uid) => `<!doctype html><meta charset="utf-8"><title>Local provider</title>
 <h1>Local OpenID provider</h1><p>Sign in as anyone: this provider exists for local runs.</p>
@@ -73,7 +76,7 @@ const form = (uid) => `<!doctype html><meta charset="utf-8"><title>Local provide
 <label><input name="email_verified" type="checkbox" value="true" checked> the provider verified it</label>
 <button type="submit">Continue</button></form>`;
 
-async function interaction(req, res, uid, query) {
+async function interaction(provider, req, res, uid, query) {
   const details = await provider.interactionDetails(req, res);
   if (details.uid !== uid) throw new Error('interaction mismatch');
   const email = query.get('email');
@@ -94,18 +97,24 @@ async function interaction(req, res, uid, query) {
   await provider.interactionFinished(req, res, { login: { accountId: sub }, consent: { grantId } }, { mergeWithLastSubmission: false });
 }
 
-const callback = provider.callback();
-createServer((req, res) => {
-  const url = new URL(req.url, issuer);
-  const match = url.pathname.match(/^\/interaction\/([\w-]+)$/);
-  if (match) {
-    interaction(req, res, match[1], url.searchParams).catch((error) => {
-      res.writeHead(400, { 'content-type': 'text/plain' });
-      res.end(String(error && error.message));
-    });
-    return;
-  }
-  callback(req, res);
-}).listen(opts.port, '127.0.0.1', () => {
+// The issuer names the port, so the provider is built once the server holds one.
+let serve = (_req, res) => { res.writeHead(503); res.end(); };
+const server = createServer((req, res) => serve(req, res));
+server.listen(opts.port, '127.0.0.1', () => {
+  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const provider = startProvider(issuer);
+  const callback = provider.callback();
+  serve = (req, res) => {
+    const url = new URL(req.url, issuer);
+    const match = url.pathname.match(/^\/interaction\/([\w-]+)$/);
+    if (match) {
+      interaction(provider, req, res, match[1], url.searchParams).catch((error) => {
+        res.writeHead(400, { 'content-type': 'text/plain' });
+        res.end(String(error && error.message));
+      });
+      return;
+    }
+    callback(req, res);
+  };
   console.log(`local-op listening on ${issuer}`);
 });

@@ -476,6 +476,11 @@ async fn sign_in(
             return Err(Refusal::AccountNotVerified);
         }
         let account = &existing.profile;
+        let retire = if existing.mfa_enabled {
+            Vec::new()
+        } else {
+            retired_for(state, &account.id, existing.session_epoch, now).await?
+        };
         let session = (!existing.mfa_enabled).then(|| {
             state.sessions.start(
                 owner(
@@ -495,7 +500,9 @@ async fn sign_in(
                 &email,
                 existing.session_epoch,
                 dangling.as_ref(),
-                session.as_ref().map(|(session, _)| session),
+                session
+                    .as_ref()
+                    .map(|(session, _)| (session, retire.as_slice())),
             )
             .await
             .map_err(unavailable)?
@@ -537,6 +544,28 @@ async fn sign_in(
     ))
 }
 
+/// The sessions a new one ends, as a login's do: the oldest beyond `MAX_SESSIONS_PER_USER`.
+async fn retired_for(
+    state: &Federation,
+    user: &UserId,
+    epoch: u64,
+    now: i64,
+) -> Result<Vec<auth_core::domain::SessionId>, Refusal> {
+    let ages = state
+        .store
+        .session_ages(user, now, epoch)
+        .await
+        .map_err(unavailable)?;
+    Ok(crate::store::sessions_to_retire(
+        ages,
+        state.sessions.policy().max_per_user,
+        RETIRE_LIMIT,
+    ))
+}
+
+/// Most sessions one sign-in ends (they ride in its transaction), as at login.
+const RETIRE_LIMIT: usize = 25;
+
 fn owner<'a>(
     profile: &'a UserProfile,
     epoch: u64,
@@ -568,6 +597,7 @@ async fn signed_in(
             .await
             .map(Some);
     }
+    let retire = retired_for(state, &profile.id, account.session_epoch, now).await?;
     let (session, refresh_token) = state.sessions.start(
         owner(
             profile,
@@ -579,7 +609,7 @@ async fn signed_in(
     );
     match state
         .store
-        .start_federated_session(&session, &profile.email)
+        .start_federated_session(&session, &profile.email, &retire)
         .await
         .map_err(unavailable)?
     {

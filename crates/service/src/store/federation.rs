@@ -6,11 +6,11 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, ReturnValue, Transact
 
 use super::item::{self, Item, n, s};
 use super::schema::*;
-use super::sessions::{NewSession, epoch_is};
+use super::sessions::{NewSession, epoch_is, retire_writes};
 use super::transaction::{Transaction, put_new};
 use super::users::NewUser;
 use super::{SessionStart, Store, StoreError};
-use auth_core::domain::{Email, UserId};
+use auth_core::domain::{Email, SessionId, UserId};
 
 /// A sign-in between `start` and its callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,7 +270,8 @@ impl Store {
 
     /// Links an identity to `user`, only while the account at `email` is still `user`'s, its
     /// address verified and its epoch `epoch` (a credential event, or an unverified address,
-    /// writes nothing). With `session`, the same transaction starts the sign-in's session.
+    /// writes nothing). With `session`, the same transaction starts the sign-in's session and
+    /// ends the sessions it retires (the per-user bound).
     pub async fn link_identity(
         &self,
         identity: &NewIdentity<'_>,
@@ -278,7 +279,7 @@ impl Store {
         email: &Email,
         epoch: u64,
         dangling: Option<&UserId>,
-        session: Option<&NewSession>,
+        session: Option<(&NewSession, &[SessionId])>,
     ) -> Result<Link, StoreError> {
         let check = ConditionCheck::builder()
             .table_name(&self.table)
@@ -300,8 +301,9 @@ impl Store {
                 .build(),
         ];
         items.extend(self.identity_writes(identity, user, dangling)?);
-        if let Some(session) = session {
+        if let Some((session, retire)) = session {
             items.push(put_new(&self.table, session.item())?);
+            items.extend(retire_writes(&self.table, user, retire)?);
         }
         Ok(match self.transact(items).await? {
             Transaction::Committed => Link::Linked,
@@ -316,11 +318,13 @@ impl Store {
     }
 
     /// Starts the session of a sign-in through an identity already linked to the account,
-    /// only while the account at `email` is still that user's with the role and epoch read.
+    /// only while the account at `email` is still that user's with the role and epoch read; the
+    /// same transaction ends the sessions in `retire` (the per-user bound).
     pub async fn start_federated_session(
         &self,
         session: &NewSession,
         email: &Email,
+        retire: &[SessionId],
     ) -> Result<SessionStart, StoreError> {
         let check = ConditionCheck::builder()
             .table_name(&self.table)
@@ -336,12 +340,13 @@ impl Store {
             .expression_attribute_values(":user", s(session.user_id.as_str()))
             .expression_attribute_values(":role", s(session.role.as_str()))
             .expression_attribute_values(":epoch", n(session.epoch));
-        let items = vec![
+        let mut items = vec![
             put_new(&self.table, session.item())?,
             TransactWriteItem::builder()
                 .condition_check(built(check.build())?)
                 .build(),
         ];
+        items.extend(retire_writes(&self.table, &session.user_id, retire)?);
         Ok(match self.transact(items).await? {
             Transaction::Committed => SessionStart::Created,
             Transaction::ConditionFailed { index: 1 } => SessionStart::CredentialsChanged,

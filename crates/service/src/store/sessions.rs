@@ -189,6 +189,26 @@ impl TryFrom<&Item> for SessionRecord {
 
 /// The condition that an item's session epoch is `epoch` (`#epoch`, `:epoch`); an item written
 /// before the attribute existed is at 0.
+/// The deletes that end `retire` (a new session's per-user bound), for its transaction.
+pub(super) fn retire_writes(
+    table: &str,
+    user: &UserId,
+    retire: &[SessionId],
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    retire
+        .iter()
+        .map(|retired| {
+            let delete = Delete::builder()
+                .table_name(table)
+                .key(PK, s(user_pk(user)))
+                .key(SK, s(session_sk(retired)))
+                .build()
+                .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
+            Ok(TransactWriteItem::builder().delete(delete).build())
+        })
+        .collect()
+}
+
 pub(super) fn epoch_is(epoch: u64) -> &'static str {
     if epoch == 0 {
         "(attribute_not_exists(#epoch) OR #epoch = :epoch)"
@@ -365,15 +385,7 @@ impl Store {
             TransactWriteItem::builder().condition_check(check).build(),
             TransactWriteItem::builder().delete(streak).build(),
         ];
-        for retired in retire {
-            let delete = Delete::builder()
-                .table_name(&self.table)
-                .key(PK, s(user_pk(&session.user_id)))
-                .key(SK, s(session_sk(retired)))
-                .build()
-                .map_err(|error| StoreError::Unexpected(Box::new(error)))?;
-            items.push(TransactWriteItem::builder().delete(delete).build());
-        }
+        items.extend(retire_writes(&self.table, &session.user_id, retire)?);
         match self.transact(items).await? {
             Transaction::Committed => Ok(SessionStart::Created),
             Transaction::ConditionFailed { index: 1 } => Ok(SessionStart::CredentialsChanged),
