@@ -447,3 +447,53 @@ async fn federated_sign_ins_keep_the_per_user_session_bound_and_their_round_trip
         .assert_error(401, "INVALID_REFRESH_TOKEN");
     assert_eq!(app.refresh(&tokens[2]).await.status, 200);
 }
+
+#[tokio::test]
+async fn an_account_without_a_password_is_deleted_after_a_fresh_provider_sign_in() {
+    let op = LocalOp::start(PROVIDER).await;
+    let mut settings = op.settings(PROVIDER);
+    settings.push(("MFA_RECENT".into(), "1m".into()));
+    let pairs: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let app = TestApp::spawn_with(&pairs).await;
+    let account = ProviderAccount {
+        sub: "leaving-1",
+        email: &unique_email(),
+        email_verified: true,
+    };
+    let signed_in = federated_sign_in(&app, &account).await;
+    let first = app.refresh(&refresh_token_of(&signed_in)).await;
+    let first_user = claims(&first.access_token())["sub"].clone();
+    // A password account must send its password; this one has none to send, and its session's
+    // provider sign-in is no longer recent.
+    app.clock.advance(61);
+    let stale = app
+        .authorized(
+            Function::Account,
+            "DELETE",
+            "/auth/account",
+            &first.access_token(),
+            Some(json!({})),
+        )
+        .await;
+    stale.assert_error(403, "RECENT_SIGN_IN_REQUIRED");
+    // Signing in with the provider again renews it.
+    let again = federated_sign_in(&app, &account).await;
+    let fresh = app.refresh(&refresh_token_of(&again)).await;
+    let deleted = app
+        .authorized(
+            Function::Account,
+            "DELETE",
+            "/auth/account",
+            &fresh.access_token(),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    // The identity went with the account: the next sign-in makes a new one.
+    let after = federated_sign_in(&app, &account).await;
+    let after = app.refresh(&refresh_token_of(&after)).await;
+    assert_ne!(claims(&after.access_token())["sub"], first_user);
+}

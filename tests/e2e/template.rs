@@ -583,6 +583,8 @@ fn the_password_and_cookie_routes_are_throttled_and_login_and_register_have_rese
         "POST /auth/login",
         "POST /auth/refresh",
         "POST /auth/logout",
+        "GET /auth/oauth/{provider}/start",
+        "GET /auth/oauth/{provider}/callback",
     ] {
         assert!(route_keys(&template).contains(route), "{route} is a route");
         let settings = &api["RouteSettings"][route];

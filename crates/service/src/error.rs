@@ -59,6 +59,8 @@ pub enum ApiError {
     LastSignInMethod,
     #[error("Verify this account's email address before linking a provider to it")]
     AccountNotVerified,
+    #[error("Sign in with your identity provider again to do this")]
+    RecentSignInRequired,
     #[error("The password reset link is invalid, used or expired")]
     InvalidResetToken,
     #[error("The verification link is invalid, used or expired")]
@@ -112,7 +114,8 @@ impl ApiError {
             | Self::CsrfRejected
             | Self::MfaRequired
             | Self::EmailNotVerified
-            | Self::ReauthenticationRequired => StatusCode::FORBIDDEN,
+            | Self::ReauthenticationRequired
+            | Self::RecentSignInRequired => StatusCode::FORBIDDEN,
             Self::TooManyAttempts { .. } | Self::TooManyRequests { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -142,6 +145,7 @@ impl ApiError {
             Self::OwnerProofRequired => "PASSWORD_REQUIRED",
             Self::EmailTaken => "EMAIL_TAKEN",
             Self::LastSignInMethod => "LAST_SIGN_IN_METHOD",
+            Self::RecentSignInRequired => "RECENT_SIGN_IN_REQUIRED",
             Self::AccountNotVerified => "ACCOUNT_NOT_VERIFIED",
             Self::InvalidResetToken => "INVALID_RESET_TOKEN",
             Self::InvalidVerificationToken => "INVALID_VERIFICATION_TOKEN",
@@ -182,7 +186,9 @@ impl ApiError {
             | Self::InvalidRefreshToken
             | Self::RefreshTokenReused
             | Self::SessionRevoked => Some(r#"Bearer error="invalid_token""#),
-            Self::MfaRequired => Some(r#"Bearer error="insufficient_user_authentication""#),
+            Self::MfaRequired | Self::RecentSignInRequired => {
+                Some(r#"Bearer error="insufficient_user_authentication""#)
+            }
             _ => None,
         }
     }

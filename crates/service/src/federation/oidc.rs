@@ -412,3 +412,253 @@ pub fn verify_id_token(
         claims.name,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::{Value, json};
+
+    const NOW: i64 = 1_800_000_000;
+    const NONCE: &str = "the-nonce-of-this-browser";
+
+    struct Signer {
+        key: EncodingKey,
+        keys: JwkSet,
+    }
+
+    fn signer(kid: &str) -> Signer {
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("a key");
+        let pkcs8 = pair.to_pkcs8v1().expect("pkcs8");
+        let point = pair.public_key().as_ref();
+        let (x, y) = point[1..].split_at(32);
+        let keys = serde_json::from_value(json!({"keys": [{
+            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
+            "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
+        }]}))
+        .expect("a JWK set");
+        Signer {
+            key: EncodingKey::from_ec_der(pkcs8.as_ref()),
+            keys,
+        }
+    }
+
+    fn provider(issuer: &str) -> Provider {
+        crate::federation::provider::parse_providers(
+            &format!(
+                r#"[{{"id":"p","type":"oidc","issuer":"{issuer}","clientId":"our-client","algorithms":["ES256"]}}]"#
+            ),
+            Some(r#"{"p":"the-client-secret"}"#),
+        )
+        .expect("a provider")
+        .remove(0)
+    }
+
+    fn claims() -> Value {
+        json!({
+            "iss": "https://op.example", "sub": "user-1", "aud": "our-client",
+            "exp": NOW + 300, "iat": NOW - 10, "nonce": NONCE,
+            "email": "ada@example.com", "email_verified": true, "name": "Ada",
+        })
+    }
+
+    fn token(signer: &Signer, kid: &str, claims: &Value) -> String {
+        let mut header = Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(kid.to_owned());
+        jsonwebtoken::encode(&header, claims, &signer.key).expect("a token")
+    }
+
+    fn verify(token: &str, keys: &JwkSet) -> Result<ProviderIdentity, Refusal> {
+        verify_id_token(token, &provider("https://op.example"), keys, NONCE, NOW)
+    }
+
+    fn with(change: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Value {
+        let mut claims = claims();
+        if let Value::Object(map) = &mut claims {
+            change(map);
+        }
+        claims
+    }
+
+    #[test]
+    fn a_good_id_token_gives_the_identity() {
+        let signer = signer("k1");
+        let identity = verify(&token(&signer, "k1", &claims()), &signer.keys).expect("verified");
+        assert_eq!(identity.issuer, "https://op.example");
+        assert_eq!(identity.subject, "user-1");
+        assert_eq!(identity.email.as_deref(), Some("ada@example.com"));
+        assert!(identity.email_verified);
+        let text = verify(
+            &token(
+                &signer,
+                "k1",
+                &with(|c| {
+                    c.insert("email_verified".into(), json!("true"));
+                }),
+            ),
+            &signer.keys,
+        )
+        .expect("a string flag");
+        assert!(text.email_verified);
+    }
+
+    #[test]
+    fn every_claim_the_verification_rests_on_is_checked() {
+        let signer = signer("k1");
+        let cases: Vec<(Value, Refusal)> = vec![
+            (
+                with(|c| {
+                    c.insert("iss".into(), json!("https://evil.example"));
+                }),
+                Refusal::InvalidIdToken,
+            ),
+            (
+                with(|c| {
+                    c.insert("aud".into(), json!("another-client"));
+                }),
+                Refusal::InvalidIdToken,
+            ),
+            // Several audiences need `azp` naming us; an `azp` naming another client is refused.
+            (
+                with(|c| {
+                    c.insert("aud".into(), json!(["our-client", "other"]));
+                }),
+                Refusal::InvalidIdToken,
+            ),
+            (
+                with(|c| {
+                    c.insert("azp".into(), json!("other"));
+                }),
+                Refusal::InvalidIdToken,
+            ),
+            (
+                with(|c| {
+                    c.insert("exp".into(), json!(NOW - 61));
+                }),
+                Refusal::ExpiredIdToken,
+            ),
+            (
+                with(|c| {
+                    c.insert("iat".into(), json!(NOW + 120));
+                }),
+                Refusal::ExpiredIdToken,
+            ),
+            (
+                with(|c| {
+                    c.insert("iat".into(), json!(NOW - 601));
+                }),
+                Refusal::ExpiredIdToken,
+            ),
+            (
+                with(|c| {
+                    c.insert("nbf".into(), json!(NOW + 120));
+                }),
+                Refusal::ExpiredIdToken,
+            ),
+            (
+                with(|c| {
+                    c.insert("nonce".into(), json!("another-browsers-nonce"));
+                }),
+                Refusal::NonceMismatch,
+            ),
+            (
+                with(|c| {
+                    c.remove("nonce");
+                }),
+                Refusal::NonceMismatch,
+            ),
+            (
+                with(|c| {
+                    c.insert("sub".into(), json!(""));
+                }),
+                Refusal::InvalidIdToken,
+            ),
+        ];
+        for (claims, expected) in cases {
+            assert_eq!(
+                verify(&token(&signer, "k1", &claims), &signer.keys),
+                Err(expected),
+                "{claims}"
+            );
+        }
+        let both = with(|c| {
+            c.insert("aud".into(), json!(["our-client", "other"]));
+            c.insert("azp".into(), json!("our-client"));
+        });
+        assert!(verify(&token(&signer, "k1", &both), &signer.keys).is_ok());
+    }
+
+    #[test]
+    fn keys_and_algorithms_cannot_be_swapped() {
+        let signer = signer("k1");
+        let stranger = super::tests::signer("k1");
+        // A key the provider does not publish, under a kid it does.
+        assert_eq!(
+            verify(&token(&stranger, "k1", &claims()), &signer.keys),
+            Err(Refusal::InvalidIdToken)
+        );
+        // An unknown kid, and none at all.
+        assert_eq!(
+            verify(&token(&signer, "k2", &claims()), &signer.keys),
+            Err(Refusal::InvalidIdToken)
+        );
+        let mut header = Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = None;
+        let no_kid = jsonwebtoken::encode(&header, &claims(), &signer.key).expect("token");
+        assert_eq!(verify(&no_kid, &signer.keys), Err(Refusal::InvalidIdToken));
+        // HS256 keyed by the client secret (the classic swap), and `alg: none`.
+        let mut header = Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some("k1".into());
+        let hmac = jsonwebtoken::encode(
+            &header,
+            &claims(),
+            &EncodingKey::from_secret(b"the-client-secret"),
+        )
+        .expect("token");
+        assert_eq!(verify(&hmac, &signer.keys), Err(Refusal::InvalidIdToken));
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","kid":"k1"}"#),
+            URL_SAFE_NO_PAD.encode(claims().to_string())
+        );
+        assert_eq!(verify(&none, &signer.keys), Err(Refusal::InvalidIdToken));
+        assert_eq!(
+            verify("not a token", &signer.keys),
+            Err(Refusal::InvalidIdToken)
+        );
+    }
+
+    #[test]
+    fn google_tokens_may_spell_the_issuer_either_way() {
+        let signer = signer("k1");
+        let google = provider("https://accounts.google.com");
+        for iss in ["https://accounts.google.com", "accounts.google.com"] {
+            let claims = with(|c| {
+                c.insert("iss".into(), json!(iss));
+            });
+            let identity = verify_id_token(
+                &token(&signer, "k1", &claims),
+                &google,
+                &signer.keys,
+                NONCE,
+                NOW,
+            )
+            .expect("either spelling");
+            assert_eq!(
+                identity.issuer, "https://accounts.google.com",
+                "one key for both"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_token_text_is_answered_without_panicking(text in ".{0,300}") {
+            let signer = signer("k1");
+            let _ = verify(&text, &signer.keys);
+        }
+    }
+}

@@ -6,7 +6,7 @@ use super::reauthenticate::reauthenticate;
 use super::{Account, respond};
 use crate::audit::{AuditEvent, Subject};
 use crate::error::ApiError;
-use crate::http::caller::caller;
+use crate::http::caller::{Caller, caller};
 use crate::http::client::ClientInfo;
 use crate::http::cookie::cleared_refresh_cookie;
 use crate::http::request::{required_json_object, string_field};
@@ -31,6 +31,11 @@ async fn delete(
     }
     let caller = caller(&request)?;
     let body = required_json_object(&request)?;
+    if !body.contains_key("password") {
+        if let Some(answer) = delete_without_password(state, &caller, client).await? {
+            return Ok(answer);
+        }
+    }
     let password = Password::parse_existing(string_field(&body, "password")?)?;
     let proven = reauthenticate(state, &caller.user, password.into_secret(), client).await?;
     let credentials = &proven.credentials;
@@ -52,6 +57,14 @@ async fn delete(
         }
         Err(error) => return Err(proven.failed(error.into()).await),
     }
+    account_deleted(state, &caller, client).await
+}
+
+async fn account_deleted(
+    state: &Account,
+    caller: &Caller,
+    client: &ClientInfo,
+) -> Result<Response<Body>, ApiError> {
     state.audit.record(
         AuditEvent::AccountDeleted,
         Subject::user(caller.user.as_str()),
@@ -62,4 +75,60 @@ async fn delete(
         no_content(),
         &cleared_refresh_cookie(&state.cookie_path),
     ))
+}
+
+/// An account made through an identity provider has no password to re-enter: its deletion
+/// needs this very session to have signed in through the provider within `MFA_RECENT` (sign
+/// in with the provider again to renew it), and a recent second factor when it has one.
+/// `None` for an account that has a password: the body must carry it.
+async fn delete_without_password(
+    state: &Account,
+    caller: &Caller,
+    client: &ClientInfo,
+) -> Result<Option<Response<Body>>, ApiError> {
+    let profile = state
+        .store
+        .profile(&caller.user)
+        .await?
+        .ok_or(ApiError::SessionRevoked)?;
+    let Some(credentials) = state
+        .store
+        .credentials_by_email(&profile.email)
+        .await?
+        .filter(|found| found.profile.id == caller.user)
+    else {
+        return Err(ApiError::SessionRevoked);
+    };
+    if credentials.password_hash != crate::password::NO_PASSWORD {
+        return Ok(None);
+    }
+    let now = state.clock.now();
+    let session = state
+        .store
+        .session(&caller.user, &caller.session)
+        .await?
+        .filter(|session| session.is_live(now))
+        .ok_or(ApiError::SessionRevoked)?;
+    let recent = state.mfa.recent_seconds();
+    let fresh_provider_sign_in = session
+        .assurance
+        .amr
+        .contains(&auth_core::assurance::AuthMethod::Fed)
+        && now.saturating_sub(session.created_at) < recent;
+    if !fresh_provider_sign_in {
+        return Err(ApiError::RecentSignInRequired);
+    }
+    if credentials.mfa_enabled {
+        super::step_up::require_recent(&session, &state.mfa, now)?;
+    }
+    if !state
+        .store
+        .delete_account(&caller.user, &profile.email, crate::password::NO_PASSWORD)
+        .await?
+    {
+        return Err(ApiError::Unavailable(
+            "the account changed while its deletion was checked".into(),
+        ));
+    }
+    account_deleted(state, caller, client).await.map(Some)
 }
