@@ -497,3 +497,53 @@ async fn an_account_without_a_password_is_deleted_after_a_fresh_provider_sign_in
     let after = app.refresh(&refresh_token_of(&after)).await;
     assert_ne!(claims(&after.access_token())["sub"], first_user);
 }
+
+#[tokio::test]
+async fn a_passwordless_account_sets_a_password_through_the_reset_link() {
+    let op = LocalOp::start(PROVIDER).await;
+    let app = app_with(&op).await;
+    let email = unique_email();
+    let signed_in = federated_sign_in(
+        &app,
+        &ProviderAccount {
+            sub: "resetting-1",
+            email: &email,
+            email_verified: true,
+        },
+    )
+    .await;
+    let session = app.refresh(&refresh_token_of(&signed_in)).await;
+    assert_eq!(app.forgot(&email).await.status, 202);
+    let link = app.one_mail_to(&email).await;
+    let reset = app.reset(&link.token(), PASSWORD).await;
+    assert_eq!(reset.status, 204, "{}", reset.text);
+    let login = app.login(&email, PASSWORD).await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    assert_eq!(claims(&login.access_token())["amr"], json!(["pwd"]));
+    // With a password, the provider is no longer the last way in: it may be unlinked.
+    let listed = app
+        .authorized(
+            Function::Federation,
+            "GET",
+            "/auth/identities",
+            &login.access_token(),
+            None,
+        )
+        .await;
+    let id = listed.json["identities"][0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let unlinked = app
+        .authorized(
+            Function::Federation,
+            "DELETE",
+            &format!("/auth/identities/{id}"),
+            &login.access_token(),
+            None,
+        )
+        .await;
+    assert_eq!(unlinked.status, 204, "{}", unlinked.text);
+    // The reset, a credential event, ended the session the provider sign-in started.
+    assert_eq!(app.refresh(&session.refresh_token()).await.status, 401);
+}
