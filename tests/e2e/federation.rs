@@ -346,20 +346,49 @@ async fn a_return_path_off_the_app_is_refused_before_anything_starts() {
     unknown.assert_error(404, "NOT_FOUND");
 }
 
+/// A link started by the holder of `access_token`, through the provider as `account`: the
+/// callback's answer.
+async fn explicit_link(
+    app: &TestApp,
+    access_token: &str,
+    account: &ProviderAccount<'_>,
+) -> TestResponse {
+    let linked = app
+        .authorized(
+            Function::Federation,
+            "POST",
+            &format!("/auth/oauth/{PROVIDER}/link"),
+            access_token,
+            Some(json!({ "redirect": "/settings" })),
+        )
+        .await;
+    assert_eq!(linked.status, 200, "{}", linked.text);
+    let url = linked.json["authorizationUrl"].as_str().expect("a url");
+    let binding = cookie_pair(set_cookies(&linked), "oauthBinding").expect("binding");
+    let back = Browser::default().sign_in_at_provider(url, account).await;
+    callback(app, &back, Some(&binding)).await
+}
+
 #[tokio::test]
-async fn an_account_with_a_second_factor_finishes_with_it_and_gets_fed_and_otp() {
+async fn an_account_with_a_second_factor_is_linked_only_from_inside_and_then_needs_the_factor() {
     let op = LocalOp::start(PROVIDER).await;
     let app = app_with(&op).await;
     let user = app.mfa_user().await;
-    let arrived = federated_sign_in(
-        &app,
-        &ProviderAccount {
-            sub: "mfa-1",
-            email: &user.email,
-            email_verified: true,
-        },
-    )
-    .await;
+    let account = ProviderAccount {
+        sub: "mfa-1",
+        email: &user.email,
+        email_verified: true,
+    };
+    // Never linked by a sign-in: the link would come before the second factor.
+    let before = lasting_items(&app).await;
+    let refused = federated_sign_in(&app, &account).await;
+    assert_eq!(fragment(&refused), "error=sign_in_to_link");
+    assert_eq!(lasting_items(&app).await, before, "nothing was written");
+    // Its owner links from the account (a recent second factor: the enrolment's).
+    let linked = explicit_link(&app, &user.access_token, &account).await;
+    assert_eq!(fragment(&linked), format!("linked={PROVIDER}"));
+    // Now the provider signs in to it, and the second factor finishes.
+    let arrived = federated_sign_in(&app, &account).await;
     let fragment = fragment(&arrived);
     let token = fragment.strip_prefix("mfa=").expect("an mfa challenge");
     assert!(cookie_pair(set_cookies(&arrived), "refreshToken").is_none());
@@ -375,34 +404,81 @@ async fn an_account_with_a_second_factor_finishes_with_it_and_gets_fed_and_otp()
 }
 
 #[tokio::test]
-async fn a_signed_in_user_links_a_provider_explicitly() {
+async fn a_link_needs_a_recent_sign_in_and_dies_with_the_session_that_asked() {
     let op = LocalOp::start(PROVIDER).await;
-    let app = app_with(&op).await;
+    let mut settings = op.settings(PROVIDER);
+    settings.push(("MFA_RECENT".into(), "1m".into()));
+    let pairs: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let app = TestApp::spawn_with(&pairs).await;
     let (_, registered) = app.verified_user().await;
-    // A different address at the provider: the link is the signed-in user's choice.
-    let linked = app
+    app.clock.advance(61);
+    // An access token alone (the session signed in over a minute ago) cannot add a way in.
+    let stale = app
         .authorized(
             Function::Federation,
             "POST",
             &format!("/auth/oauth/{PROVIDER}/link"),
             &registered.access_token(),
-            Some(json!({ "redirect": "/settings" })),
+            Some(json!({})),
         )
         .await;
-    assert_eq!(linked.status, 200, "{}", linked.text);
-    let url = linked.json["authorizationUrl"].as_str().expect("a url");
-    let binding = cookie_pair(set_cookies(&linked), "oauthBinding").expect("binding");
+    stale.assert_error(403, "RECENT_SIGN_IN_REQUIRED");
+    // A fresh session starts one; logging out before the provider comes back voids it.
+    let login = app
+        .login(
+            registered.json["user"]["email"].as_str().expect("email"),
+            PASSWORD,
+        )
+        .await;
+    let started = app
+        .authorized(
+            Function::Federation,
+            "POST",
+            &format!("/auth/oauth/{PROVIDER}/link"),
+            &login.access_token(),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{}", started.text);
+    let url = started.json["authorizationUrl"].as_str().expect("a url");
+    let binding = cookie_pair(set_cookies(&started), "oauthBinding").expect("binding");
     let back = Browser::default()
         .sign_in_at_provider(
             url,
             &ProviderAccount {
-                sub: "explicit-1",
+                sub: "voided-1",
                 email: &unique_email(),
-                email_verified: false,
+                email_verified: true,
             },
         )
         .await;
-    let done = callback(&app, &back, Some(&binding)).await;
+    assert_eq!(app.logout(Some(&login.refresh_token())).await.status, 204);
+    let before = lasting_items(&app).await;
+    let voided = callback(&app, &back, Some(&binding)).await;
+    assert_eq!(fragment(&voided), "error=link_session_ended");
+    assert_eq!(lasting_items(&app).await, before);
+}
+
+#[tokio::test]
+async fn a_signed_in_user_links_a_provider_explicitly() {
+    let op = LocalOp::start(PROVIDER).await;
+    let app = app_with(&op).await;
+    let (_, registered) = app.verified_user().await;
+    // A different address at the provider, not even verified: the link is the signed-in
+    // user's choice.
+    let done = explicit_link(
+        &app,
+        &registered.access_token(),
+        &ProviderAccount {
+            sub: "explicit-1",
+            email: &unique_email(),
+            email_verified: false,
+        },
+    )
+    .await;
     assert_eq!(
         done.header("location"),
         Some(format!("https://app.test/settings#linked={PROVIDER}").as_str())

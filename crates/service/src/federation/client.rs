@@ -45,7 +45,9 @@ impl Answer {
                 status: self.status,
             });
         }
-        serde_json::from_slice(&self.body).map_err(|error| CallError::Malformed(error.to_string()))
+        // The category only: serde's message can quote the answer (an address, a name).
+        serde_json::from_slice(&self.body)
+            .map_err(|error| CallError::Malformed(format!("{:?}", error.classify())))
     }
 }
 

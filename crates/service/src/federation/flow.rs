@@ -11,9 +11,17 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// The browser-binding cookie. `SameSite=Lax` so it rides the provider's top-level redirect
-/// back; `Path` keeps it to the OAuth routes.
+/// back; its path ([`binding_cookie_path`]) keeps it to the OAuth routes.
 pub const BINDING_COOKIE: &str = "oauthBinding";
-pub const BINDING_COOKIE_PATH: &str = "/auth/oauth";
+
+/// The OAuth routes' path under the API's public base URL (`https://host/v1` →
+/// `/v1/auth/oauth`), so the cookie reaches the callback wherever the API is mounted.
+pub fn binding_cookie_path(callback_base: &str) -> String {
+    let mount = url::Url::parse(callback_base)
+        .map(|url| url.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    format!("{mount}/auth/oauth")
+}
 
 /// The two secrets of one sign-in.
 pub struct FlowSecrets {
@@ -101,18 +109,16 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// `Set-Cookie` for the binding, alive as long as the sign-in may take.
-pub fn binding_cookie(binding: &str, max_age_seconds: i64) -> String {
+pub fn binding_cookie(binding: &str, max_age_seconds: i64, path: &str) -> String {
     format!(
-        "{BINDING_COOKIE}={binding}; HttpOnly; Secure; SameSite=Lax; Path={BINDING_COOKIE_PATH}; Max-Age={}",
+        "{BINDING_COOKIE}={binding}; HttpOnly; Secure; SameSite=Lax; Path={path}; Max-Age={}",
         max_age_seconds.max(0)
     )
 }
 
 /// `Set-Cookie` that removes the binding once its sign-in is spent.
-pub fn cleared_binding_cookie() -> String {
-    format!(
-        "{BINDING_COOKIE}=; HttpOnly; Secure; SameSite=Lax; Path={BINDING_COOKIE_PATH}; Max-Age=0"
-    )
+pub fn cleared_binding_cookie(path: &str) -> String {
+    format!("{BINDING_COOKIE}=; HttpOnly; Secure; SameSite=Lax; Path={path}; Max-Age=0")
 }
 
 /// A path under `APP_URL` to send the browser back to: absolute (`/...`), not
@@ -207,6 +213,11 @@ mod tests {
         assert_eq!(
             ReturnPath::home().url("https://app.example/", "error=x"),
             "https://app.example/#error=x"
+        );
+        assert_eq!(binding_cookie_path("https://api.example"), "/auth/oauth");
+        assert_eq!(
+            binding_cookie_path("https://api.example/v1"),
+            "/v1/auth/oauth"
         );
     }
 

@@ -93,6 +93,10 @@ pub enum Refusal {
     AccountNotVerified,
     #[error("this provider account is linked to another account")]
     IdentityTaken,
+    #[error("an account with this address has a second factor: sign in to it and link from there")]
+    SignInToLink,
+    #[error("the session that started the link has ended, or the account changed since")]
+    LinkSessionEnded,
     #[error("the account to link is gone")]
     AccountGone,
     #[error("the account could not be signed in: {0}")]
@@ -115,6 +119,8 @@ impl Refusal {
             Self::EmailNotVerified => "email_not_verified",
             Self::AccountNotVerified => "account_not_verified",
             Self::IdentityTaken => "identity_taken",
+            Self::SignInToLink => "sign_in_to_link",
+            Self::LinkSessionEnded => "link_session_ended",
             Self::AccountGone => "account_gone",
             Self::Unavailable(_) => "temporarily_unavailable",
         }

@@ -23,6 +23,9 @@ pub struct Metadata {
     pub token_endpoint: Endpoint,
     pub userinfo_endpoint: Option<Endpoint>,
     pub jwks_uri: Endpoint,
+    /// The provider sends `iss` with its authorization responses (RFC 9207): then a
+    /// response without one is refused.
+    pub iss_in_response: bool,
 }
 
 #[derive(Deserialize)]
@@ -33,6 +36,8 @@ struct RawMetadata {
     userinfo_endpoint: Option<String>,
     jwks_uri: String,
     code_challenge_methods_supported: Option<Vec<String>>,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
 }
 
 /// One provider's discovery and keys, as last fetched.
@@ -170,9 +175,18 @@ async fn discover(client: &ProviderClient, provider: &Provider) -> Result<Metada
             "the provider does not support PKCE S256".into(),
         ));
     }
+    // An https issuer's document may not send this function to plain http anywhere (the
+    // Lambda Runtime API listens on loopback): only a loopback issuer has loopback endpoints.
+    let https_issuer = provider.issuer().starts_with("https://");
     let endpoint = |name: &str, raw: &str| {
-        Endpoint::parse(raw)
-            .map_err(|reason| Refusal::ProviderUnavailable(format!("{name} {reason}")))
+        let parsed = Endpoint::parse(raw)
+            .map_err(|reason| Refusal::ProviderUnavailable(format!("{name} {reason}")))?;
+        if https_issuer && parsed.url().scheme() != "https" {
+            return Err(Refusal::ProviderUnavailable(format!(
+                "{name} must be https for an https issuer"
+            )));
+        }
+        Ok(parsed)
     };
     Ok(Metadata {
         authorization_endpoint: endpoint("authorization_endpoint", &raw.authorization_endpoint)?,
@@ -183,6 +197,7 @@ async fn discover(client: &ProviderClient, provider: &Provider) -> Result<Metada
             .map(|raw| endpoint("userinfo_endpoint", raw))
             .transpose()?,
         jwks_uri: endpoint("jwks_uri", &raw.jwks_uri)?,
+        iss_in_response: raw.authorization_response_iss_parameter_supported,
     })
 }
 

@@ -31,10 +31,10 @@ async fn delete(
     }
     let caller = caller(&request)?;
     let body = required_json_object(&request)?;
-    if !body.contains_key("password") {
-        if let Some(answer) = delete_without_password(state, &caller, client).await? {
-            return Ok(answer);
-        }
+    if !body.contains_key("password")
+        && let Some(answer) = delete_without_password(state, &caller, client).await?
+    {
+        return Ok(answer);
     }
     let password = Password::parse_existing(string_field(&body, "password")?)?;
     let proven = reauthenticate(state, &caller.user, password.into_secret(), client).await?;

@@ -36,8 +36,8 @@ use crate::http::request::{cookie, json_object, optional_string_field};
 use crate::http::response::{json, no_content};
 use crate::sessions::SessionOwner;
 use crate::store::{
-    FederatedAccount, Link, NewChallenge, NewIdentity, NewUser, OAuthState, ProfileRecord,
-    SessionStart, identity_id,
+    FederatedAccount, Link, LinkRequest, LinkTarget, NewChallenge, NewIdentity, NewUser,
+    OAuthState, ProfileRecord, SessionStart, identity_id,
 };
 
 /// Serves every federation route.
@@ -128,12 +128,12 @@ struct Started {
     cookie: String,
 }
 
-/// Records a sign-in (or a link, for `link_user`) and builds the provider's URL.
+/// Records a sign-in (or a link, for `link`) and builds the provider's URL.
 async fn begin(
     state: &Federation,
     provider: &Provider,
     return_path: &ReturnPath,
-    link_user: Option<UserId>,
+    link: Option<LinkRequest>,
 ) -> Result<Started, Refusal> {
     let now = state.sessions.now();
     let flow = FlowSecrets::generate();
@@ -156,7 +156,7 @@ async fn begin(
                 provider: provider.id.as_str().to_owned(),
                 binding_digest: flow.binding_digest(),
                 return_path: return_path.as_str().to_owned(),
-                link_user,
+                link,
                 expires_at: now.saturating_add(ttl),
             },
             now,
@@ -180,7 +180,7 @@ async fn begin(
     }
     Ok(Started {
         authorization_url: url.to_string(),
-        cookie: binding_cookie(&flow.binding(), ttl),
+        cookie: binding_cookie(&flow.binding(), ttl, &state.binding_path),
     })
 }
 
@@ -250,7 +250,19 @@ async fn callback(
     let presented_state = param("state").unwrap_or_default();
     let now = state.sessions.now();
     let spent = match FlowSecrets::state_digest_of(&presented_state) {
-        Some(digest) => state.store.spend_oauth(&digest, now).await?,
+        Some(digest) => match state.store.spend_oauth(&digest, now).await {
+            Ok(spent) => spent,
+            // A browser navigation: answered with a redirect, like every other failure.
+            Err(error) => {
+                return Ok(failed(
+                    state,
+                    provider,
+                    client,
+                    &ReturnPath::home(),
+                    &unavailable(error),
+                ));
+            }
+        },
         None => None,
     };
     let Some(pending) = spent else {
@@ -289,7 +301,18 @@ async fn callback(
                 Refusal::ProviderError(crate::federation::identity::error_code_text(&error))
             });
         }
-        // RFC 9207: an `iss` in the response must be this provider's (mix-up defence).
+        // RFC 9207: an `iss` in the response must be this provider's (mix-up defence), and a
+        // provider that says it sends one must have.
+        if let ProviderKind::Oidc { .. } = &provider.kind
+            && param("iss").is_none()
+            && state
+                .cache
+                .metadata(&state.client, provider, now)
+                .await?
+                .iss_in_response
+        {
+            return Err(Refusal::IssuerMismatch);
+        }
         if let Some(iss) = param("iss") {
             let accepted = match &provider.kind {
                 ProviderKind::Oidc {
@@ -328,8 +351,8 @@ async fn callback(
                 .await?
             }
         };
-        match &pending.link_user {
-            Some(user) => link_to(state, provider, &identity, user, client, now).await,
+        match &pending.link {
+            Some(link) => link_to(state, provider, &identity, link, client, now).await,
             None => sign_in(state, provider, &identity, client, now).await,
         }
     }
@@ -337,15 +360,15 @@ async fn callback(
     Ok(match outcome {
         Ok(Arrival::SignedIn { cookie }) => redirect(
             &format!("{}{}", state.app_url, return_path.as_str()),
-            &[cookie, cleared_binding_cookie()],
+            &[cookie, cleared_binding_cookie(&state.binding_path)],
         ),
         Ok(Arrival::SecondFactor { token }) => redirect(
             &return_path.url(&state.app_url, &format!("mfa={token}")),
-            &[cleared_binding_cookie()],
+            &[cleared_binding_cookie(&state.binding_path)],
         ),
         Ok(Arrival::Linked) => redirect(
             &return_path.url(&state.app_url, &format!("linked={}", provider.id)),
-            &[cleared_binding_cookie()],
+            &[cleared_binding_cookie(&state.binding_path)],
         ),
         Err(refusal) => failed(state, provider, client, &return_path, &refusal),
     })
@@ -373,7 +396,7 @@ fn failed(
     );
     redirect(
         &return_path.url(&state.app_url, &format!("error={}", refusal.code())),
-        &[cleared_binding_cookie()],
+        &[cleared_binding_cookie(&state.binding_path)],
     )
 }
 
@@ -475,34 +498,35 @@ async fn sign_in(
         if !existing.profile.email_verified {
             return Err(Refusal::AccountNotVerified);
         }
+        // An account with a second factor is never linked by a sign-in: the link would be
+        // written before the factor is checked, and outlive a factor removed later. Its owner
+        // signs in (both factors) and links from the account.
+        if existing.mfa_enabled {
+            return Err(Refusal::SignInToLink);
+        }
         let account = &existing.profile;
-        let retire = if existing.mfa_enabled {
-            Vec::new()
-        } else {
-            retired_for(state, &account.id, existing.session_epoch, now).await?
-        };
-        let session = (!existing.mfa_enabled).then(|| {
-            state.sessions.start(
-                owner(
-                    account,
-                    existing.session_epoch,
-                    client,
-                    Assurance::federated(),
-                ),
-                now,
-            )
-        });
+        let retire = retired_for(state, &account.id, existing.session_epoch, now).await?;
+        let (session, refresh_token) = state.sessions.start(
+            owner(
+                account,
+                existing.session_epoch,
+                client,
+                Assurance::federated(),
+            ),
+            now,
+        );
         match state
             .store
             .link_identity(
                 &new_identity,
-                &account.id,
-                &email,
-                existing.session_epoch,
+                &LinkTarget {
+                    user: &account.id,
+                    email: &email,
+                    role: &account.role,
+                    epoch: existing.session_epoch,
+                },
                 dangling.as_ref(),
-                session
-                    .as_ref()
-                    .map(|(session, _)| (session, retire.as_slice())),
+                Some((&session, retire.as_slice())),
             )
             .await
             .map_err(unavailable)?
@@ -513,28 +537,15 @@ async fn sign_in(
                     Subject::user(account.id.as_str()).via(provider.id.as_str(), None),
                     client,
                 );
-                return match session {
-                    Some((session, refresh_token)) => Ok(session_arrival(
-                        state,
-                        provider,
-                        account,
-                        &session,
-                        &refresh_token,
-                        client,
-                        now,
-                    )),
-                    None => {
-                        second_factor(
-                            state,
-                            provider,
-                            account,
-                            existing.session_epoch,
-                            client,
-                            now,
-                        )
-                        .await
-                    }
-                };
+                return Ok(session_arrival(
+                    state,
+                    provider,
+                    account,
+                    &session,
+                    &refresh_token,
+                    client,
+                    now,
+                ));
             }
             Link::IdentityTaken | Link::AccountChanged => continue,
         }
@@ -694,10 +705,22 @@ async fn link_to(
     state: &Federation,
     provider: &Provider,
     identity: &ProviderIdentity,
-    user: &UserId,
+    link: &LinkRequest,
     client: &ClientInfo,
     now: i64,
 ) -> Result<Arrival, Refusal> {
+    let user = &link.user;
+    // The session that asked must still be live: a logout, a revocation or a credential event
+    // (its epoch) since the start voids the link.
+    let asking = state
+        .store
+        .session(user, &link.session)
+        .await
+        .map_err(unavailable)?
+        .filter(|session| session.is_live(now) && session.epoch >= link.epoch);
+    if asking.is_none() {
+        return Err(Refusal::LinkSessionEnded);
+    }
     let id = identity_id(&identity.issuer, &identity.subject);
     let mut dangling = None;
     if let Some(owner) = state.store.identity_owner(&id).await.map_err(unavailable)? {
@@ -723,6 +746,9 @@ async fn link_to(
     if !account.profile.email_verified {
         return Err(Refusal::AccountNotVerified);
     }
+    if account.session_epoch != link.epoch {
+        return Err(Refusal::LinkSessionEnded);
+    }
     let new_identity = NewIdentity {
         id: &id,
         provider: provider.id.as_str(),
@@ -735,9 +761,12 @@ async fn link_to(
         .store
         .link_identity(
             &new_identity,
-            user,
-            &account.profile.email,
-            account.session_epoch,
+            &LinkTarget {
+                user,
+                email: &account.profile.email,
+                role: &account.profile.role,
+                epoch: link.epoch,
+            },
             dangling.as_ref(),
             None,
         )
@@ -753,7 +782,7 @@ async fn link_to(
             Ok(Arrival::Linked)
         }
         Link::IdentityTaken => Err(Refusal::IdentityTaken),
-        Link::AccountChanged => Err(Refusal::AccountGone),
+        Link::AccountChanged => Err(Refusal::LinkSessionEnded),
     }
 }
 
@@ -780,15 +809,26 @@ async fn link(state: &Federation, request: &Request, id: &str) -> Result<Respons
     if !account.profile.email_verified {
         return Err(ApiError::AccountNotVerified);
     }
-    super::step_up::require_recent_if_enabled(
-        &state.store,
-        &caller,
-        account.mfa_enabled,
-        &state.mfa,
-        now,
-    )
-    .await?;
-    let started = begin(state, provider, &return_path, Some(caller.user))
+    // A link is a new way into the account: it needs a recent sign-in in this very session
+    // (and a recent second factor when the account has one), as a stolen access token alone
+    // must not be able to add the thief's provider account.
+    let session = state
+        .store
+        .session(&caller.user, &caller.session)
+        .await?
+        .filter(|session| session.is_live(now))
+        .ok_or(ApiError::SessionRevoked)?;
+    if account.mfa_enabled {
+        super::step_up::require_recent(&session, &state.mfa, now)?;
+    } else if now.saturating_sub(session.created_at) >= state.mfa.recent_seconds() {
+        return Err(ApiError::RecentSignInRequired);
+    }
+    let request = LinkRequest {
+        user: caller.user,
+        session: caller.session,
+        epoch: account.session_epoch,
+    };
+    let started = begin(state, provider, &return_path, Some(request))
         .await
         .map_err(|refusal| ApiError::Unavailable(Box::new(refusal)))?;
     Ok(crate::http::response::with_cookie(

@@ -141,6 +141,8 @@ pub struct Federation {
     pub client: crate::federation::client::ProviderClient,
     pub cache: crate::federation::oidc::ProviderCache,
     pub callback_base: String,
+    /// The binding cookie's path: the OAuth routes under the callback base's mount.
+    pub binding_path: String,
     pub app_url: String,
     pub state_ttl: std::time::Duration,
     pub mfa: MfaPolicy,
@@ -171,6 +173,7 @@ impl Federation {
             providers: settings.providers,
             client,
             cache: crate::federation::oidc::ProviderCache::default(),
+            binding_path: crate::federation::flow::binding_cookie_path(&settings.callback_base),
             callback_base: settings.callback_base,
             app_url: settings.app_url,
             state_ttl: settings.state_ttl,

@@ -173,19 +173,34 @@ impl Store {
         Ok(self.transact(items).await? == Transaction::Committed)
     }
 
-    /// Deletes what is left in a deleted account's partition (sessions, pending tokens).
-    /// Best-effort and repeatable: every item left there has a TTL.
+    /// Deletes what is left in a deleted account's partition (sessions, pending tokens, linked
+    /// identities). Best-effort and repeatable: every item left there has a TTL but the linked
+    /// identities, which a failed sweep leaves until it is run again (a sign-in treats an
+    /// identity whose account is gone as new).
     pub async fn sweep_account(&self, user: &UserId) -> Result<usize, StoreError> {
-        let mut rest = self.user_partition_keys(user).await?;
-        // A linked identity's own item lives outside the partition: it goes too, so the
-        // provider account can start a new account (a sign-in also treats it as gone).
-        let identities: Vec<Item> = rest
+        let rest = self.user_partition_keys(user).await?;
+        // A linked identity's own item lives outside the partition. It goes too, but only
+        // while it still names this account: a sign-in may already have moved it to a new one.
+        let identities: Vec<String> = rest
             .iter()
             .filter_map(|found| item::string(found, SK).ok())
             .filter_map(|sk| sk.strip_prefix(IDENTITY_SK_PREFIX))
-            .map(|id| key(format!("{IDENTITY_PK_PREFIX}{id}"), IDENTITY_SK))
+            .map(str::to_owned)
             .collect();
-        rest.extend(identities);
+        for id in identities {
+            let result = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key(PK, s(format!("{IDENTITY_PK_PREFIX}{id}")))
+                .key(SK, s(IDENTITY_SK))
+                .condition_expression("#user = :user")
+                .expression_attribute_names("#user", USER_ID)
+                .expression_attribute_values(":user", s(user.as_str()))
+                .send()
+                .await;
+            super::error::condition_held(result)?;
+        }
         self.delete_keys(&rest).await?;
         Ok(rest.len())
     }

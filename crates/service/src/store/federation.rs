@@ -10,7 +10,7 @@ use super::sessions::{NewSession, epoch_is, retire_writes};
 use super::transaction::{Transaction, put_new};
 use super::users::NewUser;
 use super::{SessionStart, Store, StoreError};
-use auth_core::domain::{Email, SessionId, UserId};
+use auth_core::domain::{Email, Role, SessionId, UserId};
 
 /// A sign-in between `start` and its callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,9 +19,29 @@ pub struct OAuthState {
     /// SHA-256 of the browser's binding secret (`federation::flow`).
     pub binding_digest: String,
     pub return_path: String,
-    /// Set when a signed-in user started it to link a provider to their account.
-    pub link_user: Option<UserId>,
+    /// Set when a signed-in user started it to link a provider to their account: that user,
+    /// the session that asked and the account's epoch then. The callback links only while
+    /// that session is live and the epoch unchanged (a reset in between voids the link).
+    pub link: Option<LinkRequest>,
     pub expires_at: i64,
+}
+
+/// Who asked for a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRequest {
+    pub user: UserId,
+    pub session: SessionId,
+    pub epoch: u64,
+}
+
+/// The account a link joins, as read: the transaction holds only while its credentials still
+/// say so.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkTarget<'a> {
+    pub user: &'a UserId,
+    pub email: &'a Email,
+    pub role: &'a Role,
+    pub epoch: u64,
 }
 
 /// A provider identity about to be linked.
@@ -174,8 +194,10 @@ impl Store {
             (CREATED_AT.to_owned(), n(now)),
             (EXPIRES_AT.to_owned(), n(state.expires_at)),
         ]);
-        if let Some(user) = &state.link_user {
-            item.insert(USER_ID.to_owned(), s(user.as_str()));
+        if let Some(link) = &state.link {
+            item.insert(USER_ID.to_owned(), s(link.user.as_str()));
+            item.insert(SESSION_ID.to_owned(), s(link.session.as_str()));
+            item.insert(SESSION_EPOCH.to_owned(), n(link.epoch));
         }
         self.client
             .put_item()
@@ -212,12 +234,15 @@ impl Store {
             provider: item::string(found, PROVIDER)?.to_owned(),
             binding_digest: item::string(found, TOKEN_DIGEST)?.to_owned(),
             return_path: item::string(found, RETURN_PATH)?.to_owned(),
-            link_user: item::optional_string(found, USER_ID)?
-                .map(|raw| {
-                    UserId::parse(raw)
-                        .ok_or_else(|| StoreError::Corrupt("a sign-in's user id".into()))
-                })
-                .transpose()?,
+            link: match item::optional_string(found, USER_ID)? {
+                None => None,
+                Some(raw) => Some(LinkRequest {
+                    user: UserId::parse(raw)
+                        .ok_or_else(|| StoreError::Corrupt("a link's user id".into()))?,
+                    session: item::parsed(found, SESSION_ID, SessionId::parse)?,
+                    epoch: item::number(found, SESSION_EPOCH)?,
+                }),
+            },
             expires_at: item::number(found, EXPIRES_AT)?,
         };
         Ok(Some(state).filter(|state| now < state.expires_at))
@@ -275,21 +300,27 @@ impl Store {
     pub async fn link_identity(
         &self,
         identity: &NewIdentity<'_>,
-        user: &UserId,
-        email: &Email,
-        epoch: u64,
+        account: &LinkTarget<'_>,
         dangling: Option<&UserId>,
         session: Option<(&NewSession, &[SessionId])>,
     ) -> Result<Link, StoreError> {
+        let LinkTarget {
+            user,
+            email,
+            role,
+            epoch,
+        } = *account;
         let check = ConditionCheck::builder()
             .table_name(&self.table)
             .key(PK, s(email_pk(email)))
             .key(SK, s(CREDENTIALS_SK))
             .condition_expression(format!(
-                "#user = :user AND #verified = :true AND {}",
+                "#user = :user AND #role = :role AND #verified = :true AND {}",
                 epoch_is(epoch)
             ))
             .expression_attribute_names("#user", USER_ID)
+            .expression_attribute_names("#role", ROLE)
+            .expression_attribute_values(":role", s(role.as_str()))
             .expression_attribute_names("#verified", EMAIL_VERIFIED)
             .expression_attribute_names("#epoch", SESSION_EPOCH)
             .expression_attribute_values(":user", s(user.as_str()))

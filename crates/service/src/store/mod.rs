@@ -61,7 +61,8 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 pub use account::{ChangeTarget, PasswordChange};
 pub use error::StoreError;
 pub use federation::{
-    FederatedAccount, IdentityRecord, Link, NewIdentity, OAuthState, identity_id,
+    FederatedAccount, IdentityRecord, Link, LinkRequest, LinkTarget, NewIdentity, OAuthState,
+    identity_id,
 };
 pub use mail_budget::{BudgetedIssuance, MailClaim};
 pub use mfa::{

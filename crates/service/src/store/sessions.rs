@@ -187,8 +187,6 @@ impl TryFrom<&Item> for SessionRecord {
     }
 }
 
-/// The condition that an item's session epoch is `epoch` (`#epoch`, `:epoch`); an item written
-/// before the attribute existed is at 0.
 /// The deletes that end `retire` (a new session's per-user bound), for its transaction.
 pub(super) fn retire_writes(
     table: &str,
@@ -209,6 +207,8 @@ pub(super) fn retire_writes(
         .collect()
 }
 
+/// The condition that an item's session epoch is `epoch` (`#epoch`, `:epoch`); an item written
+/// before the attribute existed is at 0.
 pub(super) fn epoch_is(epoch: u64) -> &'static str {
     if epoch == 0 {
         "(attribute_not_exists(#epoch) OR #epoch = :epoch)"
