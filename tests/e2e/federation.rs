@@ -623,3 +623,27 @@ async fn a_passwordless_account_sets_a_password_through_the_reset_link() {
     // The reset, a credential event, ended the session the provider sign-in started.
     assert_eq!(app.refresh(&session.refresh_token()).await.status, 401);
 }
+
+#[tokio::test]
+async fn a_provider_down_at_its_hourly_refresh_keeps_working_from_what_was_fetched_for_a_day() {
+    let op = LocalOp::start(PROVIDER).await;
+    let app = app_with(&op).await;
+    let (url, _) = start(&app, "/").await;
+    assert!(url.starts_with(&op.issuer), "{url}");
+    drop(op);
+    app.clock.advance(2 * 3600);
+    let (stale, _) = start(&app, "/").await;
+    assert!(
+        stale.contains("/auth?"),
+        "the stale metadata's endpoint: {stale}"
+    );
+    app.clock.advance(86_400);
+    let query = HashMap::from([("redirect".to_owned(), "/".to_owned())]);
+    let down = app
+        .send(
+            Function::Federation,
+            get_with(&format!("/auth/oauth/{PROVIDER}/start"), &query, None),
+        )
+        .await;
+    assert_eq!(fragment(&down), "error=provider_unavailable");
+}

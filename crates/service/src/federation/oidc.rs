@@ -56,6 +56,8 @@ pub struct ProviderCache {
 
 /// How long a discovery document and its keys are used before they are fetched again.
 const METADATA_SECONDS: i64 = 3600;
+/// How long metadata that could not be refreshed is still used.
+const STALE_METADATA_SECONDS: i64 = 86_400;
 /// An unknown `kid` fetches the keys again (a rotation), at most this often.
 const KEY_REFETCH_SECONDS: i64 = 60;
 
@@ -88,13 +90,30 @@ impl ProviderCache {
         provider: &Provider,
         now: i64,
     ) -> Result<Arc<Cached>, Refusal> {
-        if let Some(cached) = self.get(&provider.id)
+        let held = self.get(&provider.id);
+        if let Some(cached) = &held
             && now.saturating_sub(cached.fetched_at) < METADATA_SECONDS
         {
-            return Ok(cached);
+            return Ok(Arc::clone(cached));
         }
-        let metadata = discover(client, provider).await?;
-        let keys = fetch_keys(client, &metadata.jwks_uri).await?;
+        let fetched = match discover(client, provider).await {
+            Ok(metadata) => fetch_keys(client, &metadata.jwks_uri)
+                .await
+                .map(|keys| (metadata, keys)),
+            Err(refusal) => Err(refusal),
+        };
+        let (metadata, keys) = match (fetched, held) {
+            (Ok(fetched), _) => fetched,
+            // A provider that cannot be reached for the hourly refresh: what was fetched
+            // before is used for up to a day (its keys still verify its tokens).
+            (Err(refusal), Some(stale))
+                if now.saturating_sub(stale.fetched_at) < STALE_METADATA_SECONDS =>
+            {
+                tracing::warn!(provider = %provider.id, cause = %refusal, "provider metadata could not be refreshed; using what was fetched before");
+                return Ok(stale);
+            }
+            (Err(refusal), _) => return Err(refusal),
+        };
         Ok(self.put(
             &provider.id,
             Cached {
@@ -365,11 +384,24 @@ pub fn verify_id_token(
     if !algorithms.contains(&header.alg) {
         return Err(Refusal::InvalidIdToken);
     }
-    let jwk = header
-        .kid
-        .as_deref()
-        .and_then(|kid| keys.find(kid))
-        .ok_or(Refusal::InvalidIdToken)?;
+    // The key the `kid` names; without a `kid`, the only key of a set that holds one.
+    let jwk = match header.kid.as_deref() {
+        Some(kid) => keys.find(kid),
+        None => match keys.keys.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        },
+    }
+    .ok_or(Refusal::InvalidIdToken)?;
+    // A key published for encryption (or another use) does not verify signatures.
+    if jwk
+        .common
+        .public_key_use
+        .as_ref()
+        .is_some_and(|key_use| *key_use != jsonwebtoken::jwk::PublicKeyUse::Signature)
+    {
+        return Err(Refusal::InvalidIdToken);
+    }
     // A key published for one algorithm is not used with another.
     if let Some(declared) = jwk.common.key_algorithm
         && declared.to_string().parse::<jsonwebtoken::Algorithm>().ok() != Some(header.alg)
@@ -620,10 +652,23 @@ mod tests {
             verify(&token(&signer, "k2", &claims()), &signer.keys),
             Err(Refusal::InvalidIdToken)
         );
+        // No kid: the only key of a one-key set, never a guess among several.
         let mut header = Header::new(jsonwebtoken::Algorithm::ES256);
         header.kid = None;
         let no_kid = jsonwebtoken::encode(&header, &claims(), &signer.key).expect("token");
-        assert_eq!(verify(&no_kid, &signer.keys), Err(Refusal::InvalidIdToken));
+        assert!(verify(&no_kid, &signer.keys).is_ok());
+        let mut two = signer.keys.clone();
+        two.keys.extend(super::tests::signer("k2").keys.keys);
+        assert_eq!(verify(&no_kid, &two), Err(Refusal::InvalidIdToken));
+        // A key published for encryption does not verify.
+        let mut encryption = signer.keys.clone();
+        for key in &mut encryption.keys {
+            key.common.public_key_use = Some(jsonwebtoken::jwk::PublicKeyUse::Encryption);
+        }
+        assert_eq!(
+            verify(&token(&signer, "k1", &claims()), &encryption),
+            Err(Refusal::InvalidIdToken)
+        );
         // HS256 keyed by the client secret (the classic swap), and `alg: none`.
         let mut header = Header::new(jsonwebtoken::Algorithm::HS256);
         header.kid = Some("k1".into());
