@@ -44,6 +44,14 @@ pub const MAIL_EVENTS: [AuditEvent; 7] = [
     AuditEvent::MailRedriven,
 ];
 
+/// Federated sign-in's events, driven by `federation`.
+pub const FEDERATION_EVENTS: [AuditEvent; 4] = [
+    AuditEvent::FederatedSignIn,
+    AuditEvent::FederatedSignInFailed,
+    AuditEvent::IdentityLinked,
+    AuditEvent::IdentityUnlinked,
+];
+
 /// Confirm-first sign-up's events, driven by `signup`.
 pub const SIGNUP_EVENTS: [AuditEvent; 2] = [
     AuditEvent::SignupRequested,
@@ -137,6 +145,7 @@ async fn every_security_event_is_one_json_line_with_its_ids_metric_and_no_secret
             && !MFA_EVENTS.contains(event)
             && !MAIL_EVENTS.contains(event)
             && !SIGNUP_EVENTS.contains(event)
+            && !FEDERATION_EVENTS.contains(event)
     }) {
         assert!(
             names.contains(&event.name()),

@@ -647,3 +647,78 @@ async fn a_provider_down_at_its_hourly_refresh_keeps_working_from_what_was_fetch
         .await;
     assert_eq!(fragment(&down), "error=provider_unavailable");
 }
+
+#[tokio::test]
+async fn every_federation_event_is_audited_with_its_provider_and_no_secret() {
+    let op = LocalOp::start(PROVIDER).await;
+    let app = app_with(&op).await;
+    let (email, registered) = app.verified_user().await;
+    // Linked by a sign-in (identity_linked, federated_sign_in), unlinked, and one refusal.
+    let signed_in = federated_sign_in(
+        &app,
+        &ProviderAccount {
+            sub: "audited-1",
+            email: &email,
+            email_verified: true,
+        },
+    )
+    .await;
+    let refresh = refresh_token_of(&signed_in);
+    let listed = app
+        .authorized(
+            Function::Federation,
+            "GET",
+            "/auth/identities",
+            &registered.access_token(),
+            None,
+        )
+        .await;
+    let id = listed.json["identities"][0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let unlinked = app
+        .authorized(
+            Function::Federation,
+            "DELETE",
+            &format!("/auth/identities/{id}"),
+            &registered.access_token(),
+            None,
+        )
+        .await;
+    assert_eq!(unlinked.status, 204, "{}", unlinked.text);
+    let refused = federated_sign_in(
+        &app,
+        &ProviderAccount {
+            sub: "audited-2",
+            email: &unique_email(),
+            email_verified: false,
+        },
+    )
+    .await;
+    assert_eq!(fragment(&refused), "error=email_not_verified");
+    let lines = app.audit_events();
+    for event in crate::audit::FEDERATION_EVENTS {
+        let line = lines
+            .iter()
+            .find(|line| line["event"] == event.name())
+            .unwrap_or_else(|| panic!("{} never written", event.name()));
+        assert_eq!(line["provider"], PROVIDER, "{line}");
+        assert_eq!(line[event.metric()], 1, "the EMF count: {line}");
+    }
+    let failed = lines
+        .iter()
+        .find(|line| line["event"] == "federated_sign_in_failed")
+        .expect("a failure");
+    assert_eq!(failed["outcome"], "failure");
+    assert_eq!(failed["reason"], "email_not_verified");
+    let text = app.audit.lines().join("\n");
+    for secret in [
+        refresh.as_str(),
+        e2e::federation::CLIENT_SECRET,
+        email.as_str(),
+        "audited-1",
+    ] {
+        assert!(!text.contains(secret), "{secret} reached the audit trail");
+    }
+}
