@@ -11,11 +11,17 @@ use serde_json::json;
 const PROVIDER: &str = "local";
 
 async fn app_with(op: &LocalOp) -> TestApp {
+    app_with_settings(op, &[]).await
+}
+
+/// An app with `op` as its provider and `extra` settings.
+async fn app_with_settings(op: &LocalOp, extra: &[(&str, &str)]) -> TestApp {
     let settings = op.settings(PROVIDER);
-    let pairs: Vec<(&str, &str)> = settings
+    let mut pairs: Vec<(&str, &str)> = settings
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()))
         .collect();
+    pairs.extend_from_slice(extra);
     TestApp::spawn_with(&pairs).await
 }
 
@@ -406,13 +412,7 @@ async fn an_account_with_a_second_factor_is_linked_only_from_inside_and_then_nee
 #[tokio::test]
 async fn a_link_needs_a_recent_sign_in_and_dies_with_the_session_that_asked() {
     let op = LocalOp::start(PROVIDER).await;
-    let mut settings = op.settings(PROVIDER);
-    settings.push(("MFA_RECENT".into(), "1m".into()));
-    let pairs: Vec<(&str, &str)> = settings
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_str()))
-        .collect();
-    let app = TestApp::spawn_with(&pairs).await;
+    let app = app_with_settings(&op, &[("MFA_RECENT", "1m")]).await;
     let (_, registered) = app.verified_user().await;
     app.clock.advance(61);
     // An access token alone (the session signed in over a minute ago) cannot add a way in.
@@ -492,13 +492,7 @@ async fn a_signed_in_user_links_a_provider_explicitly() {
 #[tokio::test]
 async fn federated_sign_ins_keep_the_per_user_session_bound_and_their_round_trips() {
     let op = LocalOp::start(PROVIDER).await;
-    let mut settings = op.settings(PROVIDER);
-    settings.push(("MAX_SESSIONS_PER_USER".into(), "2".into()));
-    let pairs: Vec<(&str, &str)> = settings
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_str()))
-        .collect();
-    let app = TestApp::spawn_with(&pairs).await;
+    let app = app_with_settings(&op, &[("MAX_SESSIONS_PER_USER", "2")]).await;
     let account = ProviderAccount {
         sub: "bounded-1",
         email: &unique_email(),
@@ -527,13 +521,7 @@ async fn federated_sign_ins_keep_the_per_user_session_bound_and_their_round_trip
 #[tokio::test]
 async fn an_account_without_a_password_is_deleted_after_a_fresh_provider_sign_in() {
     let op = LocalOp::start(PROVIDER).await;
-    let mut settings = op.settings(PROVIDER);
-    settings.push(("MFA_RECENT".into(), "1m".into()));
-    let pairs: Vec<(&str, &str)> = settings
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_str()))
-        .collect();
-    let app = TestApp::spawn_with(&pairs).await;
+    let app = app_with_settings(&op, &[("MFA_RECENT", "1m")]).await;
     let account = ProviderAccount {
         sub: "leaving-1",
         email: &unique_email(),

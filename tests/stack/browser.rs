@@ -164,8 +164,8 @@ pub async fn click(client: &Client, css: &str) {
         .unwrap_or_else(|error| panic!("click {css}: {error}"));
 }
 
-/// Opens the page, signs out whoever is signed in, and registers a new user through the form.
-pub async fn fresh_session(client: &Client, base: &str) -> String {
+/// Opens the page and signs out whoever is signed in.
+pub async fn signed_out_page(client: &Client, base: &str) {
     client
         .goto(&format!("{base}/"))
         .await
@@ -181,6 +181,11 @@ pub async fn fresh_session(client: &Client, base: &str) -> String {
         client.refresh().await.expect("reload");
         wait_for_status(client, "Signed out.").await;
     }
+}
+
+/// Opens the page, signs out whoever is signed in, and registers a new user through the form.
+pub async fn fresh_session(client: &Client, base: &str) -> String {
+    signed_out_page(client, base).await;
     let email = unique_email("browser");
     for (field, value) in [
         ("name", "Ada"),

@@ -7,28 +7,16 @@ use std::sync::Arc;
 use fantoccini::Client;
 use serde_json::json;
 
-use crate::browser::{Browser, click, script, type_into, wait_for_status, wait_until};
+use crate::browser::{
+    Browser, click, script, signed_out_page, type_into, wait_for_status, wait_until,
+};
 use crate::flows::unique_email;
 
 const LOCAL_PROVIDER_BUTTON: &str = "#provider-buttons button[data-provider=local]";
 
 /// From the demo page, signed out: the provider's button, then its sign-in form as `email`.
 async fn sign_in_at_the_local_provider(client: &Client, base: &str, email: &str, verified: bool) {
-    client
-        .goto(&format!("{base}/"))
-        .await
-        .expect("open the page");
-    wait_until(
-        client,
-        "return document.getElementById('status').textContent.startsWith('Signed')",
-        json!(true),
-    )
-    .await;
-    if script(client, "return auth.signedIn()").await == json!(true) {
-        script(client, "return auth.logout().then(() => true)").await;
-        client.refresh().await.expect("reload");
-        wait_for_status(client, "Signed out.").await;
-    }
+    signed_out_page(client, base).await;
     wait_until(
         client,
         &format!("return document.querySelector('{LOCAL_PROVIDER_BUTTON}')?.textContent ?? null"),

@@ -194,11 +194,10 @@ impl Browser {
 }
 
 fn origin_of(url: &str) -> String {
-    let after_scheme = url.find("://").map_or(0, |at| at + 3);
-    let end = url[after_scheme..]
-        .find('/')
-        .map_or(url.len(), |at| after_scheme + at);
-    url[..end].to_owned()
+    url::Url::parse(url)
+        .expect("an absolute URL")
+        .origin()
+        .ascii_serialization()
 }
 
 /// The query of `url` as a map (decoded).

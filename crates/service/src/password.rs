@@ -92,6 +92,11 @@ pub enum PasswordError {
 /// the dummy hash for it, as for an unknown email. A reset link sets a real one.
 pub const NO_PASSWORD: &str = "!none";
 
+/// Whether a stored hash is a password's (not [`NO_PASSWORD`]).
+pub fn has_password(stored_hash: &str) -> bool {
+    stored_hash != NO_PASSWORD
+}
+
 /// Outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verification {
@@ -203,7 +208,7 @@ impl Passwords {
         stored: Option<String>,
     ) -> Result<Verification, PasswordError> {
         // An account without a password is answered as an unknown one: same work, same answer.
-        let stored = stored.filter(|hash| hash != NO_PASSWORD);
+        let stored = stored.filter(|hash| has_password(hash));
         let user_exists = stored.is_some();
         let stored = stored.unwrap_or_else(|| self.dummy_hash.clone());
         let verified = self.run_verify(password.clone(), stored).await?;

@@ -99,16 +99,11 @@ async fn delete_without_password(
     else {
         return Err(ApiError::SessionRevoked);
     };
-    if credentials.password_hash != crate::password::NO_PASSWORD {
+    if crate::password::has_password(&credentials.password_hash) {
         return Ok(None);
     }
     let now = state.clock.now();
-    let session = state
-        .store
-        .session(&caller.user, &caller.session)
-        .await?
-        .filter(|session| session.is_live(now))
-        .ok_or(ApiError::SessionRevoked)?;
+    let session = super::step_up::live_session(&state.store, caller, now).await?;
     let recent = state.mfa.recent_seconds();
     let fresh_provider_sign_in = session
         .assurance

@@ -652,15 +652,7 @@ fn session_arrival(
             .via(provider.id.as_str(), None),
         client,
     );
-    let issued = IssuedSession {
-        user: &profile.id,
-        role: &profile.role,
-        session: &session.session_id,
-        email_verified: profile.email_verified,
-        expires_at: session.expires_at,
-        refresh_token,
-        assurance: &session.assurance,
-    };
+    let issued = IssuedSession::started(profile, session, refresh_token);
     Arrival::SignedIn {
         cookie: state.issuer.refresh_cookie(&issued, now),
     }
@@ -812,12 +804,7 @@ async fn link(state: &Federation, request: &Request, id: &str) -> Result<Respons
     // A link is a new way into the account: it needs a recent sign-in in this very session
     // (and a recent second factor when the account has one), as a stolen access token alone
     // must not be able to add the thief's provider account.
-    let session = state
-        .store
-        .session(&caller.user, &caller.session)
-        .await?
-        .filter(|session| session.is_live(now))
-        .ok_or(ApiError::SessionRevoked)?;
+    let session = super::step_up::live_session(&state.store, &caller, now).await?;
     if account.mfa_enabled {
         super::step_up::require_recent(&session, &state.mfa, now)?;
     } else if now.saturating_sub(session.created_at) >= state.mfa.recent_seconds() {
@@ -895,7 +882,7 @@ async fn unlink(
         .store
         .credentials_by_email(&account.profile.email)
         .await?
-        .is_some_and(|credentials| credentials.password_hash != crate::password::NO_PASSWORD);
+        .is_some_and(|credentials| crate::password::has_password(&credentials.password_hash));
     let keep = if has_password {
         None
     } else {

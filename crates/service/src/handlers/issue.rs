@@ -10,7 +10,7 @@ use lambda_http::{Body, Response};
 use crate::error::ApiError;
 use crate::http::cookie::{cleared_refresh_cookie, refresh_cookie};
 use crate::http::response::{TokenResponse, json, with_cookie};
-use crate::store::SessionRecord;
+use crate::store::{NewSession, SessionRecord};
 
 pub struct TokenIssuer {
     access: AccessTokens,
@@ -26,6 +26,25 @@ pub struct IssuedSession<'a> {
     pub expires_at: i64,
     pub refresh_token: &'a RefreshToken,
     pub assurance: &'a Assurance,
+}
+
+impl<'a> IssuedSession<'a> {
+    /// A session a sign-in just started for `profile`.
+    pub fn started(
+        profile: &'a UserProfile,
+        session: &'a NewSession,
+        refresh_token: &'a RefreshToken,
+    ) -> Self {
+        Self {
+            user: &profile.id,
+            role: &profile.role,
+            session: &session.session_id,
+            email_verified: profile.email_verified,
+            expires_at: session.expires_at,
+            refresh_token,
+            assurance: &session.assurance,
+        }
+    }
 }
 
 impl TokenIssuer {

@@ -153,15 +153,7 @@ async fn start_session(
                     Subject::session(profile.id.as_str(), session.session_id.as_str()),
                     client,
                 );
-                let issued = IssuedSession {
-                    user: &profile.id,
-                    role: &profile.role,
-                    session: &session.session_id,
-                    email_verified: profile.email_verified,
-                    expires_at: session.expires_at,
-                    refresh_token: &refresh_token,
-                    assurance: &session.assurance,
-                };
+                let issued = IssuedSession::started(profile, &session, &refresh_token);
                 return state
                     .issuer
                     .respond(StatusCode::OK, &issued, Some(profile), false, now);

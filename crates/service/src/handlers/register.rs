@@ -110,15 +110,7 @@ pub(super) fn registered(
         Subject::session(profile.id.as_str(), session.session_id.as_str()),
         client,
     );
-    let issued = IssuedSession {
-        user: &profile.id,
-        role: &profile.role,
-        session: &session.session_id,
-        email_verified: profile.email_verified,
-        expires_at: session.expires_at,
-        refresh_token,
-        assurance: &session.assurance,
-    };
+    let issued = IssuedSession::started(profile, session, refresh_token);
     state
         .issuer
         .respond(StatusCode::CREATED, &issued, Some(profile), false, now)

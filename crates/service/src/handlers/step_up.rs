@@ -35,10 +35,18 @@ pub(super) async fn require_recent_if_enabled(
     if !mfa_enabled {
         return Ok(());
     }
-    let session = store
+    require_recent(&live_session(store, caller, now).await?, policy, now)
+}
+
+/// The caller's own session, still live, else 401 `SESSION_REVOKED`.
+pub(super) async fn live_session(
+    store: &Store,
+    caller: &Caller,
+    now: i64,
+) -> Result<SessionRecord, ApiError> {
+    store
         .session(&caller.user, &caller.session)
         .await?
         .filter(|session| session.is_live(now))
-        .ok_or(ApiError::SessionRevoked)?;
-    require_recent(&session, policy, now)
+        .ok_or(ApiError::SessionRevoked)
 }
